@@ -1,0 +1,95 @@
+"""Session fixtures for integration tests against a real Docker engine.
+
+Fixtures (helpers live in harness.py):
+
+- ``docker_engine``  -> docker.DockerClient that answered ping()
+- ``base_image``     -> str, the Debian 12 base image (TOOLKIT_BASE_IMAGE, default local/debian:12)
+- ``host_ca_bundle`` -> Path | None, the host CA bundle (trusts the TLS-intercepting proxy)
+- ``ssh_keypair``    -> (private_key_path: Path, public_key: str), one ed25519 pair per session
+- ``sshd_image``     -> str, tag of the sshd test image (built once, cached by content hash)
+- ``sshd_container`` -> start(name_suffix=None) -> harness.SshTarget; containers are
+                        removed at the end of the test
+
+Without an engine or the base image these skip, except under CI=true/1 where they fail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from . import harness
+from .harness import SshTarget
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    client, why = harness.connect_engine()
+    if client is None:
+        harness.skip_or_fail(f"no Docker engine: {why}; run {harness.ENSURE_DOCKER}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine) -> str:
+    name = harness.base_image_name()
+    if harness.image_id(docker_engine, name) is None:
+        harness.skip_or_fail(
+            f"base image {name} not found; run {harness.ENSURE_BASE_IMAGE} "
+            "(builds it with debootstrap + docker import)"
+        )
+    return name
+
+
+@pytest.fixture(scope="session")
+def host_ca_bundle() -> Path | None:
+    """The host's CA bundle if present, else None (no extra CA needed then)."""
+    return harness.host_ca_bundle()
+
+
+@pytest.fixture(scope="session")
+def ssh_keypair(tmp_path_factory) -> tuple[Path, str]:
+    return harness.generate_keypair(tmp_path_factory.mktemp("ssh-keys"))
+
+
+@pytest.fixture(scope="session")
+def sshd_image(docker_engine, base_image) -> str:
+    return harness.ensure_sshd_image(docker_engine, base_image)
+
+
+@pytest.fixture(scope="session")
+def _test_session_id(docker_engine) -> Iterator[str]:
+    session_id = uuid.uuid4().hex
+    yield session_id
+    # Safety net: anything of this session that a test leaked.
+    harness.remove_leftover_containers(docker_engine, session_id)
+
+
+@pytest.fixture
+def sshd_container(
+    docker_engine, sshd_image, ssh_keypair, tmp_path_factory, _test_session_id
+) -> Iterator[Callable[..., SshTarget]]:
+    key_path, public_key = ssh_keypair
+    workdir = tmp_path_factory.mktemp("sshd-targets")
+    started: list[SshTarget] = []
+
+    def start(name_suffix: str | None = None) -> SshTarget:
+        target = harness.start_sshd_container(
+            docker_engine,
+            sshd_image,
+            public_key,
+            key_path,
+            workdir,
+            _test_session_id,
+            name_suffix=name_suffix,
+        )
+        started.append(target)
+        return target
+
+    yield start
+    for target in started:
+        harness.remove_container(target.container)

@@ -1,0 +1,53 @@
+"""The `toolkit` command: one error boundary around the click group."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from toolkit import __version__
+from toolkit.commands import profile_cmds
+from toolkit.errors import EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
+from toolkit.ui import err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="toolkit")
+@click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Take a GPU machine or a container image from nothing to a verified deep-learning environment.
+
+    A profile (YAML) describes the stack; toolkit validates and resolves it, renders it
+    (Dockerfile, setup script, Ansible playbook, testinfra suite), applies it and verifies it.
+    """
+    ctx.obj = {"verbose": verbose}
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+for command in profile_cmds.COMMANDS:
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: toolkit's own errors become a message and an exit code; bugs keep their traceback."""
+    try:
+        cli.main(args=argv, prog_name="toolkit", standalone_mode=False)
+    except ToolkitError as exc:
+        err(exc.render())
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INVALID if isinstance(exc, click.UsageError) else exc.exit_code)
+    sys.exit(0)

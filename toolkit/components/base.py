@@ -1,0 +1,42 @@
+"""What every component receives and returns."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.model.checks import Check
+from toolkit.model.plan import Target
+from toolkit.model.steps import Step, WriteFile
+from toolkit.profile.loader import LoadedProfile
+from toolkit.profile.model import Profile
+
+
+@dataclass(frozen=True)
+class Context:
+    loaded: LoadedProfile
+    resolution: Any            # toolkit.compat.Resolution
+    target: Target
+
+    @property
+    def profile(self) -> Profile:
+        return self.loaded.profile
+
+    def source_file(self, field_path: str) -> Path:
+        """The folder-relative base for a path given at field_path (the file that declared it)."""
+        return Path(self.loaded.problem(field_path, "").file)
+
+
+@dataclass
+class Contribution:
+    steps: list[Step] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+
+def write_file(component: str, title: str, path: str, content: str, mode: str = "0644",
+               owner: str = "root") -> WriteFile:
+    digest = hashlib.sha256(content.encode()).hexdigest()
+    return WriteFile(component=component, title=title, path=path, content=content, mode=mode,
+                     owner=owner, sha256=digest)

@@ -1,0 +1,59 @@
+"""The Python interpreter and the virtual environment everything is installed into (PEP 668)."""
+
+from __future__ import annotations
+
+from toolkit.components.base import Context, Contribution
+from toolkit.model.checks import check
+from pathlib import Path
+
+from toolkit.errors import ProfileError
+from toolkit.model.steps import CopyTree, PipInstall, RunCommand, Venv
+
+BOOTSTRAP = "/opt/toolkit/bootstrap"
+
+
+def pip_source(ctx: Context) -> dict:
+    """Index settings shared by every pip step: profile index, wheelhouse, offline."""
+    net = ctx.profile.network
+    return {
+        "index_url": net.pip.index_url,
+        "extra_index_urls": tuple(net.pip.extra_index_urls),
+        "find_links": WHEELHOUSE if net.wheelhouse else None,
+        "no_index": net.offline,
+    }
+
+
+WHEELHOUSE = "/opt/toolkit/wheelhouse"
+
+
+def contribute(ctx: Context) -> Contribution:
+    out = Contribution()
+    t = ctx.target
+    owner = t.user or "root"
+    if ctx.profile.python.installer == "uv":
+        out.steps.append(Venv("python", "bootstrap venv for uv", path=BOOTSTRAP, python=t.python_bin))
+        out.steps.append(PipInstall("python", "uv", venv=BOOTSTRAP, requirements=("uv",), **pip_source(ctx)))
+        out.steps.append(RunCommand("python", f"Python {t.python_version} venv (uv)",
+                                    argv=(f"{BOOTSTRAP}/bin/uv", "venv", "--seed", "--python", t.python_version, t.venv),
+                                    creates=f"{t.venv}/bin/python"))
+    else:
+        out.steps.append(Venv("python", f"virtual environment {t.venv}", path=t.venv, python=t.python_bin,
+                              owner=owner))
+    if ctx.profile.network.wheelhouse:
+        out.steps.insert(0, _wheelhouse(ctx))
+    py = f"{t.venv}/bin/python"
+    out.checks.append(check("python_version", "python", f"Python {t.python_version}", python=py,
+                            version=t.python_version))
+    out.checks.append(check("venv", "python", f"virtual environment at {t.venv}", path=t.venv))
+    out.checks.append(check("pip_check", "python", "pip check reports no broken requirements", python=py))
+    return out
+
+
+def _wheelhouse(ctx: Context) -> CopyTree:
+    ref = ctx.profile.network.wheelhouse
+    field = "network.wheelhouse"
+    path = Path(ref) if Path(ref).is_absolute() else ctx.source_file(field).parent / ref
+    if not path.is_dir():
+        raise ProfileError([ctx.loaded.problem(field, f"wheelhouse folder {str(path)!r} not found",
+                                               "paths are relative to the profile that names them")])
+    return CopyTree("python", "wheelhouse", source=str(path.resolve()), dest=WHEELHOUSE)

@@ -1,0 +1,49 @@
+"""OS packages, the unprivileged user and the profile's environment variables."""
+
+from __future__ import annotations
+
+from toolkit.components.base import Context, Contribution, write_file
+from toolkit.model.checks import check
+from toolkit.model.steps import AptPackages, CreateUser, Environment
+
+BASE_PACKAGES = ("ca-certificates", "python3", "python3-venv")
+
+
+def os_packages(ctx: Context) -> Contribution:
+    out = Contribution()
+    wanted = list(dict.fromkeys(BASE_PACKAGES + tuple(ctx.profile.packages.apt)))
+    out.steps.append(AptPackages("os", "OS packages", packages=tuple(wanted)))
+    t = ctx.target
+    out.checks.append(check("os_release", "os", f"OS is {t.distro} {t.os_version}",
+                            distro=t.distro, version=t.os_version))
+    for pkg in wanted:
+        name = pkg.split("=", 1)[0]
+        out.checks.append(check("apt_package", "os", f"package {name} installed", ident=f"apt_package:{name}",
+                                name=name))
+    return out
+
+
+def user(ctx: Context) -> Contribution:
+    out = Contribution()
+    u = ctx.profile.user
+    if not u.create:
+        return out
+    home = f"/home/{u.name}"
+    if u.sudo:
+        out.steps.append(AptPackages("user", "sudo", packages=("sudo",)))
+    out.steps.append(CreateUser("user", f"user {u.name}", name=u.name, uid=u.uid, gid=u.gid,
+                                shell=u.shell, home=home, sudo=u.sudo))
+    if u.sudo:
+        out.steps.append(write_file("user", f"sudo rights for {u.name}", f"/etc/sudoers.d/toolkit-{u.name}",
+                                    f"{u.name} ALL=(ALL:ALL) NOPASSWD: ALL\n", mode="0440"))
+    out.checks.append(check("user", "user", f"user {u.name} ({u.uid}:{u.gid})", ident=f"user:{u.name}",
+                            name=u.name, uid=u.uid, gid=u.gid, home=home, shell=u.shell, sudo=u.sudo))
+    return out
+
+
+def environment(ctx: Context) -> Contribution:
+    out = Contribution()
+    env = ctx.profile.env
+    if env:
+        out.steps.append(Environment("env", "profile environment", variables=tuple(sorted(env.items()))))
+    return out

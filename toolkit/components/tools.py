@@ -1,0 +1,73 @@
+"""Jupyter, Git, the profile's own checks and provenance metadata."""
+
+from __future__ import annotations
+
+import json
+
+from toolkit.components.base import Context, Contribution
+from toolkit.components.packages import pip_checks
+from toolkit.components.python import pip_source
+from toolkit.model.checks import check
+from toolkit.model.steps import AptPackages, GitConfig, Metadata, PipInstall, Service
+
+JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
+
+
+def jupyter(ctx: Context) -> Contribution:
+    out = Contribution()
+    j, t = ctx.profile.jupyter, ctx.target
+    if not j.enabled:
+        return out
+    pkg = JUPYTER_PACKAGES[j.flavor]
+    out.steps.append(PipInstall("jupyter", f"Jupyter {j.flavor}", venv=t.venv, requirements=(pkg,), **pip_source(ctx)))
+    ip = j.ip or "0.0.0.0"
+    # Authentication is always on: the server reads JUPYTER_TOKEN at start, or generates a
+    # random token when none is given. Nothing secret is stored in the profile or image.
+    command = (f"{t.venv}/bin/jupyter", j.flavor, "--no-browser", f"--ip={ip}", f"--port={j.port}",
+               "--ServerApp.allow_remote_access=True")
+    health = (f"{t.venv}/bin/python", "-c",
+              f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{j.port}/api', timeout=3)")
+    out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=command,
+                             user=t.user or "root", port=j.port, healthcheck=health, enable_on_host=j.service))
+    out.checks += pip_checks("jupyter", t.venv, [pkg])
+    out.checks.append(check("jupyter", "jupyter", "Jupyter starts, answers HTTP and refuses the API without a token",
+                            python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port))
+    return out
+
+
+def git(ctx: Context) -> Contribution:
+    out = Contribution()
+    g = ctx.profile.git
+    if not g.enabled:
+        return out
+    pkgs = ("git", "git-lfs") if g.lfs else ("git",)
+    out.steps.append(AptPackages("git", "Git", packages=pkgs))
+    settings = tuple(sorted(g.config.items()))
+    if settings or g.lfs:
+        out.steps.append(GitConfig("git", "Git configuration", settings=settings, lfs=g.lfs))
+    out.checks.append(check("git", "git", "git" + (" and git-lfs" if g.lfs else "") + " installed", lfs=g.lfs))
+    for key, value in settings:
+        out.checks.append(check("git_config", "git", f"git config {key}", ident=f"git_config:{key}",
+                                key=key, value=value))
+    return out
+
+
+def extra_checks(ctx: Context) -> Contribution:
+    out = Contribution()
+    for c in ctx.profile.checks:
+        out.checks.append(check("command", "checks", f"profile check {c.name}", ident=f"command:{c.name}",
+                                argv=tuple(c.command), expect=c.expect))
+    return out
+
+
+def metadata(ctx: Context, versions: dict) -> Contribution:
+    p = ctx.profile
+    labels = [
+        ("org.opencontainers.image.title", p.name),
+        ("org.opencontainers.image.description", p.description),
+        ("org.opencontainers.image.source", "toolkit profile " + p.name),
+        ("dev.toolkit.profile.digest", ctx.loaded.digest),
+    ] + [(f"dev.toolkit.version.{k}", v) for k, v in sorted(versions.items())]
+    doc = {"profile": p.model_dump(mode="json"), "digest": ctx.loaded.digest, "versions": versions}
+    return Contribution(steps=[Metadata("metadata", "provenance", labels=tuple(labels),
+                                        profile_json=json.dumps(doc, indent=2, sort_keys=True) + "\n")])

@@ -1,0 +1,193 @@
+"""The closed set of step types a plan is made of.
+
+A step is a small frozen dataclass. It says *what* to do, never in which format;
+renderers and executors turn it into Dockerfile, bash, Ansible or remote commands.
+Every step can say how to tell whether it is already done: `probe()` returns an argv
+that exits 0 exactly when the step has nothing left to do (None: always run).
+Adding a step type means: a dataclass here, added to STEP_TYPES, and one function in
+each renderer (their dispatch checks it is exhaustive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Step:
+    component: str
+    title: str
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def probe(self) -> tuple[str, ...] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class AptPackages(Step):
+    packages: tuple[str, ...] = ()
+
+    def probe(self):
+        names = [p.split("=", 1)[0] for p in self.packages]
+        # dpkg-query prints one status per package; all must be "install ok installed".
+        script = (
+            'for p in "$@"; do dpkg-query -W -f=\'${Status}\' "$p" 2>/dev/null '
+            '| grep -q "install ok installed" || exit 1; done'
+        )
+        return ("sh", "-c", script, "probe", *names)
+
+
+@dataclass(frozen=True)
+class WriteFile(Step):
+    path: str = ""
+    content: str = ""
+    mode: str = "0644"
+    owner: str = "root"
+    sha256: str = ""
+
+    def probe(self):
+        return ("sh", "-c", 'echo "$1  $2" | sha256sum -c --status', "probe", self.sha256, self.path)
+
+
+@dataclass(frozen=True)
+class TrustCA(Step):
+    """Install PEM certificates into the system trust store (update-ca-certificates)."""
+
+    files: tuple[WriteFile, ...] = ()
+    bundle: str = "/etc/ssl/certs/ca-certificates.crt"
+
+    def probe(self):
+        # Done when every certificate file is in place and the bundle was rebuilt after it.
+        script = (
+            'b="$1"; shift; while [ $# -gt 0 ]; do '
+            'echo "$1  $2" | sha256sum -c --status || exit 1; '
+            '[ "$b" -nt "$2" ] || exit 1; shift 2; done'
+        )
+        pairs = [x for f in self.files for x in (f.sha256, f.path)]
+        return ("sh", "-c", script, "probe", self.bundle, *pairs)
+
+
+@dataclass(frozen=True)
+class Environment(Step):
+    """Variables for every later step and for the user's sessions (/etc/profile.d, ENV)."""
+
+    variables: tuple[tuple[str, str], ...] = ()
+    build_only: bool = False   # proxy settings: present while installing, not left behind
+
+
+@dataclass(frozen=True)
+class CreateUser(Step):
+    name: str = ""
+    uid: int = 1000
+    gid: int = 1000
+    shell: str = "/bin/bash"
+    home: str = ""
+    sudo: bool = False
+
+    def probe(self):
+        expected = f"{self.name}:{self.uid}:{self.gid}:{self.home}:{self.shell}"
+        return ("sh", "-c", 'getent passwd "$1" | cut -d: -f1,3,4,6,7 | grep -qx "$2"', "probe", self.name, expected)
+
+
+@dataclass(frozen=True)
+class Venv(Step):
+    path: str = ""
+    python: str = "python3"
+    owner: str = "root"
+
+    def probe(self):
+        return ("test", "-x", f"{self.path}/bin/python")
+
+
+@dataclass(frozen=True)
+class PipInstall(Step):
+    venv: str = ""
+    requirements: tuple[str, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: str | None = None          # a wheelhouse folder on the target
+    no_index: bool = False
+
+    def probe(self):
+        # Exits 0 when every requirement is already satisfied in the venv.
+        code = (
+            "import sys\n"
+            "from importlib.metadata import version, PackageNotFoundError\n"
+            "from pip._vendor.packaging.requirements import Requirement\n"
+            "for spec in sys.argv[1:]:\n"
+            "    r = Requirement(spec)\n"
+            "    try:\n"
+            "        v = version(r.name)\n"
+            "    except PackageNotFoundError:\n"
+            "        sys.exit(1)\n"
+            "    if not r.specifier.contains(v, prereleases=True):\n"
+            "        sys.exit(1)\n"
+        )
+        return (f"{self.venv}/bin/python", "-c", code, *self.requirements)
+
+
+@dataclass(frozen=True)
+class GitConfig(Step):
+    settings: tuple[tuple[str, str], ...] = ()
+    lfs: bool = False
+
+    def probe(self):
+        script = 'while [ $# -gt 0 ]; do [ "$(git config --system --get "$1")" = "$2" ] || exit 1; shift 2; done'
+        if self.lfs:
+            script = 'git config --system --get filter.lfs.process >/dev/null || exit 1; ' + script
+        return ("sh", "-c", script, "probe", *[x for kv in self.settings for x in kv])
+
+
+@dataclass(frozen=True)
+class Service(Step):
+    """A long-running command: CMD in images, a systemd unit on hosts."""
+
+    name: str = ""
+    command: tuple[str, ...] = ()
+    user: str = "root"
+    port: int | None = None
+    healthcheck: tuple[str, ...] = ()
+    enable_on_host: bool = False
+
+
+@dataclass(frozen=True)
+class Metadata(Step):
+    """Provenance: labels on images, /etc/toolkit/profile.json everywhere."""
+
+    labels: tuple[tuple[str, str], ...] = ()
+    profile_json: str = ""
+    path: str = "/etc/toolkit/profile.json"
+
+
+@dataclass(frozen=True)
+class RunCommand(Step):
+    """Escape hatch for what no typed step covers; argv only, never a shell string."""
+
+    argv: tuple[str, ...] = ()
+    creates: str | None = None     # done when this path exists
+    unless: tuple[str, ...] = field(default=())  # done when this argv exits 0
+
+    def probe(self):
+        if self.creates:
+            return ("test", "-e", self.creates)
+        return self.unless or None
+
+
+@dataclass(frozen=True)
+class CopyTree(Step):
+    """A folder from the control machine (a wheelhouse) made available on the target."""
+
+    source: str = ""      # local path, resolved at plan time
+    dest: str = ""
+
+    def probe(self):
+        return ("test", "-d", self.dest)
+
+
+STEP_TYPES: tuple[type[Step], ...] = (
+    AptPackages, WriteFile, TrustCA, Environment, CreateUser, Venv, PipInstall,
+    GitConfig, Service, Metadata, RunCommand, CopyTree,
+)

@@ -1,0 +1,100 @@
+"""Profile -> resolved versions -> components -> Plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolkit import compat
+from toolkit.components import frameworks, network, packages, python, system, tools
+from toolkit.components.base import Context, Contribution
+from toolkit.errors import ProfileError
+from toolkit.model.plan import Decision, Plan, Target
+from toolkit.profile.loader import LoadedProfile
+
+
+def stack_request(loaded: LoadedProfile, facts: dict | None = None) -> compat.StackRequest:
+    p = loaded.profile
+    fw = p.frameworks
+    facts = facts or {}
+    return compat.StackRequest(
+        distro=p.os.distro,
+        os_version=p.os.version,
+        python=None if p.python.version == "system" else p.python.version,
+        python_installer=p.python.installer,
+        gpu=p.gpu.enabled,
+        cuda=p.gpu.cuda if p.gpu.enabled else None,
+        cudnn=p.gpu.cudnn if p.gpu.enabled else None,
+        min_driver=p.gpu.min_driver,
+        nvcc=p.gpu.nvcc,
+        torch=fw.pytorch.version if fw.pytorch else None,
+        tensorflow=fw.tensorflow.version if fw.tensorflow else None,
+        tensorflow_and_cuda=fw.tensorflow.and_cuda if fw.tensorflow else True,
+        jax=fw.jax.version if fw.jax else None,
+        base_image=p.os.base_image,
+        compute_capability=facts.get("compute_capability"),
+        driver_version=facts.get("driver_version"),
+    )
+
+
+def resolve(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None):
+    """Run the compatibility resolver; its refusals become located profile problems."""
+    try:
+        data = compat.load_data(data_file)
+        return compat.resolve(stack_request(loaded, facts), data)
+    except compat.CompatError as exc:
+        problems = []
+        for issue in exc.issues:
+            fields = issue.fields or ("",)
+            others = f" (with {', '.join(fields[1:])})" if len(fields) > 1 else ""
+            problems.append(loaded.problem(fields[0], issue.message + others, issue.hint))
+        raise ProfileError(problems) from None
+
+
+def _versions(loaded: LoadedProfile, res) -> dict:
+    out = {"python": res.python, "os": f"{loaded.profile.os.distro}-{loaded.profile.os.version}"}
+    for key in ("cuda_full", "cudnn", "torch_variant"):
+        value = getattr(res, key, None)
+        if value:
+            out[key.replace("_full", "")] = value
+    fw = loaded.profile.frameworks
+    for name in ("pytorch", "tensorflow", "keras", "jax"):
+        spec = getattr(fw, name)
+        if spec:
+            out[name] = spec.version
+    return out
+
+
+def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None) -> Plan:
+    p = loaded.profile
+    res = resolve(loaded, data_file, facts)
+    u = p.user
+    target = Target(
+        distro=p.os.distro, os_version=p.os.version, base_image=res.base_image,
+        python_version=res.python, python_bin="python3", venv=p.python.venv,
+        user=u.name if u.create else None, uid=u.uid if u.create else None, gid=u.gid if u.create else None,
+        home=f"/home/{u.name}" if u.create else None, gpu=p.gpu.enabled,
+    )
+    ctx = Context(loaded=loaded, resolution=res, target=target)
+    versions = _versions(loaded, res)
+    parts: list[Contribution] = [
+        network.contribute(ctx),
+        system.os_packages(ctx),
+        tools.git(ctx),
+        system.user(ctx),
+        python.contribute(ctx),
+        frameworks.contribute(ctx),
+        packages.contribute(ctx),
+        tools.jupyter(ctx),
+        system.environment(ctx),
+        tools.extra_checks(ctx),
+        tools.metadata(ctx, versions),
+    ]
+    steps = tuple(s for part in parts for s in part.steps)
+    checks = {}
+    for part in parts:
+        for c in part.checks:
+            checks.setdefault(c.id, c)
+    decisions = tuple(Decision(d.field, d.value, d.rule, d.source) for d in res.decisions)
+    return Plan(name=p.name, description=p.description, digest=loaded.digest, target=target, steps=steps,
+                checks=tuple(checks.values()), versions=tuple(versions.items()), decisions=decisions,
+                warnings=tuple(res.warnings))

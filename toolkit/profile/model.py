@@ -1,0 +1,198 @@
+"""The profile schema: strict pydantic models.
+
+Every string that later reaches a shell, a Dockerfile or YAML is checked against a
+pattern from `patterns`; unknown keys and wrong types are errors (strict mode).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from toolkit.profile import patterns as P
+
+
+def _pattern(pattern):
+    return AfterValidator(lambda v: P.check(pattern, v))
+
+
+def _no_dotdot(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError(f"'..' is not allowed in paths, got {value!r}")
+    return value
+
+
+Version = Annotated[str, _pattern(P.VERSION)]
+AptPackage = Annotated[str, _pattern(P.APT_PACKAGE)]
+PipRequirement = Annotated[str, _pattern(P.PIP_REQUIREMENT)]
+UnixName = Annotated[str, _pattern(P.UNIX_NAME)]
+AbsPath = Annotated[str, _pattern(P.ABS_PATH), AfterValidator(_no_dotdot)]
+LocalPath = Annotated[str, _pattern(P.LOCAL_PATH)]
+EnvName = Annotated[str, _pattern(P.ENV_NAME)]
+EnvValue = Annotated[str, _pattern(P.ENV_VALUE)]
+Url = Annotated[str, _pattern(P.URL)]
+NoProxy = Annotated[str, _pattern(P.NO_PROXY_ENTRY)]
+ImageRef = Annotated[str, _pattern(P.IMAGE_REF)]
+GitKey = Annotated[str, _pattern(P.GIT_CONFIG_KEY)]
+SafeText = Annotated[str, _pattern(P.SAFE_TEXT)]
+CheckArg = Annotated[str, _pattern(P.CHECK_ARG)]
+IpAddress = Annotated[str, _pattern(P.IP_ADDRESS)]
+AutoVersion = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.VERSION, v))]
+SystemOrVersion = Annotated[str, AfterValidator(lambda v: v if v == "system" else P.check(P.VERSION, v))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class OS(Strict):
+    """Target operating system."""
+
+    distro: Literal["ubuntu", "debian"] = "ubuntu"
+    version: Version = "22.04"
+    base_image: ImageRef | None = Field(
+        default=None, description="Container base image override (mirrors, air-gapped registries)."
+    )
+
+    @model_validator(mode="after")
+    def _known_release(self):
+        known = {"ubuntu": ("20.04", "22.04", "24.04"), "debian": ("11", "12", "13")}
+        if self.version not in known[self.distro]:
+            raise ValueError(
+                f"{self.distro} {self.version} is not supported; use one of {', '.join(known[self.distro])}"
+            )
+        return self
+
+
+class GPU(Strict):
+    """NVIDIA GPU stack. enabled: false means a CPU-only environment."""
+
+    enabled: bool = False
+    cuda: AutoVersion = "auto"
+    cudnn: AutoVersion = "auto"
+    min_driver: Version | None = Field(default=None, description="Lowest NVIDIA driver the hosts run.")
+    nvcc: bool = Field(default=False, description="Install the CUDA toolkit with nvcc (devel image).")
+
+
+class Python(Strict):
+    version: SystemOrVersion = "system"
+    venv: AbsPath = "/opt/venv"
+    installer: Literal["pip", "uv"] = "pip"
+
+
+class PyTorch(Strict):
+    version: Version
+    extras: list[Literal["torchvision", "torchaudio"]] = Field(default_factory=list)
+
+
+class TensorFlow(Strict):
+    version: Version
+    and_cuda: bool = Field(default=True, description="Use tensorflow[and-cuda] pip CUDA libraries on GPU.")
+
+
+class Keras(Strict):
+    version: Version
+
+
+class Jax(Strict):
+    version: Version
+
+
+class Frameworks(Strict):
+    pytorch: PyTorch | None = None
+    tensorflow: TensorFlow | None = None
+    keras: Keras | None = None
+    jax: Jax | None = None
+
+
+class Packages(Strict):
+    apt: list[AptPackage] = Field(default_factory=list)
+    pip: list[PipRequirement] = Field(default_factory=list)
+
+
+class Jupyter(Strict):
+    enabled: bool = False
+    flavor: Literal["lab", "notebook"] = "lab"
+    port: int = Field(default=8888, ge=1, le=65535)
+    ip: IpAddress | None = Field(default=None, description="Listen address; default 0.0.0.0 in containers, 127.0.0.1 on hosts.")
+    auth: Literal["token", "password"] = Field(
+        default="token", description="Supplied at run time (JUPYTER_TOKEN / JUPYTER_PASSWORD_HASH), never stored."
+    )
+    service: bool = Field(default=False, description="Run as a systemd service on hosts.")
+
+
+class Git(Strict):
+    enabled: bool = True
+    lfs: bool = False
+    config: dict[GitKey, SafeText] = Field(default_factory=dict)
+
+
+class User(Strict):
+    create: bool = True
+    name: UnixName = "dev"
+    uid: int = Field(default=1000, ge=1, le=60000)
+    gid: int = Field(default=1000, ge=1, le=60000)
+    shell: AbsPath = "/bin/bash"
+    sudo: bool = False
+
+
+class Proxy(Strict):
+    http: Url | None = None
+    https: Url | None = None
+    no_proxy: list[NoProxy] = Field(default_factory=list)
+    keep_in_image: bool = Field(default=False, description="Leave proxy settings in the final image.")
+
+
+class PipIndex(Strict):
+    index_url: Url | None = None
+    extra_index_urls: list[Url] = Field(default_factory=list)
+
+
+class Network(Strict):
+    proxy: Proxy = Field(default_factory=Proxy)
+    ca_certificates: list[LocalPath] = Field(
+        default_factory=list, description="PEM files (relative to the profile) trusted by apt, pip, curl and git."
+    )
+    apt_mirror: Url | None = None
+    pip: PipIndex = Field(default_factory=PipIndex)
+    wheelhouse: LocalPath | None = Field(default=None, description="Local folder of wheels (relative to the profile).")
+    offline: bool = Field(default=False, description="Install pip packages from the wheelhouse only.")
+
+    @model_validator(mode="after")
+    def _offline_needs_wheelhouse(self):
+        if self.offline and not self.wheelhouse:
+            raise ValueError("offline: true needs network.wheelhouse (a folder of wheels)")
+        return self
+
+
+class ExtraCheck(Strict):
+    name: Annotated[str, _pattern(P.PROFILE_NAME)]
+    command: list[CheckArg] = Field(min_length=1)
+    expect: SafeText | None = Field(default=None, description="Text the output must contain.")
+
+
+class Profile(Strict):
+    """A toolkit profile: one environment, from OS to frameworks."""
+
+    name: Annotated[str, _pattern(P.PROFILE_NAME)]
+    description: Annotated[str, _pattern(P.DESCRIPTION)] = ""
+    extends: Annotated[str, _pattern(P.LOCAL_PATH)] | None = None
+    os: OS = Field(default_factory=OS)
+    gpu: GPU = Field(default_factory=GPU)
+    python: Python = Field(default_factory=Python)
+    frameworks: Frameworks = Field(default_factory=Frameworks)
+    packages: Packages = Field(default_factory=Packages)
+    jupyter: Jupyter = Field(default_factory=Jupyter)
+    git: Git = Field(default_factory=Git)
+    user: User = Field(default_factory=User)
+    network: Network = Field(default_factory=Network)
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    checks: list[ExtraCheck] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _keras_needs_a_backend(self):
+        fw = self.frameworks
+        if fw.keras and not (fw.tensorflow or fw.pytorch or fw.jax):
+            raise ValueError("frameworks.keras needs a backend: add tensorflow, pytorch or jax")
+        return self

@@ -1,0 +1,67 @@
+"""Strict patterns for every profile value that can reach a shell, a Dockerfile or YAML.
+
+Validation is the first line of defence; renderers quote everything as well.
+None of these patterns admit quotes, backticks, `$`, backslashes or newlines.
+"""
+
+from __future__ import annotations
+
+import re
+
+VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+APT_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{0,99}(=[A-Za-z0-9.+:~-]{1,64})?$")
+_PIP_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?"
+_PIP_VERSION = r"[A-Za-z0-9.*+!_-]{1,64}"
+_PIP_CLAUSE = rf"(?:===|==|!=|<=|>=|~=|<|>)\s*{_PIP_VERSION}"
+PIP_REQUIREMENT = re.compile(
+    rf"^{_PIP_NAME}(?:\[{_PIP_NAME}(?:,{_PIP_NAME})*\])?"
+    rf"(?:\s*{_PIP_CLAUSE}(?:\s*,\s*{_PIP_CLAUSE})*)?$"
+)
+PIP_NAME = re.compile(rf"^{_PIP_NAME}$")
+UNIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+ABS_PATH = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/?)*$")
+LOCAL_PATH = re.compile(r"^[A-Za-z0-9._/@+~-]{1,4096}$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+ENV_VALUE = re.compile(r"^[A-Za-z0-9_./:,=@%+ -]{0,1024}$")
+# No credentials (user:pass@) in URLs: a profile is not a place for secrets.
+URL = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/%+=-]*)?$")
+NO_PROXY_ENTRY = re.compile(r"^(?:\*|\.?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d{1,5})?|[0-9a-fA-F.:]+(?:/\d{1,3})?)$")
+IMAGE_REF = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d{1,5})?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+GIT_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9_.-]+)*\.[A-Za-z][A-Za-z0-9-]*$")
+SAFE_TEXT = re.compile(r"^[A-Za-z0-9 _.,:@/+=%-]{0,512}$")
+DESCRIPTION = re.compile(r"^[^\x00-\x1f\x7f`$\\\"']{0,300}$")
+# Arguments of user-defined check commands: run as argv (never through a shell) and
+# quoted by every renderer; still no quotes, backticks, `$`, pipes or redirects.
+CHECK_ARG = re.compile(r"^[A-Za-z0-9 _.,:;@/+=%()\[\]{}*!?#~-]{1,1024}$")
+IP_ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|::1?|[0-9a-fA-F:]+)$")
+
+DESCRIBE = {
+    VERSION: "a version such as \"3.11\" or \"12.8\" (digits and dots, quoted)",
+    PROFILE_NAME: "lower-case letters, digits, '.', '_' or '-'",
+    APT_PACKAGE: "a Debian package name, optionally '=version' (e.g. git or curl=7.88.1-10)",
+    PIP_REQUIREMENT: "a pip requirement such as numpy, numpy==1.26.4 or pandas>=2,<3 (no URLs, markers or shell text)",
+    UNIX_NAME: "a Unix user name (lower-case letters, digits, '_' or '-', starting with a letter or '_')",
+    ABS_PATH: "an absolute path of letters, digits, '.', '_', '@', '+', '-' and '/'",
+    LOCAL_PATH: "a file path of letters, digits, '.', '_', '/', '@', '+', '~' or '-'",
+    ENV_NAME: "an environment variable name (letters, digits, '_'; not starting with a digit)",
+    ENV_VALUE: "plain text without quotes, '$', backticks, backslashes or newlines",
+    URL: "an http(s) URL without credentials, quotes or shell characters",
+    NO_PROXY_ENTRY: "a host name, domain (.example.com), IP address or CIDR",
+    IMAGE_REF: "an image reference such as debian:12 or registry.example.com/ns/image:tag",
+    GIT_CONFIG_KEY: "a git config key such as user.name or init.defaultBranch",
+    SAFE_TEXT: "plain text without quotes, '$', backticks, backslashes or newlines",
+    DESCRIPTION: "one line of text without quotes, '$', backticks or backslashes",
+    CHECK_ARG: "one command argument without quotes, '$', backticks, '|', '&', '<', '>' or newlines",
+    IP_ADDRESS: "an IP address such as 127.0.0.1 or 0.0.0.0",
+}
+
+
+def check(pattern: re.Pattern[str], value: str) -> str:
+    """Return value if it matches pattern, else raise ValueError saying what was expected."""
+    if not pattern.fullmatch(value):
+        raise ValueError(f"expected {DESCRIBE[pattern]}, got {value!r}")
+    return value
