@@ -47,7 +47,7 @@ class _Row(BaseModel):
         if self.uncertain:
             return True
         if field is None:
-            return bool(self.uncertain_fields)
+            return False
         parts = field.split(".")
         return any(".".join(parts[: i + 1]) in self.uncertain_fields for i in range(len(parts)))
 

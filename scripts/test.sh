@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test command (README.md, .ci/run): installs what the tests need, brings up a Docker engine
+# and a Debian 12 base image where this machine allows it, then runs pytest.
+# Extra arguments go to pytest, e.g. ./scripts/test.sh -m "not docker" or --run-slow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${TOOLKIT_VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+"$VENV/bin/python" -m pip install -q -e '.[test]'
+
+in_ci() { [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; }
+
+if scripts/ensure-docker.sh && scripts/ensure-base-image.sh; then
+  :
+elif in_ci; then
+  echo "CI: a Docker engine and the base image are required" >&2
+  exit 1
+else
+  echo "no Docker engine here: Docker tests will be skipped with that reason" >&2
+fi
+
+export PATH="$PWD/$VENV/bin:$PATH"
+exec "$VENV/bin/python" -m pytest "$@"
