@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from . import versions as V
 from .context import Ctx, FwPick
 from .frameworks import cuda_set, describe_set, releases_with_cuda
-from .gpu_checks import arch_ok, parse_cc
+from .gpu_checks import arch_ok, family_floor_of, parse_cc
 
 CUDA_FIELD = "gpu.cuda"
 
@@ -38,7 +38,7 @@ def _declared_driver(ctx: Ctx) -> str | None:
 
 
 def floor_ok(ctx: Ctx, minor: str, driver: str) -> bool:
-    return V.at_least(driver, ctx.data.cuda.families[V.major(minor)].floor)
+    return V.at_least(driver, family_floor_of(ctx.data, minor))
 
 
 def toolkit_driver_ok(ctx: Ctx, minor: str, driver: str) -> bool:

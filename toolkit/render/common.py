@@ -61,3 +61,33 @@ _env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=True)
 
 def template(name: str) -> jinja2.Template:
     return _env.get_template(name)
+
+
+class Rendered:
+    """A renderer's output: text files by relative path, plus local folders to copy beside them."""
+
+    def __init__(self, files: dict[str, str] | None = None, trees: dict[str, str] | None = None):
+        self.files: dict[str, str] = dict(files or {})
+        self.trees: dict[str, str] = dict(trees or {})   # relative dest -> local source folder
+
+    def write(self, outdir) -> list:
+        """Write files (and copy trees) under outdir; returns the paths written."""
+        import shutil
+        from pathlib import Path
+
+        root = Path(outdir)
+        written = []
+        for rel, text in sorted(self.files.items()):
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            if text.startswith("#!"):
+                path.chmod(0o755)
+            written.append(path)
+        for rel, src in sorted(self.trees.items()):
+            dest = root / rel
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(src, dest)
+            written.append(dest)
+        return written

@@ -1,0 +1,124 @@
+"""Driver floors and GPU architecture checks for a chosen CUDA version."""
+
+from __future__ import annotations
+
+import re
+
+from packaging.version import Version
+
+from . import versions as V
+from .context import Ctx
+from .data_model import CompatData
+from .frameworks import jax_extra_for
+
+_SM = re.compile(r"^sm_(\d+)(\d)[a-z]?$")
+
+
+def parse_cc(text: str) -> Version | None:
+    """"12.0" / "sm_120" / "8.6" -> Version; None when unreadable."""
+    text = text.strip().lower()
+    m = _SM.match(text)
+    if m:
+        text = f"{m.group(1)}.{m.group(2)}"
+    return V.parse(text) if V.is_valid(text) and V.n_parts(text) == 2 else None
+
+
+def family_floor_of(data: CompatData, cuda: str) -> str:
+    fam = data.cuda.families.get(V.major(cuda))
+    if fam is None:
+        raise ValueError(f"no driver floor known for CUDA {V.major(cuda)}.x (known: {', '.join(data.cuda.families)})")
+    return fam.floor
+
+
+def toolkit_driver_of(data: CompatData, cuda_full: str) -> str | None:
+    if V.n_parts(cuda_full) != 3:
+        raise ValueError(f"{cuda_full!r} is not a full CUDA release like 12.4.1")
+    row = data.cuda.minors.get(V.major_minor(cuda_full))
+    rel = row.releases.get(cuda_full) if row else None
+    return rel.driver if rel else None
+
+
+def arch_ok(ctx: Ctx, minor: str, cc: Version) -> bool:
+    return not _arch_problems(ctx, minor, cc)
+
+
+def _arch_problems(ctx: Ctx, minor: str, cc: Version) -> list[tuple[tuple[str, ...], str, str]]:
+    """(fields, message, hint) for every way the target GPU is missing from this stack's builds."""
+    data, out = ctx.data, []
+    shown = ctx.req.compute_capability
+    bw = data.pytorch.gpu_arch.get("blackwell")
+    if bw and cc >= V.parse(bw.min_compute_capability):
+        if V.parse(minor) < V.parse(bw.min_cuda):
+            out.append((("gpu.cuda",), f"compute capability {shown} needs CUDA >= {bw.min_cuda}; CUDA {minor} has no kernels for it",
+                        f"set gpu.cuda to {bw.min_cuda} or newer (torch >= {bw.min_torch} offers {V.cuda_variant(bw.min_cuda)})"))
+        if ctx.torch and V.parse(ctx.torch.key) < V.parse(bw.min_torch):
+            out.append((("frameworks.pytorch.version",),
+                        f"compute capability {shown} needs torch >= {bw.min_torch}; {ctx.torch.label} has no kernels for it",
+                        f"use torch >= {bw.min_torch} with {V.cuda_variant(bw.min_cuda)} or newer"))
+    fam = data.cuda.families.get(V.major(minor))
+    if fam and fam.min_compute_capability and cc < V.parse(fam.min_compute_capability):
+        older = [f for f, r in data.cuda.families.items() if not r.min_compute_capability]
+        out.append((("gpu.cuda",), f"CUDA {V.major(minor)}.x needs compute capability >= {fam.min_compute_capability}; the target GPU is {shown}",
+                    f"use CUDA {', '.join(o + '.x' for o in older)} (torch cu126 is the last variant with sm_50-sm_70 kernels)"))
+    if ctx.jax:
+        name = jax_extra_for(ctx, ctx.jax, minor)
+        extra = data.jax.extras.get(name) if name else None
+        if extra and cc < V.parse(extra.min_compute_capability):
+            out.append((("frameworks.jax.version", "gpu.cuda"),
+                        f"jax[{name}] needs compute capability >= {extra.min_compute_capability}; the target GPU is {shown}",
+                        "use an older CUDA extra or a newer GPU"))
+    return out
+
+
+def check_arch(ctx: Ctx, minor: str) -> None:
+    text = ctx.req.compute_capability
+    if not text:
+        return
+    cc = parse_cc(text)
+    if cc is None:
+        ctx.issue(("gpu.cuda",), f"compute capability {text!r} is not like 8.6 or sm_120",
+                  "give the target GPU's compute capability as major.minor")
+        return
+    for fields, message, hint in _arch_problems(ctx, minor, cc):
+        ctx.issue(fields, message, hint)
+
+
+def check_driver(ctx: Ctx, cuda: str, cuda_full: str, candidates: list[str]) -> str:
+    """Record the driver floor decision, check declared/installed drivers; return the floor the host needs."""
+    data, major = ctx.data, V.major(cuda)
+    floor = family_floor_of(data, cuda)
+    toolkit = toolkit_driver_of(data, cuda_full)
+    row = data.cuda.minors[cuda]
+    if toolkit:
+        ctx.check_uncertain(f"cuda.minors.{cuda}.releases.{cuda_full}", row.releases[cuda_full], "driver")
+        needed = toolkit
+        ctx.decide("gpu.min_driver", needed, f"toolkit driver of CUDA {cuda_full} (family floor {floor} works "
+                   "through minor-version compatibility, without PTX JIT of newer code)",
+                   f"cuda.minors.{cuda}.releases.{cuda_full}.driver")
+    else:
+        needed = floor
+        known = [(p, r.driver) for p, r in row.releases.items() if r.driver]
+        last = f"; the newest known {cuda} release {known[-1][0]} needs {known[-1][1]}" if known else ""
+        ctx.warn(f"the toolkit driver of CUDA {cuda_full} is not known: using the CUDA {major}.x floor {floor}{last}")
+        ctx.decide("gpu.min_driver", needed, f"CUDA {major}.x family floor (toolkit driver of {cuda_full} unknown)",
+                   f"cuda.families.{major}.floor")
+    checks = [("the declared driver (gpu.min_driver)", ctx.req.min_driver, ("gpu.min_driver", "gpu.cuda")),
+              ("the target's installed driver", ctx.req.driver_version, ("gpu.cuda",))]
+    for label, value, fields in checks:
+        if not value:
+            continue
+        if not V.is_valid(value):
+            ctx.issue(fields, f"{label} {value!r} is not a driver version like 550 or 550.54.15",
+                      "give the NVIDIA driver version as shown by nvidia-smi")
+            continue
+        if not V.at_least(value, floor):
+            ok = [m for m in candidates if V.at_least(value, family_floor_of(data, m))]
+            shown = " or ".join(ok) if len(ok) <= 4 else f"{ok[0]} ... {ok[-1]}"
+            use = f"with driver {value} use gpu.cuda {shown}, or " if ok else ""
+            ctx.issue(fields, f"{label} {value} is below the CUDA {major}.x driver floor {floor} needed by CUDA {cuda}",
+                      f"{use}upgrade the driver to >= {needed} (data-center GPUs can instead use the "
+                      "cuda-compat forward-compatibility package)")
+        elif toolkit and not V.at_least(value, toolkit):
+            ctx.warn(f"{label} {value} is below the CUDA {cuda_full} toolkit driver {toolkit} (>= the {floor} floor, so it "
+                     "runs via minor-version compatibility, but PTX JIT of newer code - Triton/torch.compile, XLA - can fail)")
+    return needed
