@@ -19,7 +19,8 @@ def json_schema() -> dict:
 
 # pydantic cannot see patterns behind AfterValidators; add them so editors check the same rules.
 FIELD_PATTERNS = {
-    ("Profile", "name"): P.PROFILE_NAME, ("OS", "version"): P.VERSION, ("OS", "base_image"): P.IMAGE_REF,
+    ("Profile", "name"): P.PROFILE_NAME, ("Profile", "description"): P.DESCRIPTION, ("Profile", "extends"): P.LOCAL_PATH,
+    ("OS", "version"): P.VERSION, ("OS", "base_image"): P.IMAGE_REF,
     ("Python", "venv"): P.ABS_PATH, ("User", "name"): P.UNIX_NAME, ("User", "shell"): P.ABS_PATH,
     ("PyTorch", "version"): P.VERSION, ("TensorFlow", "version"): P.VERSION, ("Keras", "version"): P.VERSION,
     ("Jax", "version"): P.VERSION, ("Network", "apt_mirror"): P.URL, ("Network", "wheelhouse"): P.LOCAL_PATH,
