@@ -1,0 +1,106 @@
+"""Profile -> Plan: step order, checks from the same components, CLI output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from toolkit.cli import main
+from toolkit.model.steps import AptPackages, CopyTree, Environment, PipInstall, TrustCA, Venv
+from toolkit.plan.builder import build_plan
+from toolkit.profile.bundled import list_bundled
+from toolkit.profile.loader import load_profile
+
+BUNDLED = [n for n, _, _ in list_bundled()]
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_profile_plans(name):
+    plan = build_plan(load_profile(name))
+    assert plan.steps and plan.checks
+    assert len({c.id for c in plan.checks}) == len(plan.checks)
+
+
+def test_layers_are_ordered_by_how_often_they_change():
+    plan = build_plan(load_profile("datascience-cpu"))
+    components = [s.component for s in plan.steps]
+    order = ["os", "git", "user", "python", "packages", "jupyter", "env", "metadata"]
+    positions = [components.index(c) for c in order]
+    assert positions == sorted(positions), components
+
+
+def test_pip_packages_are_a_step_of_their_own_after_the_frameworks():
+    plan = build_plan(load_profile("pytorch-cuda"))
+    pips = [s for s in plan.steps if isinstance(s, PipInstall)]
+    assert [s.component for s in pips] == ["pytorch", "packages", "jupyter"]
+    torch = pips[0]
+    assert torch.index_url and torch.index_url.startswith("https://download.pytorch.org/whl/cu")
+    assert not torch.extra_index_urls
+
+
+def test_every_installed_pip_package_has_a_check():
+    plan = build_plan(load_profile("datascience-cpu"))
+    checked = {c.p["name"].lower() for c in plan.checks if c.kind == "pip_package"}
+    for step in plan.steps:
+        if isinstance(step, PipInstall):
+            for req in step.requirements:
+                assert req.split("[")[0].split("=")[0].split(">")[0].split("<")[0].lower() in checked
+
+
+def test_gpu_checks_are_gpu_tier_and_only_with_a_gpu():
+    gpu = build_plan(load_profile("pytorch-cuda"))
+    cpu = build_plan(load_profile("datascience-cpu"))
+    assert {c.kind for c in gpu.checks if c.tier == "gpu"} >= {"gpu_driver", "torch_gpu", "torch_matmul"}
+    assert not [c for c in cpu.checks if c.tier == "gpu"]
+
+
+def test_ca_proxy_and_wheelhouse(tmp_path):
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    (tmp_path / "wheels").mkdir()
+    prof = tmp_path / "p.yaml"
+    prof.write_text(
+        "name: p\nextends: datascience-cpu\nnetwork:\n  ca_certificates: [ca.pem]\n  wheelhouse: wheels\n"
+        "  proxy:\n    http: http://proxy.example:3128\n    no_proxy: [localhost, .corp.example]\n"
+    )
+    plan = build_plan(load_profile(prof))
+    kinds = [type(s) for s in plan.steps]
+    assert kinds.index(Environment) < kinds.index(TrustCA) < kinds.index(Venv)
+    proxy = plan.steps[0]
+    assert isinstance(proxy, Environment) and proxy.build_only
+    assert ("no_proxy", "localhost,.corp.example") in proxy.variables
+    trust = next(s for s in plan.steps if isinstance(s, TrustCA))
+    assert trust.files[0].content.startswith("-----BEGIN CERTIFICATE-----")
+    tree = next(s for s in plan.steps if isinstance(s, CopyTree))
+    assert tree.source == str((tmp_path / "wheels").resolve())
+    assert all(s.find_links == tree.dest for s in plan.steps if isinstance(s, PipInstall))
+    assert any(isinstance(s, AptPackages) and "ca-certificates" in s.packages for s in plan.steps)
+
+
+def test_plan_json_and_explain(capsys):
+    code, out, _ = run(["plan", "pytorch-cuda", "--json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["name"] == "pytorch-cuda" and doc["steps"][0]["kind"]
+    assert all("probe" in s for s in doc["steps"])
+    code, out, _ = run(["plan", "pytorch-cuda", "--explain"], capsys)
+    assert code == 0 and "rule:" in out and "gpu.cuda" in out
+
+
+def test_validate_all_bundled(capsys):
+    paths = [str(p) for _, _, p in list_bundled()]
+    code, out, err = run(["validate", *paths], capsys)
+    assert code == 0, err
+    assert out.count("ok") == len(paths)
+
+
+def test_profiles_lists_descriptions(capsys):
+    code, out, _ = run(["profiles"], capsys)
+    assert code == 0 and "datascience-cpu" in out and "Debian 12" in out
