@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .data_model import CompatData
 from .model import ISSUE_FIELDS, CompatIssue, Decision, StackRequest
+from .schema import CompatData
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import versions as V
@@ -10,6 +11,7 @@ from .frameworks import cuda_set, describe_set, releases_with_cuda
 from .gpu_checks import arch_ok, family_floor_of, parse_cc
 
 CUDA_FIELD = "gpu.cuda"
+_NVIDIA_TAG = re.compile(r"^(?:[\w.-]+/)?nvidia/cuda:(\d+\.\d+\.\d+)-")
 
 
 @dataclass
@@ -149,6 +151,9 @@ def _auto(ctx: Ctx, all_candidates: list[str]) -> tuple[str, str, str]:
     if ctx.tf:
         cuda = ctx.tf.row.cuda
         return cuda, f"auto: {ctx.tf.label} is built for CUDA {cuda} exactly", f"{ctx.tf.source}.cuda"
+    image_cuda = override_cuda(ctx.req.base_image)
+    if image_cuda in candidates:
+        return image_cuda, f"auto: the CUDA of os.base_image {ctx.req.base_image}{fits}", "request"
     if ctx.torch and ctx.torch.row.pypi_default_cuda:
         default = ctx.torch.row.pypi_default_cuda
         if default in candidates:
@@ -164,8 +169,9 @@ def _auto(ctx: Ctx, all_candidates: list[str]) -> tuple[str, str, str]:
     driver = _declared_driver(ctx)
 
     def rank(minor: str):
-        row = ctx.data.cuda.minors[minor]
-        return (not driver or toolkit_driver_ok(ctx, minor, driver), not row.uncertain, V.parse(minor))
+        certain = not (ctx.data.cuda.minors[minor].uncertain
+                       or (ctx.torch and ctx.torch.row.is_uncertain(f"cuda_variants.{V.cuda_variant(minor)}")))
+        return (not driver or toolkit_driver_ok(ctx, minor, driver), certain, V.parse(minor))
 
     cuda = max(candidates, key=rank)
     who = " and ".join(p.label for p in ctx.picks) or "no framework"
@@ -173,18 +179,39 @@ def _auto(ctx: Ctx, all_candidates: list[str]) -> tuple[str, str, str]:
         why = f"the PyPI default {ctx.torch.row.pypi_default_cuda} is ruled out; "
     else:
         why = ""
-    return (cuda, f"auto: {why}highest CUDA allowed by {who}{fits}",
-            f"{ctx.picks[0].source}" if ctx.picks else f"cuda.minors.{cuda}")
+    if ctx.torch:
+        source = f"{ctx.torch.source}.cuda_variants"
+    elif ctx.jax:
+        source = f"{ctx.jax.source}.extras"
+    else:
+        source = f"cuda.minors.{cuda}"
+    return (cuda, f"auto: {why}highest well-sourced CUDA allowed by {who}{fits}", source)
+
+
+def override_full(image: str | None) -> str | None:
+    """CUDA release of an nvidia/cuda:X.Y.Z-... override image, else None."""
+    m = _NVIDIA_TAG.match(image or "")
+    return m.group(1) if m else None
+
+
+def override_cuda(image: str | None) -> str | None:
+    """CUDA minor of an nvidia/cuda:X.Y.Z-... override image, else None."""
+    full = override_full(image)
+    return V.major_minor(full) if full else None
 
 
 def _full(ctx: Ctx, cuda: str) -> str:
     row = ctx.data.cuda.minors[cuda]
-    if row.images:
+    image_full = override_full(ctx.req.base_image)
+    if image_full in row.releases:
+        full, rule, source = image_full, "the CUDA release of the os.base_image override", "request"
+    elif row.images:
         full, rule = row.images.patch, f"newest CUDA {cuda} patch with nvidia/cuda images (the maintained one)"
         source = f"cuda.minors.{cuda}.images.patch"
     else:
         full, rule = V.newest(row.releases), f"newest known CUDA {cuda} release (no image facts)"
         source = f"cuda.minors.{cuda}.releases"
     ctx.check_uncertain(f"cuda.minors.{cuda}", row)
+    ctx.check_uncertain(f"cuda.minors.{cuda}.releases.{full}", row.releases[full])
     ctx.decide("gpu.cuda_full", full, rule, source)
     return full

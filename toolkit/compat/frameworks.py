@@ -6,7 +6,7 @@ from typing import Any
 
 from . import versions as V
 from .context import Ctx, FwPick
-from .data_model import PyRange
+from .schema import PyRange
 
 TORCH_FIELD = "frameworks.pytorch.version"
 TF_FIELD = "frameworks.tensorflow.version"
@@ -127,7 +127,11 @@ def describe_set(pick: FwPick, cudas: list[str]) -> str:
     if pick.name == "tensorflow":
         return f"{pick.label} is built for CUDA {cudas[0]} exactly"
     extras = ", ".join(f"jax[{e}]" for e in pick.row.extras)
-    return f"{pick.label} offers {extras} (CUDA {', '.join(cudas)})" if cudas else f"{pick.label} offers no CUDA extra"
+    majors: dict[str, list[str]] = {}
+    for c in cudas:
+        majors.setdefault(V.major(c), []).append(c)
+    spans = ", ".join(V.span(group) for group in majors.values())
+    return f"{pick.label} offers {extras} (CUDA {spans})" if cudas else f"{pick.label} offers no CUDA extra"
 
 
 def releases_with_cuda(ctx: Ctx, name: str, cuda: str) -> str | None:

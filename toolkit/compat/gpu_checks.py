@@ -8,8 +8,8 @@ from packaging.version import Version
 
 from . import versions as V
 from .context import Ctx
-from .data_model import CompatData
 from .frameworks import jax_extra_for
+from .schema import CompatData
 
 _SM = re.compile(r"^sm_(\d+)(\d)[a-z]?$")
 
@@ -42,7 +42,8 @@ def arch_ok(ctx: Ctx, minor: str, cc: Version) -> bool:
     return not _arch_problems(ctx, minor, cc)
 
 
-def _arch_problems(ctx: Ctx, minor: str, cc: Version) -> list[tuple[tuple[str, ...], str, str]]:
+def _arch_problems(ctx: Ctx, minor: str, cc: Version,
+                   candidates: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str, str]]:
     """(fields, message, hint) for every way the target GPU is missing from this stack's builds."""
     data, out = ctx.data, []
     shown = ctx.req.compute_capability
@@ -57,9 +58,11 @@ def _arch_problems(ctx: Ctx, minor: str, cc: Version) -> list[tuple[tuple[str, .
                         f"use torch >= {bw.min_torch} with {V.cuda_variant(bw.min_cuda)} or newer"))
     fam = data.cuda.families.get(V.major(minor))
     if fam and fam.min_compute_capability and cc < V.parse(fam.min_compute_capability):
-        older = [f for f, r in data.cuda.families.items() if not r.min_compute_capability]
+        fits = [m for m in candidates if not _family_too_new(data, m, cc)]
+        older = [f"{f}.x" for f, r in data.cuda.families.items() if not r.min_compute_capability]
+        use = " or ".join(fits[-3:]) if fits else ", ".join(older)
         out.append((("gpu.cuda",), f"CUDA {V.major(minor)}.x needs compute capability >= {fam.min_compute_capability}; the target GPU is {shown}",
-                    f"use CUDA {', '.join(o + '.x' for o in older)} (torch cu126 is the last variant with sm_50-sm_70 kernels)"))
+                    f"set gpu.cuda to {use} (torch cu126 is the last variant with sm_50-sm_70 kernels)"))
     if ctx.jax:
         name = jax_extra_for(ctx, ctx.jax, minor)
         extra = data.jax.extras.get(name) if name else None
@@ -70,7 +73,12 @@ def _arch_problems(ctx: Ctx, minor: str, cc: Version) -> list[tuple[tuple[str, .
     return out
 
 
-def check_arch(ctx: Ctx, minor: str) -> None:
+def _family_too_new(data: CompatData, minor: str, cc: Version) -> bool:
+    fam = data.cuda.families.get(V.major(minor))
+    return bool(fam and fam.min_compute_capability and cc < V.parse(fam.min_compute_capability))
+
+
+def check_arch(ctx: Ctx, minor: str, candidates: list[str]) -> None:
     text = ctx.req.compute_capability
     if not text:
         return
@@ -79,7 +87,7 @@ def check_arch(ctx: Ctx, minor: str) -> None:
         ctx.issue(("gpu.cuda",), f"compute capability {text!r} is not like 8.6 or sm_120",
                   "give the target GPU's compute capability as major.minor")
         return
-    for fields, message, hint in _arch_problems(ctx, minor, cc):
+    for fields, message, hint in _arch_problems(ctx, minor, cc, tuple(candidates)):
         ctx.issue(fields, message, hint)
 
 

@@ -1,0 +1,103 @@
+"""The base image: an explicit override, a plain OS image (CPU) or an nvidia/cuda tag known to exist."""
+
+from __future__ import annotations
+
+from . import versions as V
+from .context import Ctx
+from .cuda_select import override_cuda
+
+IMAGE_FIELD = "os.base_image"
+
+
+def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_variant: bool,
+                       candidates: list[str]) -> str:
+    req, data = ctx.req, ctx.data
+    if req.base_image:
+        return _override(ctx, cuda)
+    if not req.gpu:
+        image = f"{req.distro}:{req.os_version}"
+        ctx.decide(IMAGE_FIELD, image, "CPU stack: the plain OS image", f"os.{req.distro}.{req.os_version}")
+        return image
+    if cuda is None or cuda_full is None:
+        return ""
+    if req.distro != "ubuntu":
+        with_images = V.sort_versions(_ubuntu_for(ctx, cuda, cudnn_variant))
+        where = f" (CUDA {cuda} images exist for ubuntu {', '.join(with_images)})" if with_images else ""
+        ctx.issue(("os.distro", "os.base_image"),
+                  f"nvidia/cuda publishes no {req.distro} images, so a GPU stack on {req.distro} has no base image",
+                  f"set os.distro: ubuntu{where}, or set os.base_image to a {req.distro} image that carries CUDA")
+        return ""
+    row = data.cuda.minors[cuda]
+    images = row.images
+    if images is None:
+        with_any = [m for m in candidates if data.cuda.minors[m].images]
+        ctx.issue(("gpu.cuda", "os.base_image"), f"no nvidia/cuda image facts are known for CUDA {cuda}",
+                  f"use gpu.cuda {' or '.join(with_any[-3:])}, or set os.base_image" if with_any
+                  else "set os.base_image explicitly")
+        return ""
+    flavor = "devel" if req.nvcc else "runtime"
+    if cudnn_variant and images.cudnn:
+        tag = f"{cuda_full}-{images.cudnn.token}-{flavor}-ubuntu{req.os_version}"
+        desc = f"cudnn {flavor}"
+    else:
+        tag = f"{cuda_full}-{flavor}-ubuntu{req.os_version}"
+        desc = flavor
+    available = _ubuntu_for(ctx, cuda, cudnn_variant)
+    if req.os_version not in available:
+        _missing(ctx, cuda, cuda_full, desc, available, cudnn_variant, candidates)
+        return ""
+    if V.cmp(cuda_full, images.patch) != 0:
+        ctx.warn(f"nvidia/cuda:{tag} is not the newest {cuda} patch ({images.patch}): it is unmaintained and "
+                 "may be deleted from Docker Hub")
+    ctx.check_uncertain(f"cuda.minors.{cuda}.images", images)
+    if req.os_version in images.uncertain_os:
+        ctx.warn(f"data row cuda.minors.{cuda}.images lists ubuntu {req.os_version} as uncertain; "
+                 f"check that nvidia/cuda:{tag} exists before relying on it")
+    image = f"{data.cuda.image.repository}:{tag}"
+    why = ("nvcc requested: devel flavor" if req.nvcc else "runtime flavor (no nvcc requested)")
+    why += ("; cudnn variant because no framework brings cuDNN through pip" if cudnn_variant and images.cudnn
+            else "; no cudnn variant (cuDNN comes from pip wheels or is not needed)")
+    ctx.decide(IMAGE_FIELD, image, f"nvidia/cuda tag for CUDA {cuda_full} on ubuntu {req.os_version}: {why}",
+               f"cuda.minors.{cuda}.images")
+    return image
+
+
+def _ubuntu_for(ctx: Ctx, cuda: str, cudnn_variant: bool) -> list[str]:
+    images = ctx.data.cuda.minors[cuda].images
+    if images is None:
+        return []
+    if cudnn_variant:
+        return list(images.cudnn.ubuntu) if images.cudnn else []
+    return list(images.ubuntu)
+
+
+def _missing(ctx: Ctx, cuda: str, cuda_full: str, desc: str, available: list[str], cudnn_variant: bool,
+             candidates: list[str]) -> None:
+    req = ctx.req
+    others = [m for m in candidates if m != cuda and req.os_version in _ubuntu_for(ctx, m, cudnn_variant)]
+    others = [m for m in others if not ctx.data.cuda.minors[m].uncertain] or others
+    newer = [m for m in others if V.parse(m) > V.parse(cuda)]
+    others = V.sort_versions((newer + V.sort_versions(set(others) - set(newer), reverse=True))[:3])
+    parts = []
+    if available:
+        parts.append(f"CUDA {cuda_full} {desc} images exist for ubuntu {', '.join(V.sort_versions(available))}: "
+                     "set os.version to one of them")
+    if others:
+        parts.append(f"use gpu.cuda {' or '.join(others)}, which {'has' if len(others) == 1 else 'have'} "
+                     f"ubuntu {req.os_version} {desc} images")
+    if cudnn_variant and req.os_version in _ubuntu_for(ctx, cuda, False):
+        parts.append(f"let a framework bring cuDNN through pip and use the plain {desc.split()[-1]} image")
+    parts.append("or set os.base_image explicitly")
+    ctx.issue(("os.version", "gpu.cuda"),
+              f"nvidia/cuda has no {desc} image for CUDA {cuda_full} on ubuntu {req.os_version}",
+              "; ".join(parts))
+
+
+def _override(ctx: Ctx, cuda: str | None) -> str:
+    image = ctx.req.base_image or ""
+    ctx.decide(IMAGE_FIELD, image, "explicit os.base_image override: tag resolution skipped", "request")
+    image_cuda = override_cuda(image)
+    if image_cuda and cuda and image_cuda != cuda:
+        ctx.warn(f"os.base_image {image} carries CUDA {image_cuda} but the stack resolved CUDA {cuda}; "
+                 "frameworks use their own CUDA wheels, but nvcc and the image's driver guard follow the image")
+    return image
