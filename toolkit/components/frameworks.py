@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toolkit.compat import companion_requirement
 from toolkit.components.base import Context, Contribution
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
@@ -15,7 +16,8 @@ def contribute(ctx: Context) -> Contribution:
     py = f"{t.venv}/bin/python"
     source = pip_source(ctx)
     if fw.pytorch:
-        reqs = tuple(res.torch_requirements)
+        reqs = tuple(res.torch_requirements) + tuple(
+            companion_requirement(extra, fw.pytorch.version) for extra in fw.pytorch.extras)
         torch_source = dict(source)
         if res.torch_index_url and not source["no_index"]:
             torch_source["index_url"] = res.torch_index_url
@@ -33,7 +35,8 @@ def contribute(ctx: Context) -> Contribution:
     tf_reqs = tuple(r for r in (res.tensorflow_requirement,) if r) + (
         tuple(res.cuda_pip_packages) if fw.tensorflow else ())
     if fw.keras:
-        tf_reqs += (f"keras=={fw.keras.version}" if fw.keras.version.count(".") == 2 else f"keras=={fw.keras.version}.*",)
+        pin = fw.keras.version if fw.keras.version.count(".") == 2 else f"{fw.keras.version}.*"
+        tf_reqs += (f"keras=={pin}",)
     if tf_reqs:
         out.steps.append(PipInstall("tensorflow", "TensorFlow / Keras", venv=t.venv, requirements=tf_reqs, **source))
         out.checks += pip_checks("tensorflow", t.venv, [r for r in tf_reqs if not r.startswith("nvidia-")])

@@ -50,3 +50,11 @@ def test_ranges_and_helpers():
     assert V.major_minor("12.8.1") == "12.8"
     assert V.major("13.0") == "13"
     assert V.span(["2.14", "2.6", "2.10"]) == "2.6-2.14"
+
+
+def test_torch_companions_follow_the_release_pattern():
+    from toolkit.compat import companion_requirement
+
+    assert companion_requirement("torchvision", "2.7.1") == "torchvision==0.22.*"
+    assert companion_requirement("torchvision", "2.13") == "torchvision==0.28.*"
+    assert companion_requirement("torchaudio", "2.7.1") == "torchaudio==2.7.*"
