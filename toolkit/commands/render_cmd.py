@@ -1,0 +1,104 @@
+"""`toolkit render`: write a profile's Dockerfile, setup script, Ansible playbook, devcontainer or
+testinfra suite (or all of them) into a folder; plus the committed renders of the bundled profiles.
+
+Renderers are imported when asked for, so a missing one is a clear error, not an ImportError at start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from toolkit.errors import ToolkitError
+from toolkit.model.plan import Plan
+from toolkit.plan.builder import build_plan
+from toolkit.profile.bundled import list_bundled
+from toolkit.profile.loader import load_profile
+from toolkit.render.common import Rendered
+from toolkit.ui import out
+
+# format -> module under toolkit.render exposing render(plan) -> Rendered
+FORMATS = {
+    "dockerfile": "toolkit.render.dockerfile",
+    "script": "toolkit.render.script",
+    "ansible": "toolkit.render.ansible",
+    "devcontainer": "toolkit.render.devcontainer",
+    "testinfra": "toolkit.render.testinfra",
+}
+COMMITTED_DIR = Path(__file__).resolve().parents[2] / "dockerfiles"
+ABSTRACT_PROFILES = {"base"}   # only meant to be extended: no committed render
+REGENERATE = "run scripts/update-dockerfiles.sh (python -m toolkit.commands.render_cmd --update-committed)"
+
+
+def renderer(fmt: str):
+    try:
+        return importlib.import_module(FORMATS[fmt]).render
+    except ImportError as exc:
+        raise ToolkitError(f"the {fmt} renderer is not available in this toolkit: {exc}",
+                           "pick another --format, or reinstall toolkit") from None
+
+
+def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | None = None) -> Rendered:
+    if fmt == "dockerfile":
+        return renderer(fmt)(plan, buildkit=buildkit, created=created)
+    return renderer(fmt)(plan)
+
+
+@click.command("render")
+@click.argument("profile", metavar="PROFILE")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "all"]), default="all", show_default=True,
+              help="What to write.")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write into (created if missing).")
+@click.option("--no-buildkit", is_flag=True, help="Dockerfile for the legacy builder (no RUN --mount, no --chmod).")
+@click.option("--created", default=None, metavar="TIMESTAMP",
+              help="Value of the org.opencontainers.image.created label (left out by default: reproducible).")
+@click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
+              help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None,
+           compat_data: str | None) -> None:
+    """Render PROFILE into files under OUTPUT: Dockerfile (+ files/, wheelhouse/), setup.sh, ansible/,
+    .devcontainer/devcontainer.json and tests/ (with --format all)."""
+    plan = build_plan(load_profile(profile), compat_data)
+    formats = list(FORMATS) if fmt == "all" else [fmt]
+    rendered = [render_format(plan, f, buildkit=not no_buildkit, created=created) for f in formats]
+    for result in rendered:
+        for path in result.write(outdir):
+            out(str(path))
+
+
+def committed_dockerfiles() -> dict[str, str]:
+    """dockerfiles/<profile>.Dockerfile text for every bundled, non-abstract profile (BuildKit form)."""
+    texts = {}
+    for name, _, path in list_bundled():
+        if name not in ABSTRACT_PROFILES:
+            texts[f"{name}.Dockerfile"] = render_format(build_plan(load_profile(str(path))), "dockerfile") \
+                .files["Dockerfile"]
+    return texts
+
+
+def update_committed(folder: Path = COMMITTED_DIR) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = committed_dockerfiles()
+    for stale in folder.glob("*.Dockerfile"):
+        if stale.name not in wanted:
+            stale.unlink()
+    written = []
+    for name, text in sorted(wanted.items()):
+        (folder / name).write_text(text, encoding="utf-8")
+        written.append(folder / name)
+    return written
+
+
+COMMANDS = [render]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--update-committed"]:
+        sys.exit(f"usage: python -m toolkit.commands.render_cmd --update-committed\n({REGENERATE})")
+    for written in update_committed():
+        print(os.path.relpath(written))

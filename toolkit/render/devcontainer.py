@@ -1,0 +1,44 @@
+"""Plan -> .devcontainer/devcontainer.json, building the Dockerfile rendered beside it (../Dockerfile).
+
+JSON has no comments: the do-not-edit header is the value of a top-level "_generated" key.
+"""
+
+from __future__ import annotations
+
+import json
+
+from toolkit.model.plan import Plan
+from toolkit.model.steps import Service
+from toolkit.render.common import Rendered, header
+
+SHM = ["--shm-size", "1g"]    # PyTorch DataLoader workers need more than Docker's 64 MB
+
+
+def _settings(plan: Plan) -> dict:
+    t = plan.target
+    doc: dict = {
+        "_generated": header(plan, comment="").strip(),
+        "name": plan.name,
+        "build": {"dockerfile": "../Dockerfile", "context": ".."},
+        "remoteUser": t.user or "root",
+    }
+    ports = [s.port for s in plan.steps if isinstance(s, Service) and s.port is not None]
+    if ports:
+        doc["forwardPorts"] = ports
+    uses_torch = any(k == "pytorch" for k, _ in plan.versions)
+    if t.gpu:
+        doc["hostRequirements"] = {"gpu": True}
+        doc["runArgs"] = ["--gpus", "all", *SHM]
+    elif uses_torch:
+        doc["runArgs"] = list(SHM)
+    if t.venv:
+        doc["customizations"] = {"vscode": {
+            "settings": {"python.defaultInterpreterPath": f"{t.venv}/bin/python"},
+            "extensions": ["ms-python.python", "ms-toolsai.jupyter"],
+        }}
+    return doc
+
+
+def render(plan: Plan) -> Rendered:
+    text = json.dumps(_settings(plan), indent=2, ensure_ascii=True) + "\n"
+    return Rendered(files={".devcontainer/devcontainer.json": text})

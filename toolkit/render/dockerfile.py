@@ -1,0 +1,313 @@
+"""Plan -> Dockerfile plus its build context (files/..., wheelhouse). One function per step type.
+
+Quoting rules (no plan value is ever glued raw):
+- RUN lines: every value goes through `q()`: shlex quoting, or bash ANSI-C quoting ($'...') when the
+  value holds a backslash, a control character or non-ASCII text, so no raw newline or trailing
+  backslash can end or continue a Dockerfile line. The SHELL is bash (Debian/Ubuntu targets).
+- ENV, ARG and LABEL values (and LABEL keys) are JSON string literals; CMD, HEALTHCHECK, COPY and
+  RunCommand use the JSON exec form.
+- What Dockerfile syntax cannot quote (FROM image, USER, WORKDIR, ENV/ARG names, --chown, --chmod,
+  --mount targets) is checked against the profile's strict patterns; a mismatch raises ValueError
+  (a bug: validation should have refused the profile).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from toolkit.model.plan import Plan
+from toolkit.model.steps import (AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
+                                 RunCommand, Service, TrustCA, Venv, WriteFile)
+from toolkit.profile import patterns
+from toolkit.render.common import Rendered, dispatcher, header, json_str, template
+from toolkit.render.script import pip_options
+
+CONT = " \\\n    "          # continuation between the parts of one instruction
+ITEM = " \\\n        "      # continuation before each package / requirement
+APT_CACHE = ("--mount=type=cache,target=/var/cache/apt,sharing=locked",
+             "--mount=type=cache,target=/var/lib/apt,sharing=locked")
+MODE = re.compile(r"^[0-7]{3,4}$")
+OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}(?::[a-z_][a-z0-9_-]{0,31})?$")
+_PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without backslash
+HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
+IGNORE_REASONS = {
+    "DL3008": "versions come from the base image's release; pin one with name=version in the profile",
+}
+
+
+# ---------------------------------------------------------------- quoting and validation
+
+def q(value: object) -> str:
+    """One shell word for a RUN line (bash), whatever the value holds."""
+    text = str(value)
+    if _PLAIN.match(text):
+        return shlex.quote(text)
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == "'":
+            out.append("\\x27")
+        elif 0x20 <= byte < 0x7F:
+            out.append(ch)
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "$'" + "".join(out) + "'"
+
+
+def words(*values: object) -> str:
+    return " ".join(q(v) for v in values)
+
+
+def exec_form(argv) -> str:
+    return "[" + ", ".join(json_str(str(a)) for a in argv) + "]"
+
+
+def comment(text: str) -> str:
+    """A one-line Dockerfile comment: control characters (newlines) become spaces, no trailing backslash."""
+    return ("# " + "".join(c if c.isprintable() else " " for c in str(text))).rstrip(" \\")
+
+
+def _checked(pattern: re.Pattern[str], value: object, what: str) -> str:
+    text = str(value)
+    if not pattern.fullmatch(text):
+        raise ValueError(f"cannot write {what} {text!r} into a Dockerfile unquoted: "
+                         f"expected {patterns.DESCRIBE.get(pattern, pattern.pattern)}")
+    return text
+
+
+def _context_name(taken: dict[str, str], prefix: str, path: str, content: str, fallback: str) -> str:
+    """A safe, unique, deterministic build-context name (prefix + basename) for a file or folder."""
+    base = prefix + (re.sub(r"[^A-Za-z0-9._-]", "_", posixpath.basename(str(path).rstrip("/"))).lstrip(".")
+                     or fallback)
+    name, n = base, 1
+    while name in taken and taken[name] != content:
+        n += 1
+        name = f"{base}-{n}"
+    taken[name] = content
+    return name
+
+
+# ---------------------------------------------------------------- build state (per render call)
+
+@dataclass
+class _Build:
+    plan: Plan
+    buildkit: bool
+    created: str | None
+    files: dict[str, str] = field(default_factory=dict)    # context file name (under files/) -> text
+    trees: dict[str, str] = field(default_factory=dict)    # context folder -> local source folder
+    mounts: dict[str, str] = field(default_factory=dict)   # CopyTree dest -> context folder
+    owners: dict[str, str] = field(default_factory=dict)   # venv path -> owner
+    user: str = "root"                                     # who the next RUN runs as
+
+    def user_ref(self, name: str) -> str:
+        """USER argument: uid:gid for the plan's user (Kubernetes runAsNonRoot needs numbers)."""
+        t = self.plan.target
+        if name == "root":
+            return "0:0"
+        if name == t.user and t.uid is not None and t.gid is not None:
+            return f"{int(t.uid)}:{int(t.gid)}"
+        return _checked(patterns.UNIX_NAME, name, "user name")
+
+    def switch_to(self, name: str) -> list[str]:
+        if name == self.user:
+            return []
+        self.user = name
+        return [f"USER {self.user_ref(name)}"]
+
+    def run(self, commands: list[str], mounts: tuple[str, ...] = (), as_user: str = "root",
+            ignore: tuple[str, ...] = ()) -> list[str]:
+        """One RUN instruction (after a USER switch if needed), commands joined with &&."""
+        parts = list(mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
+        lines = self.switch_to(as_user)
+        if ignore:
+            lines += [comment(f"{code}: {IGNORE_REASONS[code]}") for code in ignore]
+            lines.append(f"# hadolint ignore={','.join(ignore)}")
+        return lines + ["RUN " + CONT.join(parts)]
+
+    def copy(self, path: str, content: str, mode: str, owner: str) -> list[str]:
+        """COPY a context file to path; --chmod needs BuildKit, the legacy builder gets a RUN chmod."""
+        name = _context_name(self.files, "files/", path, content, "file")
+        mode = _checked(MODE, mode, "file mode")
+        flags = ""
+        if owner != "root":
+            flags += f"--chown={_checked(OWNER, owner, 'file owner')} "
+        if self.buildkit:
+            return [f"COPY --chmod={mode} {flags}{exec_form([name, path])}"]
+        lines = [f"COPY {flags}{exec_form([name, path])}"]
+        if mode != "0644":   # context files are written 0644; the legacy builder keeps that mode
+            lines += self.run([f"chmod {words(mode, path)}"])
+        return lines
+
+
+# ---------------------------------------------------------------- one function per step type
+
+def _apt(step: AptPackages, b: _Build) -> list[str]:
+    install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends" + ITEM + ITEM.join(
+        q(p) for p in step.packages)
+    ignore = ("DL3008",) if any("=" not in p for p in step.packages) else ()
+    if b.buildkit:
+        # Packages stay in BuildKit's cache mounts, never in a layer; docker-clean would empty them.
+        return b.run(["rm -f /etc/apt/apt.conf.d/docker-clean", "apt-get update", install],
+                     mounts=APT_CACHE, ignore=ignore)
+    return b.run(["apt-get update", install, "rm -rf /var/lib/apt/lists/*"], ignore=ignore)
+
+
+def _write_file(step: WriteFile, b: _Build) -> list[str]:
+    return b.copy(step.path, step.content, step.mode, step.owner)
+
+
+def _trust_ca(step: TrustCA, b: _Build) -> list[str]:
+    lines = [line for f in step.files for line in _write_file(f, b)]
+    return lines + b.run(["update-ca-certificates"])
+
+
+def _environment(step: Environment, b: _Build) -> list[str]:
+    pairs = [(_checked(patterns.ENV_NAME, k, "variable name"), json_str(str(v))) for k, v in step.variables]
+    if not pairs:
+        return []
+    if step.build_only:
+        # ARG, not ENV: set for the RUN lines below, absent from the image's environment. Docker keeps
+        # ARG values used by RUN in `docker history`; profiles refuse credentials in proxy URLs.
+        return [f"ARG {k}={v}" for k, v in pairs]
+    return ["ENV " + CONT.join(f"{k}={v}" for k, v in pairs)]
+
+
+def _create_user(step: CreateUser, b: _Build) -> list[str]:
+    cmds = []
+    if b.plan.target.distro == "ubuntu":
+        # Ubuntu 24.04 images ship user `ubuntu` with uid 1000: remove it only when it holds our uid.
+        cmds.append(f'if [ "$(id -u ubuntu 2>/dev/null)" = {q(step.uid)} ]; then userdel -r ubuntu; fi')
+    cmds.append(f"groupadd --gid {words(step.gid, step.name)}")
+    cmds.append("useradd --no-log-init --create-home " + words(
+        "--uid", step.uid, "--gid", step.gid, "--home-dir", step.home, "--shell", step.shell, step.name))
+    return b.run(cmds)
+
+
+def _venv(step: Venv, b: _Build) -> list[str]:
+    b.owners[step.path] = step.owner
+    cmds = [words(step.python, "-m", "venv", "--", step.path)]
+    if step.owner != "root":
+        # Owned by its user from the start: pip steps then run as that user, no chown layer later.
+        cmds.append(f"chown -R {words(step.owner + ':', step.path)}")
+    return b.run(cmds)
+
+
+def _pip_cache(step: PipInstall, b: _Build, owner: str) -> str | None:
+    t = b.plan.target
+    if owner == "root":
+        return "--mount=type=cache,target=/root/.cache/pip"
+    if owner == t.user and t.home and t.uid is not None and t.gid is not None:
+        home = _checked(patterns.ABS_PATH, t.home, "home folder")
+        return f"--mount=type=cache,target={home}/.cache/pip,uid={int(t.uid)},gid={int(t.gid)}"
+    return None
+
+
+def _pip(step: PipInstall, b: _Build) -> list[str]:
+    owner = b.owners.get(step.venv, "root")
+    mounts = []
+    args = [f"{step.venv}/bin/python", "-m", "pip", "install"]
+    cache = _pip_cache(step, b, owner) if b.buildkit else None
+    if cache:
+        mounts.append(cache)
+    else:
+        args.append("--no-cache-dir")
+    args += pip_options(step)
+    if b.buildkit and step.find_links in b.mounts:
+        mounts.append(f"--mount=type=bind,source={b.mounts[step.find_links]},target={step.find_links}")
+    command = words(*args) + ITEM + ITEM.join(q(r) for r in step.requirements)
+    return b.run([command], mounts=tuple(mounts), as_user=owner)
+
+
+def _git_config(step: GitConfig, b: _Build) -> list[str]:
+    cmds = [f"git config --system {words(k, v)}" for k, v in step.settings]
+    if step.lfs:
+        cmds.append("git lfs install --system")
+    return b.run(cmds) if cmds else []
+
+
+def _service(step: Service, b: _Build) -> list[str]:
+    lines = []
+    if step.port is not None:
+        port = int(step.port)
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} out of range")
+        lines.append(f"EXPOSE {port}")
+    if step.healthcheck:
+        lines.append(f"HEALTHCHECK {HEALTH_OPTIONS}{CONT}CMD {exec_form(step.healthcheck)}")
+    # No token on the command line: the server reads JUPYTER_TOKEN at run time or makes one up.
+    lines.append(f"CMD {exec_form(step.command)}")
+    return lines
+
+
+def _metadata(step: Metadata, b: _Build) -> list[str]:
+    labels = list(step.labels)
+    if b.created:
+        labels.append(("org.opencontainers.image.created", b.created))
+    lines = ["LABEL " + CONT.join(f"{json_str(str(k))}={json_str(str(v))}" for k, v in labels)] if labels else []
+    return lines + b.copy(step.path, step.profile_json, "0644", "root")
+
+
+def _run_command(step: RunCommand, b: _Build) -> list[str]:
+    # Exec form: no shell, no Docker variable expansion; the argv reaches the program as is.
+    return b.switch_to("root") + [f"RUN {exec_form(step.argv)}"]
+
+
+def _copy_tree(step: CopyTree, b: _Build) -> list[str]:
+    dest = _checked(patterns.ABS_PATH, step.dest, "folder")
+    name = _context_name(b.trees, "", dest, step.source, "tree")
+    b.mounts[dest] = name
+    if b.buildkit:
+        return [comment(f"{name}/ is bind-mounted at {dest} by the pip steps that use it: in no layer")]
+    return [comment("The legacy builder has no bind mounts: the wheelhouse is COPYed and stays in this layer"),
+            comment("(a later RUN cannot shrink a COPY layer). Build with BuildKit to keep it out of the image."),
+            f"COPY {exec_form([name, dest])}"]
+
+
+_step = dispatcher({
+    AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
+    CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git_config, Service: _service,
+    Metadata: _metadata, RunCommand: _run_command, CopyTree: _copy_tree,
+}, "dockerfile")
+
+
+# ---------------------------------------------------------------- the whole file
+
+def _final(b: _Build) -> list[str]:
+    t = b.plan.target
+    lines = []
+    if t.venv:
+        lines.append("ENV " + CONT.join([f"VIRTUAL_ENV={json_str(t.venv)}", f"PATH={json_str(t.venv + '/bin:$PATH')}"]))
+    if t.user:
+        lines += [comment(f"run as {t.user}"), f"USER {b.user_ref(t.user)}"]
+        b.user = t.user
+        if t.home:
+            lines.append(f"WORKDIR {_checked(patterns.ABS_PATH, t.home, 'home folder')}")
+    elif b.user != "root":
+        lines += b.switch_to("root")
+    return lines
+
+
+def render(plan: Plan, buildkit: bool = True, created: str | None = None) -> Rendered:
+    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod)."""
+    b = _Build(plan=plan, buildkit=buildkit, created=created)
+    blocks = []
+    for step in plan.steps:
+        lines = _step(step, b)
+        if lines:
+            blocks.append("\n".join([comment(f"[{step.component}] {step.title}")] + lines))
+    final = _final(b)
+    if final:
+        blocks.append("\n".join(final))
+    text = template("Dockerfile.j2").render(
+        header=comment(header(plan, comment="").strip()),
+        base_image=_checked(patterns.IMAGE_REF, plan.target.base_image, "base image"),
+        blocks=blocks,
+    )
+    return Rendered(files={"Dockerfile": text, **b.files}, trees=dict(b.trees))
+

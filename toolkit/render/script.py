@@ -1,0 +1,270 @@
+"""Plan -> setup.sh: a bash script that applies the plan to the host it runs on.
+
+Every step becomes two shell functions, `sN_probe` (the step's own probe argv) and
+`sN_apply`, and one `run_step` call that prints `[ok] unchanged`, `[changed]` or
+`[failed]`. The library those calls use (apt lock waiting, atomic file writes, the ERR
+trap, the state file, --dry-run) lives in templates/setup.sh.j2. Every value from the plan
+reaches the script through `sh()` quoting, a quoted base64 heredoc, or a comment made
+inert by JSON escaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from toolkit.model.plan import Plan
+from toolkit.model.steps import (
+    AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand,
+    Service, Step, TrustCA, Venv, WriteFile,
+)
+from toolkit.render.common import Rendered, dispatcher, header, json_str, sh, template
+
+PROFILE_D = "/etc/profile.d/toolkit.sh"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+UNIT_DIR = "/etc/systemd/system"
+
+
+# --------------------------------------------------------------------------- #
+# facts both host renderers (this one and ansible.py) derive from a plan
+# --------------------------------------------------------------------------- #
+def persistent_env(plan: Plan) -> tuple[tuple[str, str], ...]:
+    """Variables of every Environment step that stays behind (build_only=False), in plan order."""
+    return tuple(kv for s in plan.steps if isinstance(s, Environment) and not s.build_only
+                 for kv in s.variables)
+
+
+def profile_d_text(plan: Plan) -> str:
+    """/etc/profile.d/toolkit.sh: one quoted `export` per persistent variable."""
+    lines = [f"export {sh(f'{k}={v}')}\n" for k, v in persistent_env(plan)]
+    return safe_header(plan) + "".join(lines)
+
+
+def venv_owner(plan: Plan, venv: str) -> str:
+    """Who owns the venv a PipInstall installs into (pip runs as root, then hands it back)."""
+    for s in plan.steps:
+        if isinstance(s, Venv) and s.path == venv:
+            return s.owner
+    return "root"
+
+
+def _systemd_escape(name: str) -> str:
+    """systemd-escape(1): any text -> a valid unit name part."""
+    out = []
+    for i, ch in enumerate(name):
+        if ch == "/":
+            out.append("-")
+        elif (ch.isascii() and (ch.isalnum() or ch in ":_.")) and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.extend(f"\\x{b:02x}" for b in ch.encode())
+    return "".join(out) or "\\x2d"
+
+
+def unit_name(step: Service) -> str:
+    return f"toolkit-{_systemd_escape(step.name)}.service"
+
+
+def unit_path(step: Service) -> str:
+    return f"{UNIT_DIR}/{unit_name(step)}"
+
+
+def _unit_arg(arg: str) -> str:
+    """One ExecStart word: double-quoted with C escapes; % and $ doubled so nothing expands."""
+    special = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "%": "%%", "$": "$$"}
+    body = "".join(special.get(c, c if c.isprintable() else f"\\x{ord(c):02x}") for c in arg)
+    return f'"{body}"'
+
+
+def unit_text(plan: Plan, step: Service) -> str:
+    if not step.user or any(not c.isprintable() for c in step.user):
+        raise ValueError(f"service {step.name!r}: user {step.user!r} cannot be written into a systemd unit")
+    description = "".join(c if c.isprintable() else " " for c in f"toolkit {plan.name}: {step.title}")
+    return (
+        safe_header(plan)
+        + "[Unit]\n"
+        + f"Description={description.replace('%', '%%')}\n"
+        + "After=network-online.target\nWants=network-online.target\n\n"
+        + "[Service]\nType=simple\n"
+        + f"User={step.user}\n"
+        + "WorkingDirectory=~\n"
+        + f"ExecStart={' '.join(_unit_arg(a) for a in step.command)}\n"
+        + "Restart=on-failure\n\n"
+        + "[Install]\nWantedBy=multi-user.target\n"
+    )
+
+
+def safe_header(plan: Plan, comment: str = "#") -> str:
+    """header(), with control characters in the profile name shown as '?' so it stays one comment line."""
+    clean = dataclasses.replace(plan, name=_CONTROL.sub("?", plan.name), digest=_CONTROL.sub("?", plan.digest))
+    return header(clean, comment)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- #
+# one function per step type: each returns the step's Block
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class Block:
+    apply: str = ""                 # body of sN_apply (lines, no indentation)
+    probe: str | None = None        # body of sN_probe; None: the step's own probe() argv
+    note: str | None = None         # set: nothing to do on a host, say why instead of probing
+    prelude: str = ""               # runs before the step, in --dry-run too (exports)
+
+
+def _probe(step: Step) -> str:
+    argv = step.probe()
+    return sh(*argv) if argv else "return 1"
+
+
+def _write(path: str, content: str, mode: str = "0644", owner: str = "root") -> str:
+    encoded = base64.encodebytes(content.encode()).decode()
+    return f"write_file {sh(path, mode, owner)} <<'TOOLKIT_BASE64'\n{encoded}TOOLKIT_BASE64"
+
+
+def _sha_probe(path: str, content: str) -> str:
+    return sh("sh", "-c", 'echo "$1  $2" | sha256sum -c --status', "probe", sha256(content), path)
+
+
+def _exports(variables) -> str:
+    return "".join(f"export {sh(f'{k}={v}')}\n" for k, v in variables)
+
+
+def _apt(step: AptPackages, plan: Plan) -> Block:
+    return Block(apply=f"apt_install {sh(*step.packages)}")
+
+
+def _write_file(step: WriteFile, plan: Plan) -> Block:
+    return Block(apply=_write(step.path, step.content, step.mode, step.owner))
+
+
+def _trust_ca(step: TrustCA, plan: Plan) -> Block:
+    writes = [_write(f.path, f.content, "0644", "root") for f in step.files]
+    return Block(apply="\n".join([*writes, "update-ca-certificates"]))
+
+
+def _environment(step: Environment, plan: Plan) -> Block:
+    exports = _exports(step.variables)
+    if step.build_only:
+        return Block(prelude=exports, note="exported for this run only, nothing left on the host")
+    text = profile_d_text(plan)
+    return Block(prelude=exports, probe=_sha_probe(PROFILE_D, text), apply=_write(PROFILE_D, text))
+
+
+def _create_user(step: CreateUser, plan: Plan) -> Block:
+    return Block(apply=f"create_user {sh(step.name, step.uid, step.gid, step.home, step.shell)}")
+
+
+def _chown_venv(owner: str, path: str) -> list[str]:
+    return [] if owner == "root" else [f"chown -R -- {sh(owner, path)}"]
+
+
+def _venv(step: Venv, plan: Plan) -> Block:
+    lines = [f"{sh(step.python, '-m', 'venv', '--', step.path)}", *_chown_venv(step.owner, step.path)]
+    return Block(apply="\n".join(lines))
+
+
+def pip_options(step: PipInstall) -> list[str]:
+    """pip's index options for a PipInstall, shared with the Ansible renderer."""
+    opts: list[str] = []
+    if step.index_url:
+        opts += ["--index-url", step.index_url]
+    for url in step.extra_index_urls:
+        opts += ["--extra-index-url", url]
+    if step.find_links:
+        opts += ["--find-links", step.find_links]
+    if step.no_index:
+        opts.append("--no-index")
+    return opts
+
+
+def _pip(step: PipInstall, plan: Plan) -> Block:
+    cmd = sh(f"{step.venv}/bin/python", "-m", "pip", "install", "--no-input", *pip_options(step),
+             "--", *step.requirements)
+    return Block(apply="\n".join([cmd, *_chown_venv(venv_owner(plan, step.venv), step.venv)]))
+
+
+def _git(step: GitConfig, plan: Plan) -> Block:
+    lines = [sh("git", "config", "--system", "--", k, v) for k, v in step.settings]
+    if step.lfs:
+        lines.append("git lfs install --system")
+    return Block(apply="\n".join(lines))
+
+
+def _service(step: Service, plan: Plan) -> Block:
+    if not step.enable_on_host:
+        return Block(note="runs in images only; the profile does not ask for a service on hosts")
+    unit, path, text = sh(unit_name(step)), unit_path(step), unit_text(plan, step)
+    probe = (f"{_sha_probe(path, text)} && {{ ! systemd_running || "
+             f"{{ systemctl is-enabled --quiet -- {unit} && systemctl is-active --quiet -- {unit}; }}; }}")
+    apply = "\n".join([
+        _write(path, text),
+        "if systemd_running; then",
+        "  systemctl daemon-reload",
+        f"  systemctl enable --now -- {unit}",
+        "else",
+        f"  echo {sh(f'  skipped enabling {unit_name(step)}: PID 1 is not systemd (a container?); start it by hand')}",
+        "fi",
+    ])
+    return Block(probe=probe, apply=apply)
+
+
+def _metadata(step: Metadata, plan: Plan) -> Block:
+    return Block(probe=_sha_probe(step.path, step.profile_json), apply=_write(step.path, step.profile_json))
+
+
+def _run(step: RunCommand, plan: Plan) -> Block:
+    return Block(apply=sh(*step.argv))
+
+
+def _copy_tree(step: CopyTree, plan: Plan) -> Block:
+    return Block(apply=f"need_folder {sh(step.dest, step.source)}")
+
+
+block: Callable[[Step, Plan], Block] = dispatcher({
+    AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
+    CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
+    Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree,
+}, "setup script")
+
+
+# --------------------------------------------------------------------------- #
+# assembly
+# --------------------------------------------------------------------------- #
+def render_step(step: Step, n: int, plan: Plan) -> str:
+    """One step's shell text (the unit of the golden tests).
+
+    Function bodies are not indented: that would change multi-line quoted words (probe code).
+    """
+    b = block(step, plan)
+    label = f"{step.component}: {step.title}"
+    info = json.dumps({"step": n, "kind": step.kind, "component": step.component, "title": step.title},
+                      ensure_ascii=True)
+    out = [f"# step {n}: {json_str(label)} ({step.kind})\n", b.prelude]
+    if b.note is not None:
+        out.append(f"note_step {sh(n, info, label, b.note)}\n")
+        return "".join(out)
+    probe = b.probe if b.probe is not None else _probe(step)
+    out.append(f"s{n}_probe() {{\n{probe}\n}}\n")
+    out.append(f"s{n}_apply() {{\n{b.apply}\n}}\n")
+    out.append(f"run_step {sh(n, info, label)}\n")
+    return "".join(out)
+
+
+def render(plan: Plan) -> Rendered:
+    steps = "\n".join(render_step(s, i, plan) for i, s in enumerate(plan.steps, 1))
+    state_head = (f'"profile": {json_str(plan.name)},\n  "digest": {json_str(plan.digest)},\n'
+                  f'  "renderer": "setup.sh"')
+    text = template("setup.sh.j2").render(
+        header=safe_header(plan), name=plan.name, name_comment=_CONTROL.sub("?", plan.name),
+        count=len(plan.steps), state_head=state_head, steps=steps,
+    )
+    return Rendered(files={"setup.sh": text})
