@@ -1,0 +1,92 @@
+"""Recorded probe facts: a healthy GPU target (trimmed from a real probe run) and its checks."""
+
+from __future__ import annotations
+
+import copy
+
+from toolkit.model.checks import check
+
+PY = "/opt/venv/bin/python"
+
+CHECKS = {
+    "os_release": check("os_release", "os", "OS is debian 12", distro="debian", version="12"),
+    "apt_package": check("apt_package", "os", "git installed", ident="apt_package:git", name="git"),
+    "python_version": check("python_version", "python", "Python 3.11", python=PY, version="3.11"),
+    "venv": check("venv", "python", "venv", path="/opt/venv"),
+    "pip_package": check("pip_package", "packages", "numpy", ident="pip_package:numpy", python=PY, name="numpy",
+                         specifier=">=1.26,<3", import_name="numpy"),
+    "pip_check": check("pip_check", "python", "pip check", python=PY),
+    "torch_cuda": check("torch_cuda", "pytorch", "torch for CUDA 12.6", python=PY, cuda="12.6"),
+    "tensorflow_build": check("tensorflow_build", "tensorflow", "tf build", python=PY, cuda="12.5", cudnn="9"),
+    "jupyter": check("jupyter", "jupyter", "jupyter", python=PY, flavor="lab", port=8888),
+    "git": check("git", "git", "git and git-lfs", lfs=True),
+    "git_config": check("git_config", "git", "git config user.name", ident="git_config:user.name",
+                        key="user.name", value="toolkit"),
+    "user": check("user", "user", "user dev", ident="user:dev", name="dev", uid=1000, gid=1000, home="/home/dev",
+                  shell="/bin/bash", sudo=False),
+    "shm": check("shm", "pytorch", "shm", min_mb=512),
+    "command": check("command", "checks", "profile check", ident="command:hello", argv=("echo", "hello"),
+                     expect="hello"),
+    "file": check("file", "network", "CA", ident="file:/etc/ca.crt", path="/etc/ca.crt"),
+    "gpu_driver": check("gpu_driver", "gpu", "driver", tier="gpu"),
+    "gpu_inventory": check("gpu_inventory", "gpu", "inventory", tier="gpu"),
+    "torch_gpu": check("torch_gpu", "pytorch", "torch sees GPUs", tier="gpu", python=PY),
+    "torch_matmul": check("torch_matmul", "pytorch", "matmul", tier="gpu", python=PY),
+    "tensorflow_gpu": check("tensorflow_gpu", "tensorflow", "tf GPU", tier="gpu", python=PY),
+}
+
+_H200 = {"index": "0", "name": "NVIDIA H200", "driver": "570.124.06", "memory_mb": "143771", "persistence": "Enabled"}
+
+GOOD = {
+    "_probe": {"python": "3.11.2", "euid": 0, "hostname": "t", "seconds": 1.2},
+    "_timings": {"os_release": 0.001, "apt": 0.02, "interp:" + PY: 0.6, "pip_check:" + PY: 0.9, "torch:" + PY: 2.5,
+                 "gpu": 0.4},
+    "os_release": {"id": "debian", "version_id": "12", "pretty": "Debian GNU/Linux 12 (bookworm)"},
+    "apt": {"git": {"status": "ii ", "version": "1:2.39.5-0+deb12u2"}},
+    "paths": {"/opt/venv": {"exists": True, "is_dir": True, "pyvenv_cfg": True, "python": True}},
+    "files": {"/etc/ca.crt": True},
+    "users": {"dev": {"uid": 1000, "gid": 1000, "home": "/home/dev", "shell": "/bin/bash", "groups": ["dev"],
+                      "sudo_bin": True, "sudoers": False,
+                      "sudo_list": {"rc": 1, "out": "", "err": "User dev is not allowed to run sudo on t.\n"}}},
+    "shm": {"mb": 1024},
+    "git": {"path": "/usr/bin/git", "version": "git version 2.39.5", "lfs": "git-lfs/3.3.0",
+            "config": {"user.name": "toolkit"}},
+    'command:["echo", "hello"]': {"rc": 0, "out": "hello\n", "err": "", "seconds": 0.001},
+    "interp:" + PY: {"version": "3.11.2", "executable": PY, "prefix": "/opt/venv", "base_prefix": "/usr",
+                     "dists": {"numpy": {"version": "2.3.1", "top_level": "numpy"}},
+                     "imports": {"numpy": {"module": "numpy", "ok": True, "seconds": 0.1}}},
+    "pip_check:" + PY: {"rc": 0, "out": "No broken requirements found."},
+    "torch:" + PY: {"import": {"module": "torch", "ok": True}, "version": "2.7.1+cu126", "cuda": "12.6",
+                    "available": True, "device_count": 1, "arch_list": ["sm_90"],
+                    "matmul": [{"index": 0, "name": "NVIDIA H200", "ok": True, "max_abs_diff": 3.1e-5,
+                                "device": "cpu", "ran_on": "cuda:0"}]},
+    "tf:" + PY: {"import": {"module": "tensorflow", "ok": True}, "version": "2.19.0",
+                 "build": {"cuda_version": "12.5.1", "cudnn_version": "9", "is_cuda_build": "True"},
+                 "gpus": ["/physical_device:GPU:0"]},
+    'jupyter:["/opt/venv/bin/python", "lab", 8888]': {
+        "port": 8888, "existing": None, "api": 200, "startup_seconds": 1.8, "contents_no_token": 403,
+        "contents_token": 200},
+    "gpu": {"dev": True, "smi": "/usr/bin/nvidia-smi", "nouveau": False, "smi_error": None, "visible": True,
+            "proc_version": "NVRM version: NVIDIA UNIX x86_64 Kernel Module  570.124.06\n", "gpus": [_H200]},
+}
+
+CPU_ONLY_GPU = {"dev": False, "smi": None, "proc_version": None, "nouveau": False, "gpus": [], "smi_error": None,
+                "visible": False}
+
+
+def facts(**changes) -> dict:
+    """GOOD with sections replaced: facts(shm={"mb": 64})."""
+    out = copy.deepcopy(GOOD)
+    for key, value in changes.items():
+        out[key.replace("__", ":")] = value
+    return out
+
+
+def edit(path: tuple, value) -> dict:
+    """GOOD with one nested value replaced: edit(("users", "dev", "uid"), 1001)."""
+    out = copy.deepcopy(GOOD)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return out

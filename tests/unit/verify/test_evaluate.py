@@ -1,0 +1,180 @@
+"""Evaluation of every check kind on recorded facts: pass and fail, with expected/found/hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from toolkit.model.checks import CHECK_KINDS, check
+from toolkit.verify.evaluate import EVALUATORS, FAILED, PASSED, SKIPPED, evaluate
+
+from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, edit, facts
+
+TORCH, TF, INTERP = "torch:" + PY, "tf:" + PY, "interp:" + PY
+
+
+def test_every_kind_has_an_evaluator_and_a_recorded_case():
+    assert set(EVALUATORS) == set(CHECK_KINDS) == set(CHECKS)
+
+
+@pytest.mark.parametrize("kind", sorted(CHECKS))
+def test_healthy_target_passes(kind):
+    result = evaluate(CHECKS[kind], GOOD)
+    assert result.status == PASSED, result
+    assert result.hint == ""
+    assert result.expected and result.found
+    assert result.tier == CHECKS[kind].tier
+
+
+FAILS = [
+    # kind, facts, a piece of `found`, a piece of `hint`
+    ("os_release", facts(os_release={"id": "ubuntu", "version_id": "22.04"}), "ubuntu 22.04", "debian 12"),
+    ("apt_package", facts(apt={"git": None}), "git not installed", "apt-get install -y git"),
+    ("apt_package", edit(("apt", "git", "status"), "rc "), "dpkg state 'rc'", "apt-get install -y git"),
+    ("apt_package", facts(apt={"_error": "dpkg-query not found"}), "dpkg-query not found", "Debian/Ubuntu"),
+    ("python_version", edit((INTERP, "version"), "3.10.12"), "Python 3.10.12", "with Python 3.11"),
+    ("python_version", facts(**{INTERP: {"_error": "/opt/venv/bin/python does not exist", "missing": True}}),
+     "does not exist", "python3 -m venv /opt/venv"),
+    ("venv", facts(paths={"/opt/venv": {"exists": False}}), "does not exist", "python3 -m venv /opt/venv"),
+    ("venv", facts(paths={"/opt/venv": {"exists": True, "is_dir": True, "pyvenv_cfg": False, "python": True}}),
+     "no pyvenv.cfg", "venv"),
+    ("pip_package", edit((INTERP, "dists", "numpy"), None), "numpy is not installed in /opt/venv",
+     "pip install numpy in /opt/venv"),
+    ("pip_package", edit((INTERP, "dists", "numpy", "version"), "1.24.4"), "numpy 1.24.4 does not match",
+     "pip install 'numpy>=1.26,<3'"),
+    ("pip_package", edit((INTERP, "imports", "numpy"), {"module": "numpy", "ok": False,
+                                                        "error": "ImportError: libgfortran.so.5"}),
+     "import numpy failed: ImportError: libgfortran.so.5", "--force-reinstall numpy"),
+    ("pip_package", edit((INTERP, "imports"), {}), "import numpy failed: not probed", "--force-reinstall"),
+    ("pip_check", facts(**{"pip_check:" + PY: {"rc": 1, "out": "pandas 2.2.3 requires numpy, which is not installed."}}),
+     "pandas 2.2.3 requires numpy", "pip check"),
+    ("torch_cuda", edit((TORCH, "cuda"), None), "torch.version.cuda=None", "CUDA 12.6 (index .../whl/cu126)"),
+    ("torch_cuda", edit((TORCH, "cuda"), "11.8"), "torch.version.cuda=11.8", "cu126"),
+    ("torch_cuda", facts(**{TORCH: {"import": {"module": "torch", "ok": False,
+                                               "error": "ModuleNotFoundError: No module named 'torch'"}}}),
+     "No module named 'torch'", "pip install torch in /opt/venv"),
+    ("tensorflow_build", edit((TF, "build", "cuda_version"), "11.8"), "cuda=11.8", "tensorflow[and-cuda]"),
+    ("tensorflow_build", edit((TF, "build", "cudnn_version"), "8"), "cudnn=8", "TensorFlow release"),
+    ("jupyter", edit(('jupyter:["/opt/venv/bin/python", "lab", 8888]', "contents_no_token"), 200),
+     "without token=200", "authentication must stay on"),
+    ("jupyter", facts(**{'jupyter:["/opt/venv/bin/python", "lab", 8888]': {"port": 8888, "existing": None,
+                                                                          "error": "/opt/venv/bin/jupyter not found"}}),
+     "jupyter not found", "pip install jupyterlab"),
+    ("jupyter", edit(('jupyter:["/opt/venv/bin/python", "lab", 8888]', "existing"),
+                     {"api": 200, "contents_no_token": 200}), "the server already on port 8888", "JUPYTER_TOKEN"),
+    ("git", edit(("git", "lfs"), None), "git lfs not available", "apt-get install -y git-lfs"),
+    ("git", facts(git={"path": None, "config": {}}), "git not found", "apt-get install -y git git-lfs"),
+    ("git_config", edit(("git", "config", "user.name"), None), "user.name unset", "git config --system user.name toolkit"),
+    ("user", facts(users={"dev": None}), "no user dev", "useradd --uid 1000"),
+    ("user", edit(("users", "dev", "uid"), 1001), "uid=1001", "usermod to fix uid"),
+    ("user", edit(("users", "dev", "groups"), ["dev", "sudo"]), "sudo=True", "remove sudo rights"),
+    ("user", edit(("users", "dev", "sudo_list"), {"rc": 0, "out": "User dev may run the following commands", "err": ""}),
+     "sudo=True", "remove sudo rights"),
+    ("shm", facts(shm={"mb": 64}), "/dev/shm is 64 MB", "--shm-size=1g"),
+    ("command", facts(**{'command:["echo", "hello"]': {"rc": 0, "out": "bye\n", "err": ""}}), "exit 0: bye",
+     "echo hello"),
+    ("command", facts(**{'command:["echo", "hello"]': {"rc": 127, "out": "", "err": "echo: not found"}}),
+     "exit 127", "run it on the target"),
+    ("file", facts(files={"/etc/ca.crt": False}), "/etc/ca.crt is missing", "re-apply"),
+    ("gpu_driver", edit(("gpu", "nouveau"), True), "nouveau is loaded", "blacklist nouveau"),
+    ("gpu_driver", facts(gpu=dict(GOOD["gpu"], gpus=[], proc_version=None, smi_error="NVIDIA-SMI has failed")),
+     "NVIDIA-SMI has failed", "install the NVIDIA driver"),
+    ("gpu_inventory", facts(gpu=dict(GOOD["gpu"], gpus=[], smi_error="NVIDIA-SMI has failed")),
+     "NVIDIA-SMI has failed", "--gpus all"),
+    ("torch_gpu", edit((TORCH, "device_count"), 0), "device_count=0", "CUDA_VISIBLE_DEVICES"),
+    ("torch_gpu", facts(**{TORCH: dict(GOOD[TORCH], cuda=None, available=False, device_count=0)}),
+     "is_available=False", "CPU build of torch"),
+    ("torch_matmul", edit((TORCH, "matmul"), [{"index": 0, "ok": False, "max_abs_diff": 4.2}]), "max |diff| 4.20e+00",
+     "dcgmi diag"),
+    ("torch_matmul", edit((TORCH, "matmul"), [{"index": 0, "ok": False,
+                                              "error": "RuntimeError: no kernel image is available"}]),
+     "no kernel image", "arch list"),
+    ("torch_matmul", facts(**{TORCH: dict(GOOD[TORCH], available=False, matmul=[])}), "no GPU run",
+     "never falls back to the CPU"),
+    ("tensorflow_gpu", edit((TF, "gpus"), []), "no GPU devices", "tensorflow[and-cuda]"),
+]
+
+
+@pytest.mark.parametrize("kind,recorded,found,hint", FAILS, ids=[f"{k}-{i}" for i, (k, *_) in enumerate(FAILS)])
+def test_failure_names_expected_found_and_hint(kind, recorded, found, hint):
+    result = evaluate(CHECKS[kind], recorded)
+    assert result.status == FAILED, result
+    assert result.expected
+    assert found in result.found
+    assert hint in result.hint
+
+
+def test_every_kind_has_a_failure_case():
+    assert {k for k, *_ in FAILS} == set(CHECK_KINDS)
+
+
+def test_cpu_checks_of_a_cpu_build():
+    cpu_torch = check("torch_cuda", "pytorch", "cpu torch", python=PY, cuda=None)
+    ok = facts(**{TORCH: dict(GOOD[TORCH], cuda=None)})
+    assert evaluate(cpu_torch, ok).status == PASSED
+    assert evaluate(cpu_torch, GOOD).status == FAILED
+    cpu_tf = check("tensorflow_build", "tensorflow", "cpu tf", python=PY, cuda=None, cudnn=None)
+    tf_cpu = facts(**{TF: dict(GOOD[TF], build={"cuda_version": None, "cudnn_version": None, "is_cuda_build": "False"})})
+    assert evaluate(cpu_tf, tf_cpu).status == PASSED
+    assert evaluate(cpu_tf, GOOD).status == FAILED
+
+
+def test_pip_package_specifiers_are_pep440():
+    pre = edit((INTERP, "dists", "numpy", "version"), "2.0.0rc1")
+    assert evaluate(CHECKS["pip_package"], pre).status == PASSED
+    exact = check("pip_package", "p", "x", python=PY, name="numpy", specifier="==2.3.*", import_name="numpy")
+    assert evaluate(exact, GOOD).status == PASSED
+    unpinned = check("pip_package", "p", "x", python=PY, name="numpy", specifier="", import_name="numpy")
+    assert evaluate(unpinned, GOOD).status == PASSED
+
+
+def test_sudo_expected_from_group_or_sudoers():
+    wants_sudo = check("user", "user", "u", name="dev", uid=1000, gid=1000, home="/home/dev", shell="/bin/bash",
+                       sudo=True)
+    assert evaluate(wants_sudo, edit(("users", "dev", "groups"), ["dev", "sudo"])).status == PASSED
+    assert evaluate(wants_sudo, edit(("users", "dev", "sudoers"), True)).status == PASSED
+    no_sudo_binary = edit(("users", "dev", "sudo_bin"), False)
+    result = evaluate(wants_sudo, no_sudo_binary)
+    assert result.status == FAILED and "usermod -aG sudo dev" in result.hint
+
+
+GPU_KINDS = sorted(k for k, c in CHECKS.items() if c.tier == "gpu")
+
+
+@pytest.mark.parametrize("kind", GPU_KINDS)
+def test_gpu_tier_skips_with_a_reason_without_a_gpu(kind):
+    no_gpu = facts(gpu=CPU_ONLY_GPU)
+    result = evaluate(CHECKS[kind], no_gpu)
+    assert result.status == SKIPPED
+    assert "no GPU visible" in result.found and "--gpus all" in result.hint
+
+
+@pytest.mark.parametrize("kind", GPU_KINDS)
+def test_require_gpu_turns_the_skip_into_a_failure(kind):
+    result = evaluate(CHECKS[kind], facts(gpu=CPU_ONLY_GPU), require_gpu=True)
+    assert result.status == FAILED
+    assert "--require-gpu" in result.expected and "no GPU visible" in result.found
+
+
+def test_gpu_checks_never_pass_on_cpu_fallback():
+    # A GPU is visible but torch only ran on the CPU: the matmul check must fail, not pass.
+    cpu_fallback = facts(**{TORCH: dict(GOOD[TORCH], available=False, device_count=0, matmul=[])})
+    assert evaluate(CHECKS["torch_matmul"], cpu_fallback).status == FAILED
+    assert evaluate(CHECKS["torch_gpu"], cpu_fallback).status == FAILED
+
+
+def test_cpu_tier_is_unaffected_by_require_gpu():
+    assert evaluate(CHECKS["shm"], facts(gpu=CPU_ONLY_GPU), require_gpu=True).status == PASSED
+
+
+def test_probe_failure_fails_every_check_with_the_reason():
+    broken = {"_error": "the probe failed on the target (exit 127): no python3 on the target"}
+    result = evaluate(CHECKS["os_release"], broken)
+    assert result.status == FAILED and "no python3" in result.found and "python3" in result.hint
+    unreachable = evaluate(CHECKS["os_release"], dict(broken, _transport=True))
+    assert unreachable.found.startswith("cannot reach the target")
+
+
+def test_duration_is_the_slowest_section_a_check_reads():
+    assert evaluate(CHECKS["pip_package"], GOOD).duration == 0.6
+    assert evaluate(CHECKS["torch_matmul"], GOOD).duration == 2.5
+    assert evaluate(CHECKS["file"], GOOD).duration == 0.0

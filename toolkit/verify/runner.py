@@ -1,0 +1,110 @@
+"""Run the generated testinfra suite with pytest, in this process, and collect the results.
+
+The suite is rendered into a temporary folder (with a pytest.ini so the caller's own pytest
+configuration does not leak in; the --require-gpu option comes from the suite plugin), extra user test paths are added beside
+it, and ``pytest.main`` runs with ``--hosts=<target>``. A small plugin gathers one result
+per test: the toolkit Result a generated test recorded, or a generic one for user tests.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from toolkit.model.plan import Plan
+from toolkit.render.testinfra import render, suite_path
+from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, Result
+from toolkit.verify import suite
+from toolkit.verify.suite import RESULT_PROPERTY
+
+PYTEST_INI = "[pytest]\naddopts =\nmarkers =\n    gpu: needs a visible NVIDIA GPU\n"
+
+
+@dataclass
+class Run:
+    results: list[Result] = field(default_factory=list)
+    exit_code: int = 0                 # pytest's
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)   # collection/internal errors, for people
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.status == FAILED]
+
+    def counts(self) -> dict:
+        return {s: sum(r.status == s for r in self.results) for s in (PASSED, FAILED, SKIPPED)}
+
+
+class Collector:
+    """pytest plugin: one Result per test item (setup errors and user tests included)."""
+
+    def __init__(self) -> None:
+        self.by_node: dict[str, Result] = {}
+        self.errors: list[str] = []
+
+    def pytest_runtest_logreport(self, report) -> None:
+        props = dict(report.user_properties)
+        if RESULT_PROPERTY in props:
+            self.by_node[report.nodeid] = Result(**json.loads(props[RESULT_PROPERTY]))
+            return
+        if report.when == "call" or report.outcome != "passed":   # user tests and setup errors
+            status = {"passed": PASSED, "skipped": SKIPPED}.get(report.outcome, FAILED)
+            self.by_node[report.nodeid] = Result(
+                id=report.nodeid, kind="pytest", tier="cpu", status=status,
+                found=_longrepr(report) if status != PASSED else "", duration=round(report.duration, 3),
+                description=report.head_line or report.nodeid)
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.errors.append(f"collecting {report.nodeid or 'tests'}: {_longrepr(report)}")
+
+
+def _longrepr(report) -> str:
+    if isinstance(report.longrepr, tuple):      # skip: (path, line, reason)
+        return str(report.longrepr[2])
+    text = str(report.longrepr or "").strip()
+    return text[-1500:]
+
+
+def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | None = None,
+        require_gpu: bool = False, extra_tests: tuple[str, ...] = (), pytest_args: tuple[str, ...] = ()) -> Run:
+    with tempfile.TemporaryDirectory(prefix="toolkit-verify-") as tmp:
+        root = Path(tmp)
+        rendered = render(plan)
+        rendered.files.pop("tests/conftest.py")     # its hooks come from the suite plugin below
+        rendered.write(root)
+        (root / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
+        args = [str(root / suite_path(plan)), *[str(Path(p).resolve()) for p in extra_tests],
+                f"--hosts={hostspec}", "-c", str(root / "pytest.ini"), "--rootdir", str(root),
+                "-p", "no:cacheprovider", "-p", "no:terminal", "--import-mode=importlib"]
+        if keyword:
+            args += ["-k", keyword]
+        if junit:
+            args += [f"--junit-xml={Path(junit).resolve()}", "-o", f"junit_suite_name=toolkit-{plan.name}"]
+        if require_gpu:
+            args.append("--require-gpu")
+        args += list(pytest_args)
+        collector = Collector()
+        started = time.perf_counter()
+        try:
+            code = pytest.main(args, plugins=[collector, suite])
+        finally:
+            _forget_modules(root)
+        seconds = time.perf_counter() - started
+    return Run(results=list(collector.by_node.values()), exit_code=int(code), seconds=round(seconds, 3),
+               errors=collector.errors)
+
+
+def _forget_modules(root: Path) -> None:
+    """pytest's importlib mode reuses a module of the same name from sys.modules: a later run in
+    this process (another plan, same profile name) must import its own suite, not this one."""
+    prefix = str(root)
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(prefix):
+            del sys.modules[name]
