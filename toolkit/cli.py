@@ -8,7 +8,11 @@ import sys
 import click
 
 from toolkit import __version__
+from toolkit.commands import build_cmd
 from toolkit.commands import profile_cmds
+from toolkit.commands import doctor_cmd
+from toolkit.commands import render_cmd
+from toolkit.commands import verify_cmd
 from toolkit.errors import EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
 from toolkit.ui import err
 
@@ -29,6 +33,12 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 for command in profile_cmds.COMMANDS:
+    cli.add_command(command)
+for command in doctor_cmd.COMMANDS: cli.add_command(command)
+for command in render_cmd.COMMANDS:
+    cli.add_command(command)
+for command in build_cmd.COMMANDS: cli.add_command(command)
+for command in verify_cmd.COMMANDS:
     cli.add_command(command)
 
 

@@ -93,3 +93,19 @@ def sshd_container(
     yield start
     for target in started:
         harness.remove_container(target.container)
+
+
+@pytest.fixture(scope="session")
+def datascience_image(docker_engine, base_image, host_ca_bundle, tmp_path_factory) -> str:
+    """Tag of the bundled datascience-cpu profile built for real (BuildKit) on the local base image,
+    trusting the host CA; reused across sessions while its rendered context and base image are unchanged."""
+    from toolkit.errors import ToolkitError
+
+    from . import images
+
+    workdir = tmp_path_factory.mktemp("datascience-image")
+    profile = images.datascience_profile(workdir, base_image, host_ca_bundle)
+    try:
+        return images.build_profile_image(docker_engine, profile, workdir, base_image).tag
+    except ToolkitError as exc:
+        pytest.fail(f"building the datascience-cpu test image failed:\n{exc.render()}", pytrace=False)
