@@ -1,0 +1,218 @@
+"""Build an image from a rendered context on a Docker engine.
+
+BuildKit when a client that supports it is on this machine (`DOCKER_BUILDKIT=1 docker build
+--progress=plain`, parsed line by line); otherwise the legacy builder through the docker SDK's
+low-level API. Both report progress through the same events (toolkit.executors.build_progress).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit.errors import ToolkitError
+from toolkit.executors.build_progress import BuildKitParser, BuildLog, LegacyParser, Sink, StepRecord, brief
+
+BUILDKIT = "BuildKit"
+LEGACY = "the legacy builder"
+SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
+START_HINT = ("start one: `sudo systemctl start docker` (or `dockerd &` as root; in a toolkit checkout "
+              "scripts/ensure-docker.sh installs and starts one), or point DOCKER_HOST at a running engine")
+
+
+class EngineUnavailable(ToolkitError):
+    """No Docker engine answers."""
+
+
+class BuildFailed(ToolkitError):
+    """The engine ran the build and it failed; names the step and shows the end of its log."""
+
+    def __init__(self, message: str, lines: list[str], hint: str | None = None):
+        super().__init__(message, hint)
+        self.lines = lines
+
+    def render(self) -> str:
+        text = f"error: {self.message}"
+        if self.lines:
+            text += "\n  last log lines:\n" + "\n".join(f"  | {line}" for line in self.lines)
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    tag: str
+    dockerfile: str = "Dockerfile"
+    build_args: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    no_cache: bool = False
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    tag: str
+    image_id: str
+    size: int
+    seconds: float
+    builder: str
+    log: BuildLog
+
+
+def is_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+def redacted(build_args: dict[str, str]) -> dict[str, str]:
+    """Build args safe to print: values of secret-looking names replaced by ***."""
+    return {k: ("***" if is_secret(k) else v) for k, v in build_args.items()}
+
+
+def scrub(text: str, build_args: dict[str, str]) -> str:
+    """Remove secret build-arg values from a line of build output (values under 4 characters would
+    mangle every line, so those are only hidden where build args are listed)."""
+    for name, value in build_args.items():
+        if len(value) >= 4 and is_secret(name):
+            text = text.replace(value, "***")
+    return text
+
+
+def prepare_context(plan, directory: Path, buildkit: bool) -> Path:
+    """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse)."""
+    from toolkit.render.dockerfile import render
+
+    directory.mkdir(parents=True, exist_ok=True)
+    render(plan, buildkit=buildkit).write(directory)
+    return directory
+
+
+def connect(timeout: int = 30):
+    """The low-level docker API client of an engine that answers, or EngineUnavailable."""
+    import docker
+    import requests
+
+    where = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise EngineUnavailable(f"cannot reach a Docker engine at {where}: {_why(exc)}", START_HINT) from None
+    return client.api
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    for needle, reason in (("No such file", "the socket does not exist"), ("refused", "connection refused"),
+                           ("Permission denied", "permission denied (are you in the docker group?)")):
+        if needle in text:
+            return reason
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _client_version(binary: str) -> tuple[int, ...] | None:
+    try:
+        text = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20).stdout
+    except OSError:
+        return None
+    m = re.search(r"version (\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def buildkit_client() -> str | None:
+    """A docker CLI that can run BuildKit builds: one with buildx, or a pre-23 client (built in)."""
+    seen = []
+    for candidate in (shutil.which("docker"), "/usr/bin/docker"):
+        if not candidate or not os.access(candidate, os.X_OK) or os.path.realpath(candidate) in seen:
+            continue
+        seen.append(os.path.realpath(candidate))
+        buildx = subprocess.run([candidate, "buildx", "version"], capture_output=True, timeout=20)
+        version = _client_version(candidate)
+        if buildx.returncode == 0 or (version is not None and version < (23, 0)):
+            return candidate
+    return None
+
+
+def build(request: BuildRequest, sink: Sink | None = None, buildkit: str | None = None) -> BuildResult:
+    """Build request on the engine; buildkit is a docker CLI path (None: the legacy builder)."""
+    api = connect()
+    log = BuildLog()
+    started = time.monotonic()
+    if buildkit:
+        image_id = _build_buildkit(request, buildkit, log, sink)
+        builder = BUILDKIT
+    else:
+        image_id = _build_legacy(request, api, log, sink)
+        builder = LEGACY
+    seconds = time.monotonic() - started
+    size = int(api.inspect_image(image_id).get("Size") or 0)
+    return BuildResult(request.tag, image_id, size, seconds, builder, log)
+
+
+def _failure(request: BuildRequest, log: BuildLog, builder: str) -> BuildFailed:
+    step: StepRecord | None = log.failed_step
+    where = f"at step {step.label}: {brief(step.instruction, 160)}" if step else "before any step ran"
+    return BuildFailed(f"building {request.tag} with {builder} failed {where}", log.failure_lines(),
+                       "rerun with -v for the whole log, --keep-context DIR to inspect the Dockerfile")
+
+
+def _build_buildkit(request: BuildRequest, client: str, log: BuildLog, sink: Sink | None) -> str:
+    parser = BuildKitParser(log, sink)
+    env = dict(os.environ, DOCKER_BUILDKIT="1")
+    with tempfile.TemporaryDirectory(prefix="toolkit-build-") as tmp:
+        iidfile = Path(tmp) / "iid"
+        argv = [client, "build", "--progress=plain", "-t", request.tag, "-f",
+                str(request.context / request.dockerfile), "--iidfile", str(iidfile)]
+        for name, value in request.build_args.items():
+            argv += ["--build-arg", name]        # the value travels in the environment, not argv
+            env[name] = value
+        for name, value in sorted(request.labels.items()):
+            argv += ["--label", f"{name}={value}"]
+        if request.no_cache:
+            argv.append("--no-cache")
+        if request.platform:
+            argv += ["--platform", request.platform]
+        argv.append(str(request.context))
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                text=True, errors="replace", bufsize=1)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                parser.feed(scrub(line, request.build_args))
+            rc = proc.wait()
+        except BaseException:
+            proc.terminate()
+            proc.wait(timeout=30)
+            raise
+        if rc != 0 or not iidfile.exists():
+            if log.error is None:
+                log.error = f"docker build exited with status {rc}"
+            raise _failure(request, log, BUILDKIT)
+        log.image_id = iidfile.read_text().strip()
+    return log.image_id
+
+
+def _build_legacy(request: BuildRequest, api, log: BuildLog, sink: Sink | None) -> str:
+    from docker.errors import APIError
+
+    parser = LegacyParser(log, sink)
+    try:
+        for chunk in api.build(path=str(request.context), dockerfile=request.dockerfile, tag=request.tag,
+                               decode=True, rm=True, forcerm=True, nocache=request.no_cache,
+                               buildargs=dict(request.build_args) or None, labels=dict(request.labels) or None,
+                               platform=request.platform):
+            parser.feed({k: scrub(v, request.build_args) if isinstance(v, str) else v for k, v in chunk.items()})
+    except APIError as exc:
+        log.error = scrub(str(exc.explanation or exc), request.build_args)
+    parser.close()
+    if log.error is not None or not log.image_id:
+        log.error = log.error or "the engine reported no image id"
+        raise _failure(request, log, LEGACY)
+    return log.image_id
