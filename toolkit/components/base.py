@@ -33,6 +33,7 @@ class Context:
 class Contribution:
     steps: list[Step] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def write_file(component: str, title: str, path: str, content: str, mode: str = "0644",

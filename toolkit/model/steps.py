@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from toolkit.model import host_probes
+
 
 @dataclass(frozen=True)
 class Step:
@@ -187,7 +189,46 @@ class CopyTree(Step):
         return ("test", "-d", self.dest)
 
 
+@dataclass(frozen=True)
+class NvidiaDriver(Step):
+    """The NVIDIA kernel driver on a host; images never get one (the host's driver is mounted in).
+
+    Nothing to do where the host has no NVIDIA GPU (install_mode "auto": skipped, not failed) or
+    already runs a driver >= min_version (adopted: Lambda Stack, cloud DL images). Packages whose
+    name depends on the running kernel are `kernel_prefix` + `uname -r` (and + the kernel
+    flavour's metapackage suffix, so later kernels get theirs too).
+    """
+
+    strategy: str = "ubuntu-signed"        # ubuntu-signed | cuda-repo | dkms (never "auto" here)
+    branch: str = ""
+    packages: tuple[str, ...] = ()
+    kernel_prefix: str = ""                # linux-modules-nvidia-550-server- / linux-headers-
+    lock: bool = True                      # apt-mark hold the driver (and, signed, the kernel metapackages)
+    blacklist_nouveau: bool = True
+    min_version: str = ""                  # the driver the plan's CUDA needs
+    install_mode: str = "auto"             # auto | always
+    repo: str = ""                         # cuda-repo: NVIDIA's apt repository folder (ends in /)
+    keyring_sha256: str = ""               # cuda-keyring .deb checksum; "" = not known (HTTPS only)
+
+    def probe(self):
+        return ("sh", "-c", host_probes.DRIVER_PROBE, "probe", self.install_mode, self.min_version,
+                "1" if self.lock else "0", self.kernel_prefix, *self.packages)
+
+
+@dataclass(frozen=True)
+class ContainerToolkit(Step):
+    """NVIDIA Container Toolkit on a host, with Docker's nvidia runtime merged into daemon.json."""
+
+    packages: tuple[str, ...] = ("nvidia-container-toolkit",)
+    key_url: str = ""
+    repo: str = ""                         # apt repository folder; apt appends $(ARCH)
+    install_mode: str = "auto"
+
+    def probe(self):
+        return ("sh", "-c", host_probes.CONTAINER_TOOLKIT_PROBE, "probe", self.install_mode, *self.packages)
+
+
 STEP_TYPES: tuple[type[Step], ...] = (
     AptPackages, WriteFile, TrustCA, Environment, CreateUser, Venv, PipInstall,
-    GitConfig, Service, Metadata, RunCommand, CopyTree,
+    GitConfig, Service, Metadata, RunCommand, CopyTree, NvidiaDriver, ContainerToolkit,
 )

@@ -39,6 +39,7 @@ SafeText = Annotated[str, _pattern(P.SAFE_TEXT)]
 CheckArg = Annotated[str, _pattern(P.CHECK_ARG)]
 IpAddress = Annotated[str, _pattern(P.IP_ADDRESS)]
 AutoVersion = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.VERSION, v))]
+DriverBranch = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.DRIVER_BRANCH, v))]
 SystemOrVersion = Annotated[str, AfterValidator(lambda v: v if v == "system" else P.check(P.VERSION, v))]
 
 
@@ -65,6 +66,25 @@ class OS(Strict):
         return self
 
 
+class Driver(Strict):
+    """The NVIDIA kernel driver on hosts (setup script, Ansible). Images never get one: it comes from the host."""
+
+    install: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto: on hosts with an NVIDIA GPU and no suitable driver (a running driver "
+        "new enough is adopted, not replaced); always: even where no GPU is seen; never: leave the driver alone.")
+    branch: DriverBranch = Field(
+        default="auto", description="Driver branch (major version) such as \"550\"; auto: the branch of the "
+        "driver the chosen CUDA needs.")
+    strategy: Literal["auto", "ubuntu-signed", "cuda-repo", "dkms"] = Field(
+        default="auto", description="auto: Canonical's signed prebuilt modules on Ubuntu (Secure Boot works), "
+        "NVIDIA's CUDA repository (DKMS) on Debian.")
+    lock: bool = Field(default=True, description="apt-mark hold the driver packages so upgrades cannot cause "
+                       "'Driver/library version mismatch'.")
+    open_kernel_modules: bool | Literal["auto"] = Field(
+        default="auto", description="NVIDIA's open kernel modules (Turing or newer; Blackwell needs them). auto: "
+        "open from branch 560 on (NVIDIA's default), proprietary before.")
+
+
 class GPU(Strict):
     """NVIDIA GPU stack. enabled: false means a CPU-only environment."""
 
@@ -73,6 +93,10 @@ class GPU(Strict):
     cudnn: AutoVersion = "auto"
     min_driver: Version | None = Field(default=None, description="Lowest NVIDIA driver the hosts run.")
     nvcc: bool = Field(default=False, description="Install the CUDA toolkit with nvcc (devel image).")
+    driver: Driver = Field(default_factory=Driver)
+    container_toolkit: bool = Field(
+        default=False, description="Install the NVIDIA Container Toolkit on hosts and add its runtime to Docker "
+        "(nvidia-ctk merges into /etc/docker/daemon.json after a backup).")
 
 
 class Python(Strict):

@@ -37,6 +37,8 @@ DESCRIPTION = re.compile(r"^[^\x00-\x1f\x7f`$\\\"']{0,300}$")
 # Arguments of user-defined check commands: run as argv (never through a shell) and
 # quoted by every renderer; still no quotes, backticks, `$`, pipes or redirects.
 CHECK_ARG = re.compile(r"^[A-Za-z0-9 _.,:;@/+=%()\[\]{}*!?#~-]{1,1024}$")
+# An NVIDIA driver branch: the major version, e.g. 550 or 580.
+DRIVER_BRANCH = re.compile(r"^[1-9]\d{2,3}$")
 IP_ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|::1?|[0-9a-fA-F:]+)$")
 
 DESCRIBE = {
@@ -57,6 +59,7 @@ DESCRIBE = {
     DESCRIPTION: "one line of text without quotes, '$', backticks or backslashes",
     CHECK_ARG: "one command argument without quotes, '$', backticks, '|', '&', '<', '>' or newlines",
     IP_ADDRESS: "an IP address such as 127.0.0.1 or 0.0.0.0",
+    DRIVER_BRANCH: "auto or a driver branch (major version) such as \"550\" or \"580\"",
 }
 
 

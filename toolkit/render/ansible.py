@@ -20,9 +20,10 @@ import yaml
 
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand,
-    Service, Step, TrustCA, Venv, WriteFile,
+    AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
+    PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
+from toolkit.render import ansible_gpu
 from toolkit.render.common import Rendered, dispatcher, sh
 from toolkit.render.script import (
     PROFILE_D, pip_options, profile_d_text, safe_header, unit_name, unit_path, unit_text,
@@ -243,10 +244,15 @@ def _copy_tree(step: CopyTree, n: int, plan: Plan) -> list[dict]:
                                                            "mode": "preserve"}}]
 
 
+# What the GPU host tasks (ansible_gpu.py) build on.
+step_name, apt_task, check_mode_guard, copy_tasks = _name, _apt_task, _check_mode_guard, _copy
+
 tasks_for: Callable[[Step, int, Plan], list[dict]] = dispatcher({
     AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
     Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree,
+    NvidiaDriver: lambda s, n, p: ansible_gpu.driver_tasks(s, n, p),
+    ContainerToolkit: lambda s, n, p: ansible_gpu.container_toolkit_tasks(s, n, p),
 }, "ansible")
 
 

@@ -19,8 +19,8 @@ import shlex
 from dataclasses import dataclass, field
 
 from toolkit.model.plan import Plan
-from toolkit.model.steps import (AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
-                                 RunCommand, Service, TrustCA, Venv, WriteFile)
+from toolkit.model.steps import (AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
+                                 NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv, WriteFile)
 from toolkit.profile import patterns
 from toolkit.render.common import Rendered, dispatcher, header, json_str, template
 from toolkit.render.script import pip_options
@@ -269,10 +269,16 @@ def _copy_tree(step: CopyTree, b: _Build) -> list[str]:
             f"COPY {exec_form([name, dest])}"]
 
 
+def _host_only(step: NvidiaDriver | ContainerToolkit, b: _Build) -> list[str]:
+    # A container never loads a kernel driver: the host's runs it and --gpus mounts its libraries in.
+    return [comment("drivers come from the host; not installed in images")]
+
+
 _step = dispatcher({
     AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git_config, Service: _service,
     Metadata: _metadata, RunCommand: _run_command, CopyTree: _copy_tree,
+    NvidiaDriver: _host_only, ContainerToolkit: _host_only,
 }, "dockerfile")
 
 

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand,
-    Service, Step, TrustCA, Venv, WriteFile,
+    AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
+    PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
+from toolkit.render import script_gpu
 from toolkit.render.common import Rendered, dispatcher, header, json_str, sh, template
 
 PROFILE_D = "/etc/profile.d/toolkit.sh"
@@ -118,6 +119,7 @@ class Block:
     probe: str | None = None        # body of sN_probe; None: the step's own probe() argv
     note: str | None = None         # set: nothing to do on a host, say why instead of probing
     prelude: str = ""               # runs before the step, in --dry-run too (exports)
+    skip: str | None = None         # body of sN_skip: prints why and succeeds when the host needs nothing
 
 
 def _probe(step: Step) -> str:
@@ -233,6 +235,8 @@ block: Callable[[Step, Plan], Block] = dispatcher({
     AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
     Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree,
+    NvidiaDriver: lambda s, p: Block(**script_gpu.driver(s, p)),
+    ContainerToolkit: lambda s, p: Block(**script_gpu.container_toolkit(s, p)),
 }, "setup script")
 
 
@@ -255,12 +259,18 @@ def render_step(step: Step, n: int, plan: Plan) -> str:
     probe = b.probe if b.probe is not None else _probe(step)
     out.append(f"s{n}_probe() {{\n{probe}\n}}\n")
     out.append(f"s{n}_apply() {{\n{b.apply}\n}}\n")
-    out.append(f"run_step {sh(n, info, label)}\n")
+    if b.skip is not None:
+        out.append(f"s{n}_skip() {{\n{b.skip}\n}}\n")
+        out.append(f"guarded_step {sh(n, info, label)}\n")
+    else:
+        out.append(f"run_step {sh(n, info, label)}\n")
     return "".join(out)
 
 
 def render(plan: Plan) -> Rendered:
     steps = "\n".join(render_step(s, i, plan) for i, s in enumerate(plan.steps, 1))
+    if any(isinstance(s, script_gpu.STEP_TYPES) for s in plan.steps):
+        steps = script_gpu.library(len(plan.steps)) + "\n" + steps
     state_head = (f'"profile": {json_str(plan.name)},\n  "digest": {json_str(plan.digest)},\n'
                   f'  "renderer": "setup.sh"')
     text = template("setup.sh.j2").render(

@@ -32,15 +32,15 @@ def test_every_bundled_profile_plans(name):
 def test_layers_are_ordered_by_how_often_they_change():
     plan = build_plan(load_profile("datascience-cpu"))
     components = [s.component for s in plan.steps]
-    order = ["os", "git", "user", "python", "packages", "jupyter", "env", "metadata"]
+    order = ["os", "git", "user", "python", "jupyter", "packages", "env", "metadata"]
     positions = [components.index(c) for c in order]
     assert positions == sorted(positions), components
 
 
-def test_pip_packages_are_a_step_of_their_own_after_the_frameworks():
+def test_pip_packages_are_the_last_pip_step():
     plan = build_plan(load_profile("pytorch-cuda"))
     pips = [s for s in plan.steps if isinstance(s, PipInstall)]
-    assert [s.component for s in pips] == ["pytorch", "packages", "jupyter"]
+    assert [s.component for s in pips] == ["pytorch", "jupyter", "packages"]
     torch = pips[0]
     assert torch.index_url and torch.index_url.startswith("https://download.pytorch.org/whl/cu")
     assert not torch.extra_index_urls

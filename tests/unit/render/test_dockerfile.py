@@ -16,8 +16,8 @@ import pytest
 
 from tests.unit.render.conftest import (HOSTILE, PEM, VENV, WHEELHOUSE, default_steps, make_hostile_plan, make_plan,
                                         make_target, write_file)
-from toolkit.model.steps import (AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
-                                 RunCommand, Service, TrustCA, Venv)
+from toolkit.model.steps import (AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
+                                 NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv)
 from toolkit.render import dockerfile
 from toolkit.render.dockerfile import q
 
@@ -85,9 +85,11 @@ CASES = {
     "metadata": ([STEPS["provenance"]], None),
     "run-command": ([STEPS["drop default deb822 sources"]], None),
     "copy-tree": ([STEPS["wheelhouse"]], None),
+    "gpu-host-steps": ([NvidiaDriver("driver", "NVIDIA driver 550", branch="550", packages=("cuda-drivers-550",)),
+                        ContainerToolkit("driver", "NVIDIA Container Toolkit")], {}),
 }
 STEP_KINDS = {AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand, Service,
-              TrustCA, Venv, type(STEPS["sudo rights for dev"])}
+              TrustCA, Venv, type(STEPS["sudo rights for dev"]), NvidiaDriver, ContainerToolkit}
 
 
 def render_case(name: str, buildkit: bool) -> str:

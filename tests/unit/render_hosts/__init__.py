@@ -18,8 +18,8 @@ import pytest
 
 from toolkit.model.plan import Plan, Target
 from toolkit.model.steps import (
-    AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand, Service,
-    Step, TrustCA, Venv, WriteFile,
+    AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver, PipInstall,
+    RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -61,6 +61,14 @@ CASES: dict[str, Step] = {
                              unless=("sh", "-c", '! test -e "$1"', "probe", "/etc/apt/sources.list.d/debian.sources")),
     "run_always": RunCommand("misc", "ldconfig", argv=("ldconfig",)),
     "copy_tree": CopyTree("python", "wheelhouse", source="/srv/wheels", dest="/opt/toolkit/wheelhouse"),
+    # One of each GPU host step here; every strategy has its goldens in test_gpu_steps.py.
+    "nvidia_driver": NvidiaDriver("driver", "NVIDIA driver 550 (cuda-repo, proprietary modules)", strategy="cuda-repo",
+                                  branch="550", packages=("cuda-drivers-550",), kernel_prefix="linux-headers-",
+                                  min_version="550.54.14",
+                                  repo="https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"),
+    "container_toolkit": ContainerToolkit("driver", "NVIDIA Container Toolkit (Docker runtime)",
+                                          key_url="https://nvidia.github.io/libnvidia-container/gpgkey",
+                                          repo="https://nvidia.github.io/libnvidia-container/stable/deb/"),
 }
 
 
@@ -101,6 +109,8 @@ def hostile_plan(text: str = HOSTILE) -> Plan:
     # A systemd unit cannot hold a newline in User= (the renderer refuses; see test_script).
     steps = tuple(dataclasses.replace(s, user=text.replace("\n", " ")) if isinstance(s, Service) else s
                   for s in steps)
+    # The driver strategy picks which functions run (an unknown one is refused; see test_gpu_steps).
+    steps = tuple(dataclasses.replace(s, strategy="cuda-repo") if isinstance(s, NvidiaDriver) else s for s in steps)
     return dataclasses.replace(plan_of(*steps), name=text, description=text, digest=text)
 
 

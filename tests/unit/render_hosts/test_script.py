@@ -40,7 +40,7 @@ def test_shape_shebang_header_strict_mode():
     assert "DPkg::Lock::Timeout=600" in text
     # every step is probed before it is applied (or says why there is nothing to do on a host)
     for n in range(1, len(full_plan().steps) + 1):
-        assert f"run_step {n} " in text or f"note_step {n} " in text
+        assert f"run_step {n} " in text or f"note_step {n} " in text or f"guarded_step {n} " in text
 
 
 def _scripts():

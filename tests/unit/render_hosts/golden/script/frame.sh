@@ -49,6 +49,21 @@ if [ "$TOOLKIT_DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
   exit 2
 fi
 
+# One run at a time on this host: a rerun waits for an earlier run that is still going
+# (its SSH connection was lost, say), then carries on from the first step not yet done.
+# Steps run with fd 9 closed, so a daemon a package starts never keeps the lock.
+if [ "$TOOLKIT_DRY_RUN" = 0 ] && command -v flock >/dev/null 2>&1; then
+  mkdir -p "$TOOLKIT_STATE_DIR"
+  exec 9>"$TOOLKIT_STATE_DIR/lock"
+  if ! flock -n 9; then
+    echo "another toolkit run holds $TOOLKIT_STATE_DIR/lock; waiting for it to end (up to 10 minutes)"
+    if ! flock -w 600 9; then
+      echo "setup.sh: $TOOLKIT_STATE_DIR/lock is still held after 10 minutes; is another run stuck?" >&2
+      exit 1
+    fi
+  fi
+fi
+
 write_state() {
   local status="$1" failed="$2" now tmp joined=""
   [ "$TOOLKIT_DRY_RUN" = 1 ] && return 0
@@ -82,7 +97,7 @@ record() {
 run_step() {
   TOOLKIT_STEP="step $1/0: $3"
   TOOLKIT_STEP_JSON="$2"
-  if "s$1_probe" >/dev/null 2>&1; then
+  if "s$1_probe" >/dev/null 2>&1 9>&-; then
     echo "[ok] unchanged  $TOOLKIT_STEP"
     TOOLKIT_UNCHANGED=$((TOOLKIT_UNCHANGED + 1))
     record unchanged
@@ -91,7 +106,7 @@ run_step() {
     TOOLKIT_CHANGED=$((TOOLKIT_CHANGED + 1))
   else
     echo "[run] $TOOLKIT_STEP"
-    "s$1_apply"
+    "s$1_apply" 9>&-
     echo "[changed] $TOOLKIT_STEP"
     TOOLKIT_CHANGED=$((TOOLKIT_CHANGED + 1))
     record changed
@@ -108,6 +123,15 @@ note_step() {
 }
 
 apt_install() {
+  local tries=0
+  if [ -n "$(ls -A /var/lib/dpkg/updates 2>/dev/null)" ]; then
+    echo "dpkg was interrupted by an earlier run; finishing its work: dpkg --configure -a"
+    until dpkg --configure -a; do   # an orphaned dpkg of that run may still hold its lock
+      tries=$((tries + 1))
+      [ "$tries" -lt 60 ] || return 1
+      sleep 10
+    done
+  fi
   if [ "$TOOLKIT_APT_UPDATED" = 0 ]; then
     apt-get -o DPkg::Lock::Timeout=600 update
     TOOLKIT_APT_UPDATED=1

@@ -1,0 +1,16 @@
+# step 1: "driver: NVIDIA driver 550 (cuda-repo, proprietary modules)" (NvidiaDriver)
+s1_probe() {
+probe: probe auto 550.54.15 1 linux-headers- cuda-drivers-550
+}
+s1_apply() {
+nvidia_refuse_old 550.54.15
+nvidia_cuda_keyring https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ ''
+nvidia_install linux-headers- cuda-drivers-550
+nvidia_blacklist_nouveau
+nvidia_hold 550 '' cuda-drivers-550
+nvidia_reboot_required 'NVIDIA driver 550 installed'
+}
+s1_skip() {
+nvidia_driver_skip auto 550.54.15 cuda-drivers-550
+}
+guarded_step 1 '{"step": 1, "kind": "NvidiaDriver", "component": "driver", "title": "NVIDIA driver 550 (cuda-repo, proprietary modules)"}' 'driver: NVIDIA driver 550 (cuda-repo, proprietary modules)'

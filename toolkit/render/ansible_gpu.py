@@ -1,0 +1,150 @@
+"""Ansible tasks of the GPU host steps: the NVIDIA driver and the NVIDIA Container Toolkit.
+
+A read-only scan task runs first (also in --check) and prints one JSON line: `action` is skip (no
+NVIDIA GPU on the PCI bus, install auto), adopt (a driver >= the floor already runs), refuse (an
+older driver runs that this plan did not install) or install. Every later task is `when:` that
+fact. Plan values only appear as module arguments or argv items, never inside Jinja; the Jinja here
+reads registered facts only.
+"""
+
+from __future__ import annotations
+
+from toolkit.model import host_probes
+from toolkit.model.plan import Plan
+from toolkit.model.steps import ContainerToolkit, NvidiaDriver
+from toolkit.render import ansible as A
+
+KEYRING_DEB = "/var/cache/toolkit/cuda-keyring_1.1-1_all.deb"
+CTK_KEY = "/usr/share/keyrings/nvidia-container-toolkit.asc"
+CTK_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
+NOUVEAU = "/etc/modprobe.d/blacklist-nouveau.conf"
+NO_GPU = "[skipped] no NVIDIA GPU (driver steps skipped)"
+# One word a line: absent / configured (daemon.json names the nvidia runtime) / missing; running or
+# stopped; daemon.json when that file exists.
+DOCKER_STATE = (
+    "if [ -e /etc/docker/daemon.json ]; then echo daemon.json; fi; "
+    "if ! command -v docker >/dev/null 2>&1; then echo absent; "
+    "elif grep -q '\"nvidia\"' /etc/docker/daemon.json 2>/dev/null; then echo configured; else echo missing; fi; "
+    "if systemctl is-active --quiet docker 2>/dev/null; then echo running; else echo stopped; fi"
+)
+
+
+def _read_only(name: str, argv: list[str], register: str) -> dict:
+    return {"name": name, "ansible.builtin.command": {"argv": argv}, "register": register,
+            "changed_when": False, "check_mode": False}
+
+
+def _when(task: dict, *conditions: str) -> dict:
+    before = task.get("when")
+    return {**task, "when": [*conditions, *([before] if isinstance(before, str) else before or [])]}
+
+
+def _refresh(step, *conditions: str) -> dict:
+    """apt-get update right after a repository was added (the apt tasks' cache may look fresh)."""
+    return _when({"name": A.step_name(step, "refresh apt lists"), "ansible.builtin.apt": {"update_cache": True}},
+                 *conditions, A.check_mode_guard("apt"))
+
+
+def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
+    facts = f"toolkit_nvidia_{n}"
+    go = f"{facts}.action == 'install'"
+    scan = [step.install_mode, step.min_version, step.kernel_prefix, *step.packages]
+    tasks = [
+        _read_only(A.step_name(step, "look at this host (PCI devices, running driver, kernel)"),
+                   ["sh", "-c", host_probes.DRIVER_FACTS, "facts", *scan], f"{facts}_scan"),
+        {"name": A.step_name(step, "host facts"),
+         "ansible.builtin.set_fact": {facts: A.Template(f"{{{{ {facts}_scan.stdout | from_json }}}}")}},
+        {"name": A.step_name(step, "no NVIDIA GPU"), "ansible.builtin.debug": {"msg": NO_GPU},
+         "when": f"{facts}.action == 'skip'"},
+        {"name": A.step_name(step, "adopt the running driver"),
+         "ansible.builtin.debug": {"msg": A.Template(
+             f"[ok] adopted the running NVIDIA driver {{{{ {facts}.driver }}}} (>= the floor; left as it is)")},
+         "when": f"{facts}.action == 'adopt'"},
+        {"name": A.step_name(step, "refuse to replace an older driver"),
+         "ansible.builtin.fail": {"msg": A.Template(
+             f"NVIDIA driver {{{{ {facts}.driver }}}} is running, older than this profile needs; toolkit does not "
+             "replace a driver it did not install: upgrade or remove it, or set gpu.driver.install: never")},
+         "when": f"{facts}.action == 'refuse'"},
+    ]
+    if step.strategy == "cuda-repo":
+        fetch = {"url": f"{step.repo}cuda-keyring_1.1-1_all.deb", "dest": KEYRING_DEB, "mode": "0644"}
+        if step.keyring_sha256:
+            fetch["checksum"] = f"sha256:{step.keyring_sha256}"
+        tasks += [
+            _when({"name": A.step_name(step, "folder /var/cache/toolkit"),
+                   "ansible.builtin.file": {"path": "/var/cache/toolkit", "state": "directory", "mode": "0755"}}, go),
+            # No recorded checksum: the keyring .deb is trusted by HTTPS only (see components/driver.py).
+            _when({"name": A.step_name(step, "download cuda-keyring"), "ansible.builtin.get_url": fetch}, go),
+            _when({"name": A.step_name(step, "install cuda-keyring (NVIDIA's CUDA apt repository)"),
+                   "ansible.builtin.apt": {"deb": KEYRING_DEB, "lock_timeout": 600}, "register": f"{facts}_keyring"},
+                  go, A.check_mode_guard("apt")),
+            _refresh(step, go, f"{facts}_keyring is changed"),
+        ]
+    install = {**_when(A.apt_task(A.step_name(step, "driver packages"), step.packages), go),
+               "register": f"{facts}_installed"}
+    kernel = _when(A.apt_task(A.step_name(step, "packages for the running kernel"), [], update_cache=False), go)
+    kernel["ansible.builtin.apt"]["name"] = A.Template(f"{{{{ {facts}.kernel_packages }}}}")
+    kernel["register"] = f"{facts}_kernel"
+    tasks += [install, kernel]
+    if step.blacklist_nouveau:
+        copy = _when(A.copy_tasks(A.step_name(step, NOUVEAU), NOUVEAU, "blacklist nouveau\noptions nouveau modeset=0\n")[-1],
+                     go)
+        tasks += [{**copy, "register": f"{facts}_nouveau"},
+                  _when({"name": A.step_name(step, "update-initramfs -u"),
+                         "ansible.builtin.command": {"argv": ["update-initramfs", "-u"]}, "changed_when": True},
+                        go, f"{facts}_nouveau is changed")]
+    changed = f"({facts}_installed is changed or {facts}_kernel is changed)"
+    if step.lock:
+        kernel_prefix = step.kernel_prefix if step.strategy == "ubuntu-signed" else ""
+        hold = ["sh", "-c", host_probes.PACKAGES + host_probes.KERNEL_META + host_probes.HOLD_LIST + 'hold_list "$@"',
+                "hold", step.branch, kernel_prefix, *step.packages]
+        tasks += [_when(_read_only(A.step_name(step, "packages to hold"), hold, f"{facts}_hold"), go),
+                  _when({"name": A.step_name(step, "apt-mark hold"),
+                         "ansible.builtin.dpkg_selections": {"name": A.Template("{{ item }}"), "selection": "hold"},
+                         "loop": A.Template(f"{{{{ {facts}_hold.stdout_lines | default([]) }}}}")},
+                        go, "not ansible_check_mode")]
+    tasks += [
+        _when({"name": A.step_name(step, "mark the reboot it needs"),
+               "ansible.builtin.copy": {"dest": "/var/run/reboot-required", "content": "*** System restart required ***\n",
+                                        "mode": "0644", "force": False}}, go, changed),
+        _when({"name": A.step_name(step, "reboot required"), "ansible.builtin.debug": {
+            "msg": f"[reboot-required] NVIDIA driver {step.branch} installed: reboot to load it"}}, go, changed),
+    ]
+    return tasks
+
+
+def container_toolkit_tasks(step: ContainerToolkit, n: int, plan: Plan) -> list[dict]:
+    scan, docker = f"toolkit_ctk_gpu_{n}", f"toolkit_ctk_docker_{n}"
+    gpu = ["sh", "-c", host_probes.HAS_GPU + "has_nvidia_gpu", "scan"]
+    go = f"{scan}.rc == 0" if step.install_mode == "auto" else "true"
+    task = _read_only(A.step_name(step, "look for an NVIDIA GPU"), gpu, scan)
+    tasks = [{**task, "failed_when": False}]
+    if step.install_mode == "auto":
+        tasks.append({"name": A.step_name(step, "no NVIDIA GPU"), "ansible.builtin.debug": {"msg": NO_GPU},
+                      "when": f"{scan}.rc != 0"})
+    repo_line = f"deb [signed-by={CTK_KEY}] {step.repo}$(ARCH) /\n"
+    missing = f"'missing' in {docker}.stdout_lines"
+    tasks += [
+        _when(A.apt_task(A.step_name(step, "curl"), ["ca-certificates", "curl"]), go),
+        # No key fingerprint is recorded: trusted by HTTPS only.
+        _when({"name": A.step_name(step, "NVIDIA container key"),
+               "ansible.builtin.get_url": {"url": step.key_url, "dest": CTK_KEY, "mode": "0644"}}, go),
+        _when({**A.copy_tasks(A.step_name(step, CTK_LIST), CTK_LIST, repo_line)[-1], "register": f"{docker}_list"}, go),
+        _refresh(step, go, f"{docker}_list is changed"),
+        _when(A.apt_task(A.step_name(step), step.packages, update_cache=False), go),
+        _when(_read_only(A.step_name(step, "Docker's runtimes"), ["sh", "-c", DOCKER_STATE], docker), go),
+        _when({"name": A.step_name(step, "keep daemon.json as it was"),
+               "ansible.builtin.copy": {"src": "/etc/docker/daemon.json", "dest": "/etc/docker/daemon.json.toolkit-backup",
+                                        "remote_src": True, "force": False, "mode": "preserve"}},
+              go, missing, f"'daemon.json' in {docker}.stdout_lines"),
+        _when({"name": A.step_name(step, "add the nvidia runtime to Docker (merged into daemon.json)"),
+               "ansible.builtin.command": {"argv": ["nvidia-ctk", "runtime", "configure", "--runtime=docker"]},
+               "changed_when": True, "register": f"{docker}_configured"}, go, missing),
+        _when({"name": A.step_name(step, "restart Docker"),
+               "ansible.builtin.systemd_service": {"name": "docker", "state": "restarted"}},
+              go, f"{docker}_configured is changed", f"'running' in {docker}.stdout_lines"),
+        _when({"name": A.step_name(step, "Docker not installed"), "ansible.builtin.debug": {
+            "msg": "Docker is not installed: once it is, run: nvidia-ctk runtime configure --runtime=docker"}},
+              go, f"'absent' in {docker}.stdout_lines"),
+    ]
+    return tasks
