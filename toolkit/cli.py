@@ -8,11 +8,7 @@ import sys
 import click
 
 from toolkit import __version__
-from toolkit.commands import build_cmd
-from toolkit.commands import profile_cmds
-from toolkit.commands import doctor_cmd
-from toolkit.commands import render_cmd
-from toolkit.commands import verify_cmd
+from toolkit.commands import apply_cmd, build_cmd, doctor_cmd, profile_cmds, render_cmd, verify_cmd
 from toolkit.errors import EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
 from toolkit.ui import err
 
@@ -32,14 +28,9 @@ def cli(ctx: click.Context, verbose: int) -> None:
                         format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in profile_cmds.COMMANDS:
-    cli.add_command(command)
-for command in doctor_cmd.COMMANDS: cli.add_command(command)
-for command in render_cmd.COMMANDS:
-    cli.add_command(command)
-for command in build_cmd.COMMANDS: cli.add_command(command)
-for command in verify_cmd.COMMANDS:
-    cli.add_command(command)
+for module in (profile_cmds, render_cmd, build_cmd, apply_cmd, verify_cmd, doctor_cmd):
+    for command in module.COMMANDS:
+        cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

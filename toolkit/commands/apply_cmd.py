@@ -1,0 +1,192 @@
+"""`toolkit apply`: provision this machine or many SSH hosts in parallel, then verify them.
+
+Every host runs the profile's setup.sh (each step probed first, so a rerun after a failure,
+a lost connection or a reboot carries on where it stopped). Exit status: 0 all hosts applied
+and verified, 1 a host failed or was unreachable, 2 usage or invalid profile, 3 verification
+failed on a host that applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from toolkit.errors import ToolkitError, UsageError, VerificationFailed
+from toolkit.executors import fanout, inventory
+from toolkit.executors.inventory import Host
+from toolkit.executors.results import BAD, HostResult
+from toolkit.model.plan import Plan
+from toolkit.plan.builder import build_plan
+from toolkit.profile.loader import load_profile
+from toolkit.ui import err, out, use_colour, warn
+
+PASSWORD_ENV = "TOOLKIT_SUDO_PASSWORD"
+
+
+def sudo_password(hosts: list[Host]) -> str | None:
+    """TOOLKIT_SUDO_PASSWORD, else one prompt when a host needs sudo and stdin is a terminal."""
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    needed = any((h.local and os.geteuid() != 0) or (not h.local and not h.is_root) for h in hosts)
+    if needed and sys.stdin.isatty():
+        users = sorted({h.user for h in hosts if not h.is_root})
+        text = click.prompt(f"sudo password ({', '.join(users)}; empty if sudo needs none)", hide_input=True,
+                            default="", show_default=False)
+        return text or None
+    return None
+
+
+def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: bool, password: str | None,
+           log_dir: str | None, known_hosts: str | None, accept_new: bool) -> list[HostResult]:
+    from toolkit.executors.local_apply import apply_local, job_for
+    from toolkit.executors.remote_apply import apply_remote
+    from toolkit.executors.ssh import KnownHosts, SshSettings
+
+    job = job_for(plan, dry_run=dry_run, password=password, log_dir=log_dir, reboot=reboot)
+    settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
+
+    def work(host: Host, progress) -> HostResult:
+        return apply_local(job, host, progress) if host.local else apply_remote(job, host, settings, progress)
+
+    results = fanout.run_all(hosts, work, forks, fanout.display_for(hosts, out))
+    for r, host in zip(results, hosts):
+        if not host.local and r.failed_step == "host key CHANGED":
+            warn(f"{r.host}: THE HOST KEY CHANGED; nothing was run there. {r.tail[0] if r.tail else ''}")
+    return results
+
+
+def ssh_verify_config(folder: Path, n: int, host: Host, known_hosts: str | None) -> tuple[str, Path]:
+    """An OpenSSH config with one Host entry for `host`, so verify connects as apply did."""
+    from toolkit.executors.ssh import KnownHosts
+
+    alias = f"toolkit-apply-{n}"
+    lines = [f"Host {alias}", f"    HostName {host.hostname}", f"    Port {host.port}", f"    User {host.user}",
+             f"    UserKnownHostsFile \"{KnownHosts(host.known_hosts or known_hosts).path}\""]
+    if host.identity:
+        lines += [f"    IdentityFile \"{host.identity}\"", "    IdentitiesOnly yes"]
+    if host.jump is not None:
+        lines.append(f"    ProxyJump {host.jump}")
+    path = folder / f"{alias}.conf"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return alias, path
+
+
+def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ssh_config: str | None,
+                 known_hosts: str | None) -> None:
+    """The profile's verify suite against every host that applied; the outcome goes into its result."""
+    from toolkit.verify import report, runner, targets
+
+    with tempfile.TemporaryDirectory(prefix="toolkit-apply-verify-") as tmp:
+        for n, (host, r) in enumerate(zip(hosts, results)):
+            if not r.ok:
+                continue
+            if host.local:
+                address, cfg = "local", None
+            else:
+                alias, path = ssh_verify_config(Path(tmp), n, host, known_hosts)
+                address, cfg = f"ssh://{alias}", _include(path, ssh_config)
+            out(f"{r.host}: verifying...")
+            try:
+                with targets.open_target(address, ssh_config=cfg) as tgt:
+                    run = runner.run(plan, tgt.hostspec)
+            except ToolkitError as exc:
+                r.verify, r.verify_ok = f"error: {exc.message}", False
+                continue
+            c = run.counts()
+            r.verify_ok = not run.failed and not run.errors and bool(run.results)
+            r.verify = (f"passed {c['passed']}" if r.verify_ok else f"FAILED {c['failed']}/{len(run.results)}") + (
+                f", {c['skipped']} skipped" if c["skipped"] else "")
+            if not r.verify_ok:
+                failing = [line for line in report.human(run, r.host) if not line.startswith(("PASS", "SKIP"))]
+                r.tail = [*r.tail, *failing[-12:]]
+
+
+def _include(path: Path, user_config: str | None) -> str:
+    if user_config:
+        path.write_text(path.read_text() + f"\nInclude \"{Path(user_config).resolve()}\"\n", encoding="utf-8")
+    return str(path)
+
+
+def show(results: list[HostResult], as_json: bool) -> None:
+    if as_json:
+        out(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    elif use_colour(sys.stdout):
+        from rich.console import Console
+
+        Console().print(fanout.summary_table(results))
+    else:
+        for line in fanout.summary_lines(results):
+            out(line)
+
+
+@click.command("apply")
+@click.argument("profile", metavar="PROFILE")
+@click.option("--host", "urls", multiple=True, metavar="URL", help="ssh://user@host[:port] (repeatable).")
+@click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False), help="YAML inventory: hosts, groups, user/port/identity/jump.")
+@click.option("--local", is_flag=True, help="Apply to this machine (sudo when not root).")
+@click.option("--forks", default=10, show_default=True, type=click.IntRange(1, 500), help="Hosts at a time.")
+@click.option("--dry-run", is_flag=True, help="Only probe: list per host the steps that would change.")
+@click.option("--reboot", is_flag=True, help="Reboot hosts that need it, wait for them, apply again.")
+@click.option("--no-verify", is_flag=True, help="Skip the verify suite after applying.")
+@click.option("--accept-new-host-keys", is_flag=True, help="Trust unknown hosts, adding their keys to known_hosts.")
+@click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
+@click.option("--ssh-config", type=click.Path(dir_okay=False), help="OpenSSH config (default ~/.ssh/config).")
+@click.option("--identity", type=click.Path(exists=True, dir_okay=False), help="Private key for hosts without one.")
+@click.option("--log-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for one full log per host (default: a new temporary folder, printed).")
+@click.option("--engine", type=click.Choice(["native", "ansible"]), default="native", show_default=True)
+@click.option("--compat-data", type=click.Path(dir_okay=False), help="Extra compatibility data (YAML).")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-host results as JSON.")
+def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local: bool, forks: int, dry_run: bool,
+          reboot: bool, no_verify: bool, accept_new_host_keys: bool, known_hosts: str | None, ssh_config: str | None,
+          identity: str | None, log_dir: str | None, engine: str, compat_data: str | None, as_json: bool) -> None:
+    """Apply PROFILE to --host URLs, an --inventory or --local, then verify each host.
+
+    Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
+    changed key is always refused. The sudo password comes from TOOLKIT_SUDO_PASSWORD or one prompt.
+    """
+    plan = build_plan(load_profile(profile), compat_data)
+    hosts = inventory.resolve(urls, inventory_file, local, ssh_config=ssh_config, identity=identity)
+    if reboot and (local or engine == "ansible"):
+        raise UsageError("--reboot works with SSH hosts and the native engine only",
+                         "toolkit never reboots the machine it runs on: reboot it yourself, then apply again")
+    password = sudo_password(hosts)
+    log_dir = log_dir or tempfile.mkdtemp(prefix="toolkit-apply-logs-")
+    if engine == "ansible":
+        from toolkit.executors.ansible_engine import run_ansible
+
+        results = run_ansible(plan, hosts, forks, check=dry_run, log_dir=log_dir, become_password=password,
+                              known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys)
+    else:
+        results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
+                         log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys)
+    if not (no_verify or dry_run):
+        verify_hosts(plan, hosts, results, ssh_config=ssh_config, known_hosts=known_hosts)
+    show(results, as_json)
+    if not as_json:
+        err(f"logs: {log_dir}")
+    conclude(results)
+
+
+def conclude(results: list[HostResult]) -> None:
+    bad = [r for r in results if r.status in BAD]
+    if bad:
+        raise ToolkitError(f"{len(bad)} of {len(results)} host(s) failed or were unreachable: "
+                           f"{', '.join(r.host for r in bad)}",
+                           "fix the cause shown above and run apply again: steps already done are skipped")
+    unverified = [r for r in results if r.verify_ok is False]
+    if unverified:
+        raise VerificationFailed(f"verification failed on {', '.join(r.host for r in unverified)}",
+                                 "see the checks listed above")
+    reboot = [r.host for r in results if r.reboot_required]
+    if reboot:
+        warn(f"reboot required on {', '.join(reboot)} (apply --reboot does it and carries on)")
+
+
+COMMANDS = [apply]

@@ -1,0 +1,125 @@
+"""`apply --local`: run the plan's setup.sh on this machine, as root (sudo when not root).
+
+Also the pieces the SSH executor shares: the `Job` (what to run), the wrapper script that runs
+setup.sh as root, and the root command. The wrapper puts uploaded folders (CopyTree) in place,
+runs setup.sh with stdin closed, says when /var/run/reboot-required exists, and removes its
+private temp folder however it ends. The sudo password only ever goes to sudo's stdin.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.executors.inventory import LOCAL, Host
+from toolkit.executors.results import REBOOT_MARK, HostResult, OutputTracker, ProgressFn, open_log
+from toolkit.model.plan import Plan
+from toolkit.model.steps import CopyTree
+from toolkit.render import script as script_render
+
+WRAPPER = """\
+#!/usr/bin/env bash
+# toolkit apply: put uploaded folders in place, run setup.sh, report a pending reboot, clean up.
+set -u
+dir={dir}
+trap 'rm -rf -- "$dir"' EXIT
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
+exec </dev/null
+place() {{
+  [ -d "$2" ] && return 0
+  mkdir -p -- "$(dirname -- "$2")" && rm -rf -- "$2.toolkit-new" && cp -R -- "$1" "$2.toolkit-new" \\
+    && chown -R 0:0 -- "$2.toolkit-new" && mv -- "$2.toolkit-new" "$2"
+}}
+if [ "${{1:-}}" != --dry-run ]; then
+{places}  :
+fi
+bash "$dir/setup.sh" "$@"
+rc=$?
+if [ -e /var/run/reboot-required ]; then
+  echo "{mark} (/var/run/reboot-required exists)"
+fi
+exit "$rc"
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One apply, the same for every host."""
+
+    script: str                                  # setup.sh text
+    trees: tuple[tuple[str, str], ...] = ()      # (folder on this machine, dest on the target)
+    total: int = 0
+    dry_run: bool = False
+    password: str | None = None                  # sudo (and ssh login) password
+    log_dir: str | None = None
+    reboot: bool = False
+    reboot_timeout: float = 600.0
+
+
+def job_for(plan: Plan, **options) -> Job:
+    trees = tuple((s.source, s.dest) for s in plan.steps if isinstance(s, CopyTree))
+    return Job(script=script_render.render(plan).files["setup.sh"], trees=trees, total=len(plan.steps), **options)
+
+
+def wrapper_text(tmp: str, trees: list[tuple[str, str]]) -> str:
+    """run.sh for a private temp folder `tmp`; trees: (folder on the target, dest) to put in place."""
+    places = "".join(f"  place {shlex.quote(src)} {shlex.quote(dest)} || exit 1\n" for src, dest in trees)
+    return WRAPPER.format(dir=shlex.quote(tmp), places=places, mark=REBOOT_MARK)
+
+
+def as_root(argv: list[str], *, is_root: bool, password: str | None) -> list[str]:
+    """argv run as root; with a password, sudo reads it from stdin (-S), its prompt silenced."""
+    if is_root:
+        return argv
+    return ["sudo", "-S", "-p", "", "--", *argv] if password else ["sudo", "-n", "--", *argv]
+
+
+def root_command(run_sh: str, *, is_root: bool, password: str | None, dry_run: bool) -> list[str]:
+    return as_root(["bash", run_sh, *(["--dry-run"] if dry_run else [])], is_root=is_root, password=password)
+
+
+def password_input(password: str | None) -> bytes:
+    return (password + "\n").encode() if password else b""
+
+
+def tracker_for(job: Job, host: Host, progress: ProgressFn | None):
+    """(tracker, log file): the per-host log opened in job.log_dir, the password redacted."""
+    log, log_path = open_log(job.log_dir, host.name)
+    tracker = OutputTracker(host.name, job.total, dry_run=job.dry_run, log=log, log_path=log_path,
+                            secrets=(job.password or "",), progress=progress)
+    return tracker, log
+
+
+def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None) -> HostResult:
+    tracker, log = tracker_for(job, host, progress)
+    start = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="toolkit-apply.", ignore_cleanup_errors=True) as tmp:
+            (Path(tmp) / "setup.sh").write_text(job.script, encoding="utf-8")
+            (Path(tmp) / "run.sh").write_text(wrapper_text(tmp, list(job.trees)), encoding="utf-8")
+            argv = root_command(f"{tmp}/run.sh", is_root=os.geteuid() == 0, password=job.password,
+                                dry_run=job.dry_run)
+            tracker.note(f"running setup.sh{' --dry-run' if job.dry_run else ''} on this machine")
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(password_input(job.password))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            while data := proc.stdout.read1(65536):
+                tracker.feed(decoder.decode(data))
+            tracker.feed(decoder.decode(b"", final=True))
+            rc = proc.wait()
+        return tracker.result(rc, time.monotonic() - start)
+    finally:
+        if log is not None:
+            log.close()
