@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import click
 
@@ -18,59 +17,12 @@ SSH_TIMEOUT = 20
 PROBE_TIMEOUT = 300
 
 
-def parse_host(url: str) -> tuple[str, int, str | None]:
-    """"ssh://user@host:port" -> (host, port, user); UsageError for anything else."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or 22
-    except ValueError as exc:
-        raise UsageError(f"--host {url!r}: {exc}", "write it as ssh://user@host:port") from exc
-    if parts.scheme != "ssh" or not parts.hostname or parts.path not in ("", "/") or parts.password:
-        raise UsageError(f"--host {url!r} is not ssh://[user@]host[:port]", "e.g. --host ssh://ubuntu@10.0.0.5:22")
-    return parts.hostname, port, parts.username
+def connect(url: str, known_hosts: str | None, identity: str | None):
+    """An SSH connection through apply's SSH layer: same host-key rules, ssh config, jump hosts."""
+    from toolkit.executors import inventory, ssh
 
-
-class _RefuseUnknown:
-    """paramiko host-key policy: an unknown host is refused with the command that trusts it."""
-
-    def __init__(self, known_hosts: Path):
-        self.known_hosts = known_hosts
-
-    def missing_host_key(self, client, hostname, key):
-        host, _, port = hostname.strip("[").partition("]:")
-        scan = f"ssh-keyscan -p {port or 22} {shlex.quote(host)} >> {shlex.quote(str(self.known_hosts))}"
-        raise ToolkitError(f"{hostname} is not in {self.known_hosts} (host keys are checked strictly)",
-                           f"check the key's fingerprint out of band, then trust it: {scan}")
-
-
-def connect(host: str, port: int, user: str | None, known_hosts: str | None, identity: str | None):
-    import paramiko
-
-    known = Path(known_hosts) if known_hosts else Path("~/.ssh/known_hosts").expanduser()
-    client = paramiko.SSHClient()
-    if known.is_file():
-        client.load_host_keys(str(known))
-    client.set_missing_host_key_policy(_RefuseUnknown(known))
-    try:
-        client.connect(host, port=port, username=user, key_filename=identity, look_for_keys=identity is None,
-                       allow_agent=identity is None, timeout=SSH_TIMEOUT, banner_timeout=SSH_TIMEOUT,
-                       auth_timeout=SSH_TIMEOUT)
-    except ToolkitError:
-        client.close()
-        raise
-    except paramiko.BadHostKeyException as exc:
-        client.close()
-        raise ToolkitError(f"the host key of {host}:{port} does not match {known}: refusing to connect",
-                           "if the host was reinstalled, verify its new key, then: "
-                           f"ssh-keygen -R '[{host}]:{port}' -f {shlex.quote(str(known))}") from exc
-    except paramiko.AuthenticationException as exc:
-        client.close()
-        raise ToolkitError(f"{user or 'the default user'}@{host}:{port} refused the key: {exc}",
-                           "pass --identity KEY, or load the key into ssh-agent") from exc
-    except (paramiko.SSHException, OSError) as exc:
-        client.close()
-        raise ToolkitError(f"cannot reach {host}:{port} over SSH: {exc}") from exc
-    return client
+    (host,) = inventory.resolve((url,), None, False, identity=identity)
+    return ssh.Connection(host, ssh.SshSettings(known_hosts=ssh.KnownHosts(known_hosts), timeout=SSH_TIMEOUT))
 
 
 def remote_facts(client, python: str | None) -> dict:
@@ -118,11 +70,8 @@ def doctor(ctx: click.Context, host: str | None, known_hosts: str | None, identi
     if host is None:
         raw = facts.gather(python)
     else:
-        client = connect(*parse_host(host), known_hosts, identity)
-        try:
-            raw = remote_facts(client, python)
-        finally:
-            client.close()
+        with connect(host, known_hosts, identity) as conn:
+            raw = remote_facts(conn.client, python)
     findings = diagnose(raw)
     if as_json:
         out(json.dumps([f.to_dict() for f in findings], indent=2))
