@@ -7,14 +7,12 @@ Side by side in one run, on one engine, with the same builder (BuildKit via tool
   rebuild  the same stack with one more pip package (six), on top of the cold build's cache
   size     of the rebuilt image
 Targets: toolkit rebuild <= 15% of toolkit cold, <= 50% of HPCCM rebuild; toolkit image <= HPCCM image.
-A third column measures an experiment: the profile's own pip packages moved after the Jupyter step.
 Results go to the "Build cache" section of docs/benchmarks.md (other sections are left alone).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import os
 import platform
@@ -29,6 +27,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from docs_section import write_section  # noqa: E402
 sys.path.insert(0, str(ROOT))
 
 from toolkit.executors import docker_build as db  # noqa: E402
@@ -41,7 +41,6 @@ SECTION = "## Build cache"
 PIP = ["numpy>=1.26,<3", "pandas>=2.1,<3", "jupyterlab"]     # what datascience-cpu installs
 EXTRA = "six"          # the one-package change; a fresh `!=0.0.N` clause per run keeps old caches out
 REPEAT = 2
-PIP_LAST = "toolkit, pip last"
 HPCCM_NOTES = [
     "pip building block with `ospackages=[]` and `pip='/opt/venv/bin/pip'`, after `python3 -m venv /opt/venv`: "
     "Debian 12's system pip refuses to install (PEP 668, externally managed)",
@@ -51,7 +50,7 @@ HPCCM_NOTES = [
 ]
 
 
-def toolkit_context(work: Path, base: str, ca: Path, extra: str | None, pip_last: bool = False) -> Path:
+def toolkit_context(work: Path, base: str, ca: Path, extra: str | None) -> Path:
     shutil.copyfile(ca, work / "host-ca.crt")
     profile = {"name": "bench-datascience", "extends": "datascience-cpu", "os": {"base_image": base},
                "network": {"ca_certificates": ["host-ca.crt"]}}
@@ -59,17 +58,7 @@ def toolkit_context(work: Path, base: str, ca: Path, extra: str | None, pip_last
         profile["packages"] = {"pip": [extra]}
     (work / "profile.yaml").write_text(yaml.safe_dump(profile))
     plan = build_plan(load_profile(work / "profile.yaml"))
-    if pip_last:    # experiment: the profile's own pip packages after every other pip step
-        steps = list(plan.steps)
-        mine = [st for st in steps if st.component == "packages" and st.kind == "PipInstall"]
-        rest = [st for st in steps if st not in mine]
-        last_pip = max(i for i, st in enumerate(rest) if st.kind == "PipInstall")
-        plan = dataclasses.replace(plan, steps=tuple(rest[: last_pip + 1] + mine + rest[last_pip + 1:]))
     return db.prepare_context(plan, work / "context", buildkit=True)
-
-
-def toolkit_pip_last_context(work: Path, base: str, ca: Path, extra: str | None) -> Path:
-    return toolkit_context(work, base, ca, extra, pip_last=True)
 
 
 def hpccm_context(work: Path, base: str, ca: Path, extra: str | None) -> Path:
@@ -159,14 +148,7 @@ def rerun(result) -> str:
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nMeasured side by side by the scripts in `bench/`.\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _m: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(doc.rstrip("\n") + "\n")
+    write_section(SECTION, text, DOCS)
 
 
 def every_run(runs: dict[str, list[dict]]) -> str:
@@ -175,10 +157,9 @@ def every_run(runs: dict[str, list[dict]]) -> str:
 
 
 def report(columns: dict[str, dict], base: str, cli: str, runs: dict[str, list[dict]]) -> str:
-    tk, hp, exp = columns["toolkit"], columns["HPCCM"], columns[PIP_LAST]
+    tk, hp = columns["toolkit"], columns["HPCCM"]
     engine = db.connect().version().get("Version", "?")
     checks = "\n".join(f"- {'met' if ok else '**missed**'}: {name} ({value})" for name, ok, value in verdicts(tk, hp))
-    exp_checks = "; ".join(f"{name}: {'met' if ok else 'missed'} ({value})" for name, ok, value in verdicts(exp, hp)[:2])
     notes = "\n".join(f"  - {n}" for n in HPCCM_NOTES)
     return f"""{SECTION}
 
@@ -191,8 +172,7 @@ every Dockerfile; base image `{base}` plus the host CA bundle.
 The stack is datascience-cpu: Debian 12 packages, Git, a venv with NumPy, Pandas and JupyterLab.
 "cold" builds with `--no-cache` after clearing BuildKit's cache mounts; "rebuild" adds one pip
 package (`{EXTRA}`, with a fresh never-matching `!=0.0.N` clause per run so no earlier run's cache
-can answer) and builds on top of the cold build's cache. "{PIP_LAST}" is an experiment, not what
-toolkit ships: the same plan with the profile's own `packages.pip` step moved after the Jupyter pip step.
+can answer) and builds on top of the cold build's cache.
 
 {table(columns)}
 
@@ -201,9 +181,6 @@ Targets, for the Dockerfile toolkit renders today:
 
 Steps toolkit's rebuild ran again (the rest came from the cache):
 {rerun(tk["rebuild"])}
-
-With the profile's pip packages last ({PIP_LAST}): {exp_checks}. Steps it ran again:
-{rerun(exp["rebuild"])}
 
 HPCCM's pip building block installs everything in one `--no-cache-dir` layer, so its rebuild
 downloads and installs every package again. toolkit keeps one layer per plan step and pip's
@@ -245,7 +222,7 @@ def main() -> int:
     if cli is None:
         print("no docker CLI with BuildKit found (need buildx or a client before 23.0)", file=sys.stderr)
         return 1
-    makers = {"toolkit": toolkit_context, "HPCCM": hpccm_context, PIP_LAST: toolkit_pip_last_context}
+    makers = {"toolkit": toolkit_context, "HPCCM": hpccm_context}
     runs: dict[str, list[dict]] = {name: [] for name in makers}
     for _ in range(opts.repeat):
         extra = f"{EXTRA}!=0.0.{random.randrange(10**9)}"

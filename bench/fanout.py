@@ -33,6 +33,8 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from docs_section import write_section  # noqa: E402
 sys.path.insert(0, str(ROOT))
 
 from tests.integration import harness  # noqa: E402
@@ -240,13 +242,6 @@ def cpu_note(r: dict) -> str:
             f"itself used {run['native-8']['cpu']:.1f} s of CPU. On real hosts each has its own CPUs.")
 
 
-def write_section(text: str) -> None:
-    """Put `text` in place of the Fan-out section of docs/benchmarks.md (appended if there is none)."""
-    doc = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _m: text + "\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
-    DOCS.write_text(new.rstrip("\n") + "\n")
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -258,7 +253,7 @@ def main() -> None:
     print(text)
     print(f"logs: {result['work']}")
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text, DOCS)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from docs_section import write_section  # noqa: E402
 sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
@@ -251,11 +252,7 @@ Python start per import, pip list, pip check and HTTP poll, in series.
 
 
 def write_docs(text: str) -> None:
-    doc = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nMeasured side by side by the scripts in `bench/`.\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    doc = pattern.sub(lambda _m: text, doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(doc.rstrip("\n") + "\n")
+    write_section(SECTION, text, DOCS)
 
 
 def main() -> None:
