@@ -110,8 +110,8 @@ def test_check_changes_nothing_then_cli_applies(sshd_container, profile, tmp_pat
          "--identity", str(target.key_path), "--log-dir", str(tmp_path / "logs"), "--json"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=900, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "PLAY RECAP" in proc.stdout
-    doc = json.loads(proc.stdout[proc.stdout.index("\n[\n") + 1:])
+    assert "PLAY RECAP" in proc.stderr
+    doc = json.loads(proc.stdout)   # with --json, progress goes to stderr
     assert [(r["status"], r["verify_ok"]) for r in doc] == [("changed", True)], doc
     rc, out = target.container.exec_run(["sh", "-c", CHECK_HOST])
     assert rc == 0, out.decode()

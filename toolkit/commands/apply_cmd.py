@@ -43,7 +43,7 @@ def sudo_password(hosts: list[Host]) -> str | None:
 
 
 def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: bool, password: str | None,
-           log_dir: str | None, known_hosts: str | None, accept_new: bool) -> list[HostResult]:
+           log_dir: str | None, known_hosts: str | None, accept_new: bool, echo=out) -> list[HostResult]:
     from toolkit.executors.local_apply import apply_local, job_for
     from toolkit.executors.remote_apply import apply_remote
     from toolkit.executors.ssh import KnownHosts, SshSettings
@@ -54,7 +54,7 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
     def work(host: Host, progress) -> HostResult:
         return apply_local(job, host, progress) if host.local else apply_remote(job, host, settings, progress)
 
-    results = fanout.run_all(hosts, work, forks, fanout.display_for(hosts, out))
+    results = fanout.run_all(hosts, work, forks, fanout.display_for(hosts, echo))
     for r, host in zip(results, hosts):
         if not host.local and r.failed_step == "host key CHANGED":
             warn(f"{r.host}: THE HOST KEY CHANGED; nothing was run there. {r.tail[0] if r.tail else ''}")
@@ -91,7 +91,7 @@ def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ss
             else:
                 alias, path = ssh_verify_config(Path(tmp), n, host, known_hosts)
                 address, cfg = f"ssh://{alias}", _include(path, ssh_config)
-            out(f"{r.host}: verifying...")
+            err(f"{r.host}: verifying...")
             try:
                 with targets.open_target(address, ssh_config=cfg) as tgt:
                     run = runner.run(plan, tgt.hostspec)
@@ -158,14 +158,15 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
                          "toolkit never reboots the machine it runs on: reboot it yourself, then apply again")
     password = sudo_password(hosts)
     log_dir = log_dir or tempfile.mkdtemp(prefix="toolkit-apply-logs-")
+    echo = err if as_json else out      # with --json, stdout carries the JSON document alone
     if engine == "ansible":
         from toolkit.executors.ansible_engine import run_ansible
 
         results = run_ansible(plan, hosts, forks, check=dry_run, log_dir=log_dir, become_password=password,
-                              known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys)
+                              known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, display=echo)
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
-                         log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys)
+                         log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo)
     if not (no_verify or dry_run):
         verify_hosts(plan, hosts, results, ssh_config=ssh_config, known_hosts=known_hosts)
     show(results, as_json)
