@@ -10,10 +10,8 @@ import json
 import re
 from dataclasses import dataclass
 
-NVIDIA_VENDOR = "10de"
-# PCI classes of a GPU: VGA controller, 3D controller, display controller. NVIDIA's other
-# functions (HDMI audio 0403, USB-C 0c03, NVSwitch bridges 0680) are not GPUs.
-GPU_CLASSES = frozenset({"0300", "0302", "0380"})
+from toolkit.model.host_probes import GPU_CLASSES, NVIDIA_VENDOR  # noqa: F401 - re-exported
+
 NVML_MISMATCH = "Driver/library version mismatch"
 
 _LSPCI = re.compile(r"^(?P<slot>\S+)\s+(?P<kind>.*?)\s+\[(?P<cls>[0-9a-f]{4})\]:\s+(?P<name>.*?)\s*"

@@ -2,15 +2,18 @@
 
 Shared by the step probes (run as ``sh -c TEXT probe ARGS...``) and the setup script's
 library, so "is there an NVIDIA GPU" and "is this driver new enough" mean the same
-everywhere. What counts as an NVIDIA GPU comes from toolkit.gpu.parse (the doctor's rule):
-vendor 0x10de with a display class (VGA 0300, 3D 0302, other display 0380), read from
+everywhere. What counts as an NVIDIA GPU is defined here and shared with toolkit.gpu.parse
+(the doctor's rule): vendor 0x10de with a display class (VGA 0300, 3D 0302, other display 0380), read from
 /sys/bus/pci/devices/*/{vendor,class}; the GPU's HDMI audio or USB-C functions do not count.
 Every value reaches these scripts as a positional argument, never glued into the text.
 """
 
 from __future__ import annotations
 
-from toolkit.gpu.parse import GPU_CLASSES, NVIDIA_VENDOR
+NVIDIA_VENDOR = "10de"
+# PCI classes of a GPU: VGA controller, 3D controller, display controller. NVIDIA's other
+# functions (HDMI audio 0403, USB-C 0c03, NVSwitch bridges 0680) are not GPUs.
+GPU_CLASSES = frozenset({"0300", "0302", "0380"})
 
 _CLASS_GLOBS = "|".join(f"0x{c}*" for c in sorted(GPU_CLASSES))
 
