@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 
-from toolkit.components.base import Context, Contribution
+from toolkit.components.base import Context, Contribution, write_file
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
 from toolkit.model.checks import check
 from toolkit.model.steps import AptPackages, GitConfig, Metadata, PipInstall, Service
 
 JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
+JUPYTER_CONFIG = "/etc/jupyter/jupyter_server_config.py"
+PASSWORD_CONFIG = """\
+# Written by toolkit (jupyter.auth: password). The password hash is supplied at run time in
+# JUPYTER_PASSWORD_HASH (make one with: python -c 'from jupyter_server.auth import passwd; print(passwd())');
+# it is never stored in the profile or the image. Without it the server still requires a token.
+import os
+
+_hash = os.environ.get("JUPYTER_PASSWORD_HASH", "")
+if _hash:
+    c.PasswordIdentityProvider.hashed_password = _hash  # noqa: F821 - `c` is Jupyter's config object
+"""
 
 
 def jupyter(ctx: Context) -> Contribution:
@@ -20,15 +31,23 @@ def jupyter(ctx: Context) -> Contribution:
         return out
     pkg = JUPYTER_PACKAGES[j.flavor]
     out.steps.append(PipInstall("jupyter", f"Jupyter {j.flavor}", venv=t.venv, requirements=(pkg,), **pip_source(ctx)))
-    ip = j.ip or "0.0.0.0"
     # Authentication is always on: the server reads JUPYTER_TOKEN at start, or generates a
-    # random token when none is given. Nothing secret is stored in the profile or image.
-    command = (f"{t.venv}/bin/jupyter", j.flavor, "--no-browser", f"--ip={ip}", f"--port={j.port}",
-               "--ServerApp.allow_remote_access=True")
+    # random token when none is given. With auth: password the hash comes from
+    # JUPYTER_PASSWORD_HASH at start (see PASSWORD_CONFIG). Nothing secret is stored anywhere.
+    if j.auth == "password":
+        out.steps.append(write_file("jupyter", "Jupyter password authentication", JUPYTER_CONFIG, PASSWORD_CONFIG))
+
+    def command(ip: str) -> tuple[str, ...]:
+        return (f"{t.venv}/bin/jupyter", j.flavor, "--no-browser", f"--ip={ip}", f"--port={j.port}",
+                "--ServerApp.allow_remote_access=True")
+
     health = (f"{t.venv}/bin/python", "-c",
               f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{j.port}/api', timeout=3)")
-    out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=command,
-                             user=t.user or "root", port=j.port, healthcheck=health, enable_on_host=j.service))
+    # Containers must listen on every interface to be published; hosts default to loopback
+    # (reach it through an SSH tunnel) unless the profile names an address.
+    out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=command(j.ip or "0.0.0.0"),
+                             host_command=command(j.ip or "127.0.0.1"), user=t.user or "root", port=j.port,
+                             healthcheck=health, enable_on_host=j.service))
     out.checks += pip_checks("jupyter", t.venv, [pkg])
     out.checks.append(check("jupyter", "jupyter", "Jupyter starts, answers HTTP and refuses the API without a token",
                             python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port))

@@ -148,11 +148,12 @@ class Service(Step):
     """A long-running command: CMD in images, a systemd unit on hosts."""
 
     name: str = ""
-    command: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()          # in images (CMD)
     user: str = "root"
     port: int | None = None
     healthcheck: tuple[str, ...] = ()
     enable_on_host: bool = False
+    host_command: tuple[str, ...] = ()     # on hosts (systemd), when it differs from `command`
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,7 @@ def unit_text(plan: Plan, step: Service) -> str:
         + "[Service]\nType=simple\n"
         + f"User={step.user}\n"
         + "WorkingDirectory=~\n"
-        + f"ExecStart={' '.join(_unit_arg(a) for a in step.command)}\n"
+        + f"ExecStart={' '.join(_unit_arg(a) for a in step.host_command or step.command)}\n"
         + "Restart=on-failure\n\n"
         + "[Install]\nWantedBy=multi-user.target\n"
     )

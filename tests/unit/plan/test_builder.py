@@ -104,3 +104,26 @@ def test_validate_all_bundled(capsys):
 def test_profiles_lists_descriptions(capsys):
     code, out, _ = run(["profiles"], capsys)
     assert code == 0 and "datascience-cpu" in out and "Debian 12" in out
+
+
+def test_jupyter_binds_all_interfaces_in_images_and_loopback_on_hosts(tmp_path):
+    from toolkit.model.steps import Service
+    from toolkit.render.script import unit_text
+
+    plan = build_plan(load_profile("datascience-cpu"))
+    service = next(s for s in plan.steps if isinstance(s, Service))
+    assert "--ip=0.0.0.0" in service.command and "--ip=127.0.0.1" in service.host_command
+    assert "--ip=127.0.0.1" in unit_text(plan, service)
+
+
+def test_jupyter_password_auth_reads_the_hash_at_run_time(tmp_path):
+    from toolkit.model.steps import WriteFile
+
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: p\nextends: datascience-cpu\njupyter:\n  auth: password\n")
+    plan = build_plan(load_profile(prof))
+    config = next(s for s in plan.steps if isinstance(s, WriteFile) and s.path.endswith("jupyter_server_config.py"))
+    assert 'os.environ.get("JUPYTER_PASSWORD_HASH"' in config.content
+    assert "token" not in config.content.split("\n", 3)[-1].split("#")[0]   # never disables the token
+    default = build_plan(load_profile("datascience-cpu"))
+    assert not [s for s in default.steps if isinstance(s, WriteFile) and "jupyter" in s.path]
