@@ -102,7 +102,10 @@ class GPU(Strict):
 class Python(Strict):
     version: SystemOrVersion = "system"
     venv: AbsPath = "/opt/venv"
-    installer: Literal["pip", "uv"] = "pip"
+    installer: Literal["pip", "uv"] = Field(
+        default="pip",
+        description="pip: the OS's python3 creates the venv. uv: uv provides the interpreter and creates the "
+                    "venv (for Pythons the OS lacks); packages then install with the venv's own pip.")
 
 
 class PyTorch(Strict):
