@@ -1,0 +1,36 @@
+"""What an evaluator returns, and the small helpers evaluators share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one evaluator decides; evaluate() adds identity and timing."""
+
+    ok: bool
+    expected: str
+    found: str
+    hint: str = ""
+
+
+def missing(section: str, facts: dict) -> Outcome | None:
+    value = facts.get(section)
+    if value is None:
+        return Outcome(False, f"facts for {section}", "the probe gathered none", "this is a toolkit bug; report it")
+    if isinstance(value, dict) and "_error" in value and not value.get("missing"):
+        return Outcome(False, f"facts for {section}", value["_error"], "")
+    return None
+
+
+
+def venv_of(python: str) -> str:
+    return python.rsplit("/bin/", 1)[0] if "/bin/" in python else python
+
+
+def tail(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else "..." + text[-limit:]
