@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
 import click
 
 from toolkit import __version__
-from toolkit.commands import apply_cmd, build_cmd, doctor_cmd, profile_cmds, render_cmd, verify_cmd
 from toolkit.errors import EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
 from toolkit.ui import err
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command's module is imported only when that command runs (start-up stays quick).
+COMMAND_MODULES = {
+    "profiles": "profile_cmds", "validate": "profile_cmds", "schema": "profile_cmds", "plan": "profile_cmds",
+    "render": "render_cmd", "build": "build_cmd", "apply": "apply_cmd", "verify": "verify_cmd",
+    "doctor": "doctor_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"toolkit.commands.{module}").COMMANDS
+        return next(c for c in commands if c.name == name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="toolkit")
 @click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs).")
 @click.pass_context
@@ -26,11 +46,6 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.obj = {"verbose": verbose}
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-
-
-for module in (profile_cmds, render_cmd, build_cmd, apply_cmd, verify_cmd, doctor_cmd):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:
