@@ -5,7 +5,8 @@ CopyTree folders by SFTP; the wrapper runs as root (directly for root, else
 `sudo -S -p '' bash run.sh` with the password written to the channel's stdin: never on a command
 line, in the remote environment or in a file). Output streams back line by line into the
 OutputTracker (live progress, per-host log with the password redacted). The folder is removed at
-the end, by the wrapper (as root, however the script ends) and by us.
+the end by the wrapper (as root, however the script ends), and by us when the run did not succeed
+(sudo refused, connection lost) in case the wrapper never ran.
 
 With --reboot, a host that reports /var/run/reboot-required is rebooted, waited for (a new
 boot_id over SSH) and applied again, so what needed the reboot carries on.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import secrets
 import shlex
 import stat
 import time
@@ -60,15 +62,17 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
             tracker.note(line)
         return failure(host.name, UNREACHABLE, exc.step, exc.lines, elapsed(), tracker.log_path, job.total)
     with conn:
-        tmp = None
+        tmp, ran = None, False
         try:
             _say(tracker, host, "uploading")
-            tmp = _make_temp(conn)
-            _upload(conn, tmp, job)
+            with conn.client.open_sftp() as sftp:
+                tmp = _make_temp(sftp)
+                _upload(sftp, tmp, job)
             command = shlex.join(root_command(f"{tmp}/run.sh", is_root=host.is_root, password=job.password,
                                               dry_run=job.dry_run))
             tracker.note(f"running {command}")
             rc = _stream(conn, command, job.password, tracker)
+            ran = rc == 0          # success: the wrapper ran and removed the folder itself, as root
             return tracker.result(None if rc < 0 else rc, elapsed())
         except (paramiko.SSHException, OSError, EOFError) as exc:
             if conn.alive:
@@ -77,7 +81,7 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
                                job.total)
             return tracker.result(None, elapsed(), lost=str(exc) or type(exc).__name__)
         finally:
-            if tmp and conn.alive:
+            if tmp and not ran and conn.alive:
                 conn.run(f"rm -rf -- {shlex.quote(tmp)}")
 
 
@@ -86,25 +90,23 @@ def _say(tracker: OutputTracker, host: Host, what: str) -> None:
         tracker.progress(Progress(host.name, what))
 
 
-def _make_temp(conn: Connection) -> str:
-    rc, out = conn.run("umask 077 && mktemp -d /tmp/toolkit-apply.XXXXXXXX")
-    path = out.strip().splitlines()[-1] if out.strip() else ""
-    if rc != 0 or not path.startswith("/tmp/toolkit-apply."):
-        raise paramiko.SSHException(f"mktemp -d failed on the host: {out.strip()}")
+def _make_temp(sftp: paramiko.SFTPClient) -> str:
+    """A fresh private folder: SFTP mkdir fails if the name exists, so nothing in /tmp is reused."""
+    path = f"/tmp/toolkit-apply.{secrets.token_hex(8)}"
+    sftp.mkdir(path, 0o700)
+    sftp.chmod(path, 0o700)
     return path
 
 
-def _upload(conn: Connection, tmp: str, job: Job) -> None:
+def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job) -> None:
     trees = [(f"{tmp}/tree{i}", dest) for i, (_src, dest) in enumerate(job.trees)]
-    with conn.client.open_sftp() as sftp:
-        sftp.chmod(tmp, 0o700)
-        for name, text in (("setup.sh", job.script), ("run.sh", wrapper_text(tmp, trees))):
-            with sftp.open(f"{tmp}/{name}", "w") as fh:
-                fh.write(text.encode())
-            sftp.chmod(f"{tmp}/{name}", 0o600)
-        if not job.dry_run:
-            for (src, _dest), (remote, _) in zip(job.trees, trees):
-                _put_tree(sftp, Path(src), remote)
+    for name, text in (("setup.sh", job.script), ("run.sh", wrapper_text(tmp, trees))):
+        with sftp.open(f"{tmp}/{name}", "w") as fh:
+            fh.write(text.encode())
+        sftp.chmod(f"{tmp}/{name}", 0o600)
+    if not job.dry_run:
+        for (src, _dest), (remote, _) in zip(job.trees, trees):
+            _put_tree(sftp, Path(src), remote)
 
 
 def _put_tree(sftp: paramiko.SFTPClient, local: Path, remote: str) -> None:
