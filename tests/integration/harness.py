@@ -386,7 +386,7 @@ def remove_leftover_containers(client: Any, session_id: str | None = None) -> in
     return removed
 
 
-def paramiko_connect(target: SshTarget, timeout: float = 15.0):
+def paramiko_connect(target: SshTarget, timeout: float = 15.0, known_hosts: Path | None = None):
     """paramiko SSHClient with key auth and strict host-key checking.
 
     Only the target's known_hosts file is loaded (RejectPolicy for anything
@@ -396,7 +396,7 @@ def paramiko_connect(target: SshTarget, timeout: float = 15.0):
 
     _require_loopback(target.host)
     client = paramiko.SSHClient()
-    client.load_host_keys(str(target.known_hosts_path))
+    client.load_host_keys(str(known_hosts or target.known_hosts_path))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     client.connect(
         target.host,

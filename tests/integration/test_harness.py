@@ -50,20 +50,8 @@ def test_host_key_checking_is_strict(sshd_container, tmp_path):
     target = sshd_container()
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(empty))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
     with pytest.raises(paramiko.SSHException):
-        client.connect(
-            target.host,
-            port=target.port,
-            username=target.user,
-            key_filename=str(target.key_path),
-            look_for_keys=False,
-            allow_agent=False,
-            timeout=15,
-        )
-    client.close()
+        harness.paramiko_connect(target, known_hosts=empty)
 
 
 @pytest.mark.docker
