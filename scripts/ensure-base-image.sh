@@ -13,6 +13,9 @@
 # (debootstrap; installed with apt-get when missing).
 set -euo pipefail
 
+# shellcheck source=scripts/lib/apt-install.sh
+source "$(dirname "$0")/lib/apt-install.sh"
+
 IMAGE="${TOOLKIT_BASE_IMAGE:-local/debian:12}"
 MIRROR="${TOOLKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
@@ -44,16 +47,7 @@ fi
 start_ts=$SECONDS
 
 if ! command -v debootstrap >/dev/null 2>&1; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        say "debootstrap is missing and apt-get is not available to install it" >&2
-        exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    candidate="$(apt-cache policy debootstrap 2>/dev/null | awk '/Candidate:/ {print $2}')"
-    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-        apt-get update -qq
-    fi
-    apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+    apt_install debootstrap || { say "cannot install debootstrap" >&2; exit 1; }
 fi
 
 ROOTFS="$(mktemp -d /var/tmp/toolkit-rootfs.XXXXXX)"

@@ -22,6 +22,9 @@
 #   builder for images.build().
 set -euo pipefail
 
+# shellcheck source=scripts/lib/apt-install.sh
+source "$(dirname "$0")/lib/apt-install.sh"
+
 LOG=/var/log/toolkit-dockerd.log
 WAIT_S="${TOOLKIT_DOCKERD_WAIT:-60}"
 
@@ -58,20 +61,7 @@ start_ts=$SECONDS
 actions=()
 
 if ! command -v dockerd >/dev/null 2>&1; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        say "no Docker engine answers, dockerd is not installed and apt-get is missing: cannot install docker.io here" >&2
-        exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    # Only refresh the package lists when apt does not know docker.io yet.
-    candidate="$(apt-cache policy docker.io 2>/dev/null | awk '/Candidate:/ {print $2}')"
-    if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-        apt-get update -qq
-        actions+=("apt-get update")
-    fi
-    apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        docker.io >/dev/null
+    apt_install docker.io || { say "cannot install docker.io" >&2; exit 1; }
     actions+=("installed docker.io")
 fi
 
