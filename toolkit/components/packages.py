@@ -33,11 +33,19 @@ def pip_checks(component: str, venv: str, requirements) -> list:
     return out
 
 
-def contribute(ctx: Context) -> Contribution:
+def _layer(ctx: Context, title: str, reqs: tuple[str, ...]) -> Contribution:
     out = Contribution()
-    reqs = tuple(ctx.profile.packages.pip)
     if reqs:
-        out.steps.append(PipInstall("packages", "pip packages", venv=ctx.target.venv, requirements=reqs,
-                                    **pip_source(ctx)))
+        out.steps.append(PipInstall("packages", title, venv=ctx.target.venv, requirements=reqs, **pip_source(ctx)))
         out.checks += pip_checks("packages", ctx.target.venv, reqs)
     return out
+
+
+def base(ctx: Context) -> Contribution:
+    """packages.pip_base: the rarely changing data stack, in its own layer after the frameworks."""
+    return _layer(ctx, "pip base packages", tuple(ctx.profile.packages.pip_base))
+
+
+def contribute(ctx: Context) -> Contribution:
+    """packages.pip: the list users edit most, so the last layer."""
+    return _layer(ctx, "pip packages", tuple(ctx.profile.packages.pip))

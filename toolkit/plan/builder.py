@@ -84,9 +84,10 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         system.user(ctx),
         python.contribute(ctx),
         frameworks.contribute(ctx),
+        packages.base(ctx),
         tools.jupyter(ctx),
         # The profile's own pip list changes most often: last, so editing it rebuilds one layer
-        # (bench/build_cache.py measured this against the framework/Jupyter order).
+        # (bench/build_cache.py measures this).
         packages.contribute(ctx),
         system.environment(ctx),
         tools.extra_checks(ctx),

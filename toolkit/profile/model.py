@@ -135,7 +135,12 @@ class Frameworks(Strict):
 
 class Packages(Strict):
     apt: list[AptPackage] = Field(default_factory=list)
-    pip: list[PipRequirement] = Field(default_factory=list)
+    pip_base: list[PipRequirement] = Field(
+        default_factory=list,
+        description="pip requirements that rarely change (e.g. NumPy, Pandas): their own layer after the "
+                    "frameworks, so editing `pip` rebuilds only the last layer.")
+    pip: list[PipRequirement] = Field(
+        default_factory=list, description="Your pip requirements: the last layer, the one edits rebuild.")
 
 
 class Jupyter(Strict):

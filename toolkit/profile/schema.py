@@ -28,7 +28,7 @@ FIELD_PATTERNS = {
     ("ExtraCheck", "name"): P.PROFILE_NAME, ("ExtraCheck", "expect"): P.SAFE_TEXT,
 }
 ITEM_PATTERNS = {
-    ("Packages", "apt"): P.APT_PACKAGE, ("Packages", "pip"): P.PIP_REQUIREMENT,
+    ("Packages", "apt"): P.APT_PACKAGE, ("Packages", "pip"): P.PIP_REQUIREMENT, ("Packages", "pip_base"): P.PIP_REQUIREMENT,
     ("Network", "ca_certificates"): P.LOCAL_PATH, ("PipIndex", "extra_index_urls"): P.URL,
     ("Proxy", "no_proxy"): P.NO_PROXY_ENTRY, ("ExtraCheck", "command"): P.CHECK_ARG,
 }

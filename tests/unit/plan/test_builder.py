@@ -29,18 +29,26 @@ def test_every_bundled_profile_plans(name):
     assert len({c.id for c in plan.checks}) == len(plan.checks)
 
 
-def test_layers_are_ordered_by_how_often_they_change():
-    plan = build_plan(load_profile("datascience-cpu"))
-    components = [s.component for s in plan.steps]
-    order = ["os", "git", "user", "python", "jupyter", "packages", "env", "metadata"]
-    positions = [components.index(c) for c in order]
-    assert positions == sorted(positions), components
+def test_layers_are_ordered_by_how_often_they_change(tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: p\nextends: datascience-cpu\npackages:\n  pip: [six]\n")
+    plan = build_plan(load_profile(prof))
+    titles = [f"{s.component}:{s.title}" for s in plan.steps]
+    order = ["os:OS packages", "git:Git", "user:user dev", "python:virtual environment /opt/venv",
+             "packages:pip base packages", "jupyter:Jupyter lab", "packages:pip packages",
+             "env:profile environment", "metadata:provenance"]
+    positions = [titles.index(t) for t in order]
+    assert positions == sorted(positions), titles
 
 
-def test_pip_packages_are_the_last_pip_step():
-    plan = build_plan(load_profile("pytorch-cuda"))
-    pips = [s for s in plan.steps if isinstance(s, PipInstall)]
-    assert [s.component for s in pips] == ["pytorch", "jupyter", "packages"]
+def test_the_users_pip_list_is_the_last_pip_step(tmp_path):
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: p\nextends: pytorch-cuda\npackages:\n  pip: [six]\n")
+    pips = [s for s in build_plan(load_profile(prof)).steps if isinstance(s, PipInstall)]
+    assert [(s.component, s.title) for s in pips] == [
+        ("pytorch", "PyTorch (cu126)"), ("packages", "pip base packages"), ("jupyter", "Jupyter lab"),
+        ("packages", "pip packages")]
+    assert pips[1].requirements == ("numpy>=1.26,<3", "pandas>=2.1,<3") and pips[-1].requirements == ("six",)
     torch = pips[0]
     assert torch.index_url and torch.index_url.startswith("https://download.pytorch.org/whl/cu")
     assert not torch.extra_index_urls
