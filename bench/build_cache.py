@@ -172,7 +172,9 @@ every Dockerfile; base image `{base}` plus the host CA bundle.
 The stack is datascience-cpu: Debian 12 packages, Git, a venv with NumPy, Pandas and JupyterLab.
 "cold" builds with `--no-cache` after clearing BuildKit's cache mounts; "rebuild" adds one pip
 package (`{EXTRA}`, with a fresh never-matching `!=0.0.N` clause per run so no earlier run's cache
-can answer) and builds on top of the cold build's cache.
+can answer) and builds on top of the cold build's cache. The profile keeps NumPy and Pandas in
+`packages.pip_base` (their own layer, after the frameworks) and the added package lands in
+`packages.pip` (the last layer); HPCCM's Dockerfile gets the same package in its one pip block.
 
 {table(columns)}
 
