@@ -19,6 +19,8 @@ _LSPCI = re.compile(r"^(?P<slot>\S+)\s+(?P<kind>.*?)\s+\[(?P<cls>[0-9a-f]{4})\]:
 _PROC_VERSION = re.compile(r"^NVRM version:(?P<head>.*?Kernel Module.*?)\s+(?P<version>\d+\.\d+(?:\.\d+)?)\s",
                            re.MULTILINE)
 _VERSION_PREFIX = re.compile(r"^(?:\d+:)?(\d+\.\d+(?:\.\d+)?)")
+# `dpkg -l` rows ("ii  libnvidia-cfg1-510:amd64  510.47.03-0ubuntu1  amd64  ..."), as people paste them
+_DPKG_LIST = re.compile(r"^(?P<status>[uihrp][ncHUFWti]R?)\s+(?P<name>[^\s:]+)(?::\S+)?\s+(?P<version>\S+)\s")
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,8 @@ def parse_nvidia_smi(text: str | None, fields: str = "") -> SmiResult:
     gpus, other = [], []
     for line in (text or "").splitlines():
         cells = [c.strip() for c in line.split(",")]
-        if len(cells) == len(names) and cells[0].isdigit():
-            row = dict(zip(names, cells))
+        row = dict(zip(names, cells))
+        if len(cells) == len(names) and row.get("index", "").isdigit():  # any column order; skips a csv header
             cc = row.get("compute_cap")
             gpus.append(Gpu(int(row["index"]), row.get("name", ""), row.get("pci.bus_id", ""),
                             row.get("driver_version", ""), cc if cc and cc[0].isdigit() else None,
@@ -158,10 +160,15 @@ def parse_mokutil(text: str | None) -> bool | None:
 
 
 def parse_dpkg(text: str | None) -> tuple[Package, ...]:
-    """`dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\n'` (or plain -W) lines."""
+    """`dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\n'` (or plain -W, or `dpkg -l`) lines."""
     packages = []
     for line in (text or "").splitlines():
         cells = line.split("\t")
+        listed = _DPKG_LIST.match(line) if len(cells) == 1 else None
+        if listed:
+            version = listed["version"]
+            packages.append(Package(listed["name"], "" if version == "<none>" else version, listed["status"]))
+            continue
         if len(cells) == 3 and cells[1]:
             packages.append(Package(cells[1].strip(), cells[2].strip(), cells[0].strip()))
         elif len(cells) == 2 and cells[0]:

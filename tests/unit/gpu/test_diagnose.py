@@ -283,3 +283,54 @@ def test_finding_is_frozen_and_validates_severity():
     with pytest.raises(ValueError):
         Finding("x", "fatal", "t")
     assert finding.to_dict() == {"code": "x", "severity": "ok", "title": "t", "detail": "", "fix": ""}
+
+
+# --- format variants seen in public reports, values composed (fixtures/format_*, see README.md) ---
+
+
+def test_format_mismatch_after_upgrade_without_reboot():
+    """nvidia-smi and /proc/driver/nvidia/version composed in the format a host shows after a driver upgrade without reboot."""
+    raw = healthy(nvidia_smi=failed(fx("format_nvidia_smi_mismatch_575.txt"), rc=18),
+                  **{"/proc/driver/nvidia/version": fx("format_proc_version_575.txt")})
+    findings = diagnose(raw)
+    assert codes(findings, "error") == ["driver-mismatch"]
+    detail = by_code(findings, "driver-mismatch").detail
+    assert "Failed to initialize NVML: Driver/library version mismatch" in detail and "575.57.08" in detail
+
+
+@pytest.mark.parametrize("modinfo, code, says", [
+    ("format_modinfo_nvidia_unsigned_akmods_515.txt", "secure-boot-unsigned", "5.19.16-200.fc36.x86_64"),
+    ("format_modinfo_nvidia_signed_local_470.txt", "secure-boot-rejected", "Local build for nvidia-gfxG05"),
+])
+def test_format_secure_boot_enabled_blocks_the_module(modinfo, code, says):
+    raw = healthy(mokutil=ok(fx("format_mokutil_enabled.txt")), modinfo=ok(fx(modinfo)),
+                  nvidia_smi=failed(fx("nvidia_smi_no_driver.txt"), rc=9), **{"/proc/driver/nvidia/version": None})
+    findings = diagnose(raw)
+    assert codes(findings, "error") == [code]
+    assert says in findings[0].detail
+
+
+def test_format_secure_boot_disabled_in_setup_mode_is_not_a_finding():
+    raw = healthy(mokutil=ok(fx("format_mokutil_disabled_setup_mode.txt")),
+                  modinfo=ok(fx("format_modinfo_nvidia_unsigned_akmods_515.txt")),
+                  nvidia_smi=failed(fx("nvidia_smi_no_driver.txt"), rc=9), **{"/proc/driver/nvidia/version": None})
+    assert not [c for c in codes(diagnose(raw)) if c.startswith("secure-boot")]
+
+
+def test_format_lspci_a100_with_a_working_driver():
+    findings = diagnose(healthy(lspci=ok(fx("format_lspci_a100.txt"))))
+    assert codes(findings, "error") == [] and findings[0].code == "driver-ok"
+
+
+def test_format_lspci_laptop_without_driver_names_both_gpus():
+    raw = healthy(lspci=ok(fx("format_lspci_laptop_igpu_two_nvidia.txt")), nvidia_smi=None, dpkg=failed(),
+                  dkms=None, modinfo=failed(fx("modinfo_not_found.txt")), **{"/proc/driver/nvidia/version": None})
+    missing = by_code(diagnose(raw), "driver-missing")
+    assert "GeForce MX130" in missing.detail and "GeForce RTX 2060" in missing.detail
+
+
+def test_format_precompiled_550_server_modules_need_no_dkms_or_headers():
+    raw = healthy(kernel="6.8.0-52-generic", dpkg=ok(fx("format_dpkg_l_550_server_precompiled.txt")),
+                  dkms=ok(fx("format_dkms_status_with_errors_570.txt")))
+    found = codes(diagnose(raw))
+    assert not {"headers-missing", "dkms-not-built", "module-missing"} & set(found)

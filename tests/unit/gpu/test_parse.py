@@ -139,3 +139,89 @@ def test_docker_runtimes():
 def test_holds():
     assert "nvidia-driver-550" in parse.parse_holds(fx("apt_mark_showhold.txt"))
     assert parse.parse_holds("") == frozenset()
+
+
+# --- format variants seen in public reports, values composed (fixtures/format_*, see README.md) ---
+
+
+def test_format_lspci_laptop_with_two_nvidia_gpus_and_intel_igpu():
+    devices = parse.parse_lspci(fx("format_lspci_laptop_igpu_two_nvidia.txt"))
+    assert len(devices) == 4
+    gpus = [(d.slot, d.class_code, d.device, d.name) for d in devices if d.is_nvidia_gpu]
+    assert gpus == [("01:00.0", "0302", "174d", "NVIDIA Corporation GM108M [GeForce MX130]"),
+                    ("0c:00.0", "0300", "1f08", "NVIDIA Corporation TU106 [GeForce RTX 2060]")]
+    assert devices[0] == parse.PciDevice("00:02.0", "0300", "8086", "9bc4", "Intel Corporation Device")
+
+
+def test_format_lspci_a100_sxm4():
+    (gpu,) = parse.parse_lspci(fx("format_lspci_a100.txt"))
+    assert gpu == parse.PciDevice("4b:00.0", "0302", "10de", "20b0", "NVIDIA Corporation GA100 [A100 SXM4 40GB]")
+    assert gpu.is_nvidia_gpu
+
+
+def test_format_nvidia_smi_mismatch():
+    result = parse.parse_nvidia_smi(fx("format_nvidia_smi_mismatch_575.txt"))
+    assert result.mismatch and not result.gpus
+    assert result.error.splitlines() == ["Failed to initialize NVML: Driver/library version mismatch",
+                                         "NVML library version: 575.64"]
+
+
+def test_format_nvidia_smi_csv_with_header_and_index_last():
+    fields = "compute_cap,compute_mode,driver_version,name,index"
+    result = parse.parse_nvidia_smi(fx("format_nvidia_smi_csv_header_index_last.txt"), fields)
+    assert result.error is None and not result.mismatch
+    assert [(g.index, g.name, g.compute_cap, g.driver_version) for g in result.gpus] == [
+        (0, "NVIDIA RTX A6000", "8.6", "560.35.03"), (1, "NVIDIA H100 80GB HBM3", "9.0", "560.35.03")]
+
+
+@pytest.mark.parametrize("name, module", [
+    ("format_proc_version_575.txt", parse.KernelModule("575.57.08", False)),
+    ("format_proc_version_390.txt", parse.KernelModule("390.157", False)),
+    ("format_proc_version_open_570.txt", parse.KernelModule("570.133.07", True)),
+    ("format_proc_version_open_aarch64_jetson.txt", parse.KernelModule("35.4.1", True)),
+])
+def test_format_proc_driver_version(name, module):
+    assert parse.parse_proc_version(fx(name)) == module
+
+
+def test_format_mokutil():
+    assert parse.parse_mokutil(fx("format_mokutil_enabled.txt")) is True
+    assert parse.parse_mokutil(fx("format_mokutil_disabled_setup_mode.txt")) is False
+
+
+def test_format_modinfo_signed_and_unsigned():
+    signed = parse.parse_modinfo(fx("format_modinfo_nvidia_signed_local_470.txt"))
+    assert signed["signer"] == "Local build for nvidia-gfxG05 470.223.02 on 2023-11-02"
+    assert signed["version"] == "470.223.02" and signed["sig_hashalgo"] == "sha256"
+    assert signed["signature"].startswith("F5:F7:9F") and "A5:4D:CA" not in signed["signature"]
+    unsigned = parse.parse_modinfo(fx("format_modinfo_nvidia_unsigned_akmods_515.txt"))
+    assert unsigned["filename"] == "/usr/lib/modules/5.19.16-200.fc36.x86_64/extra/nvidia/nvidia.ko.xz"
+    assert unsigned["version"] == "515.76" and "signer" not in unsigned and unsigned["depends"] == ""
+
+
+def test_format_dpkg_list_output():
+    packages = parse.parse_dpkg(fx("format_dpkg_l_with_header_510.txt"))
+    assert [(p.name, p.status) for p in packages][:3] == [("libgldispatch0-nvidia", "un"),
+                                                          ("libnvidia-cfg1-510", "ii"),
+                                                          ("libnvidia-cfg1-any", "un")]
+    installed = [(p.name, p.upstream) for p in packages if p.installed]
+    assert installed == [("libnvidia-cfg1-510", "510.108.03"), ("libnvidia-common-495", "495.46"),
+                         ("libnvidia-common-510", "510.108.03")]  # "rc" (removed, config files left) is not
+    assert packages[0].version == "" and packages[-1].status == "rc"
+
+
+def test_format_dpkg_list_precompiled_550_server():
+    packages = parse.parse_dpkg(fx("format_dpkg_l_550_server_precompiled.txt"))
+    assert len(packages) == 7 and all(p.installed for p in packages)
+    names = {p.name: p.version for p in packages}
+    assert names["linux-modules-nvidia-550-server-6.8.0-52-generic"] == "6.8.0-52.53+1"
+    assert names["libnvidia-compute-550-server"] == "550.144.03-0ubuntu0.24.04.1"
+
+
+def test_format_dkms_status_new_and_old_format():
+    entries = parse.parse_dkms(fx("format_dkms_status_with_errors_570.txt"))  # its "Error! ..." lines are skipped
+    assert [(e.module, e.version, e.kernel, e.state) for e in entries] == [
+        ("nvidia", "570.153.02", "6.9.3-76060903-generic", "installed"),
+        ("nvidia", "570.153.02", "6.12.10-76061203-generic", "installed")]
+    (old,) = parse.parse_dkms(fx("format_dkms_status_old_460.txt"))
+    assert old == parse.DkmsEntry("nvidia", "460.106.00", "5.11.0-40-generic", "x86_64", "installed")
