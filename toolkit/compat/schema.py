@@ -215,9 +215,6 @@ class CompatData(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
-    def os_python(self, distro: str, version: str) -> OsRelease | None:
-        return self.os.get(distro, {}).get(version)
-
 
 def _check_patches(section: str, key: str, patches: list[str], problems: list[str]) -> None:
     if V.n_parts(key) != 2:

@@ -134,11 +134,6 @@ class RecapParser:
         if result:
             self._result(result.group("state"), result.group("host"), result.group("rest"))
 
-    def feed_text(self, text: str) -> dict[str, HostRecap]:
-        for line in text.splitlines():
-            self.feed(line)
-        return self.hosts
-
     def _result(self, state: str, name: str, rest: str) -> None:
         host = self.host(name)
         if state not in ("ok", "skipping"):
