@@ -24,9 +24,9 @@ from toolkit.model.steps import (
     PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
 from toolkit.render import ansible_gpu
-from toolkit.render.common import Rendered, dispatcher, sh
+from toolkit.render.common import Rendered, dispatcher, pip_options, sh
 from toolkit.render.script import (
-    PROFILE_D, pip_options, profile_d_text, safe_header, unit_name, unit_path, unit_text,
+    PROFILE_D, profile_d_text, safe_header, unit_name, unit_path, unit_text,
     venv_owner,
 )
 

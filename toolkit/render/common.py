@@ -13,7 +13,7 @@ import jinja2
 
 from toolkit import __version__
 from toolkit.model.plan import Plan
-from toolkit.model.steps import STEP_TYPES, Step
+from toolkit.model.steps import STEP_TYPES, PipInstall, Step
 
 T = TypeVar("T")
 
@@ -63,6 +63,20 @@ _env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=True)
 
 def template(name: str) -> jinja2.Template:
     return _env.get_template(name)
+
+
+def pip_options(step: PipInstall) -> list[str]:
+    """pip's index options for a PipInstall: the same in every format."""
+    opts: list[str] = []
+    if step.index_url:
+        opts += ["--index-url", step.index_url]
+    for url in step.extra_index_urls:
+        opts += ["--extra-index-url", url]
+    if step.find_links:
+        opts += ["--find-links", step.find_links]
+    if step.no_index:
+        opts.append("--no-index")
+    return opts
 
 
 class Rendered:

@@ -22,8 +22,7 @@ from toolkit.model.plan import Plan
 from toolkit.model.steps import (AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
                                  NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv, WriteFile)
 from toolkit.profile import patterns
-from toolkit.render.common import Rendered, dispatcher, header, json_str, template
-from toolkit.render.script import pip_options
+from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
 
 CONT = " \\\n    "          # continuation between the parts of one instruction
 ITEM = " \\\n        "      # continuation before each package / requirement

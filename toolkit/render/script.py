@@ -24,7 +24,7 @@ from toolkit.model.steps import (
     PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
 from toolkit.render import script_gpu
-from toolkit.render.common import Rendered, dispatcher, header, json_str, sh, template
+from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, sh, template
 
 PROFILE_D = "/etc/profile.d/toolkit.sh"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -172,20 +172,6 @@ def _chown_venv(owner: str, path: str) -> list[str]:
 def _venv(step: Venv, plan: Plan) -> Block:
     lines = [f"{sh(step.python, '-m', 'venv', '--', step.path)}", *_chown_venv(step.owner, step.path)]
     return Block(apply="\n".join(lines))
-
-
-def pip_options(step: PipInstall) -> list[str]:
-    """pip's index options for a PipInstall, shared with the Ansible renderer."""
-    opts: list[str] = []
-    if step.index_url:
-        opts += ["--index-url", step.index_url]
-    for url in step.extra_index_urls:
-        opts += ["--extra-index-url", url]
-    if step.find_links:
-        opts += ["--find-links", step.find_links]
-    if step.no_index:
-        opts.append("--no-index")
-    return opts
 
 
 def _pip(step: PipInstall, plan: Plan) -> Block:
