@@ -6,8 +6,9 @@
 # PROFILE (default pytorch-cuda): a bundled profile name or a profile file; its GPU-tier checks run.
 # PYTHON: the interpreter whose torch/TensorFlow `toolkit doctor` compares with the GPU (optional).
 # Runs, against `local`:
-#   1. toolkit doctor --json                                  -> $OUT/doctor.json
-#   2. toolkit verify PROFILE -t local --require-gpu -k gpu --json  -> $OUT/verify.json
+#   1. scripts/record-gpu-host.sh                             -> $OUT/recording/ (raw outputs, for fixtures)
+#   2. toolkit doctor --json                                  -> $OUT/doctor.json
+#   3. toolkit verify PROFILE -t local --require-gpu -k gpu --json  -> $OUT/verify.json
 # then prints a summary. OUT is $TOOLKIT_GPU_CHECK_OUT or ./gpu-check-<UTC time>.
 # Exit status: 0 both passed; 1 doctor found an error; 3 a GPU check failed (or was skipped for
 # want of a visible GPU: --require-gpu turns that into a failure); 2 usage or invalid profile.
@@ -18,6 +19,11 @@ python="${2:-}"
 out="${TOOLKIT_GPU_CHECK_OUT:-gpu-check-$(date -u +%Y%m%dT%H%M%SZ)}"
 toolkit="${TOOLKIT:-toolkit}"
 mkdir -p -- "$out"
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+
+record_args=("$out/recording")
+if [ -n "$python" ]; then record_args+=("$python"); fi
+"$here/record-gpu-host.sh" "${record_args[@]}" >"$out/recording.log" 2>&1
 
 doctor_args=(doctor --json)
 if [ -n "$python" ]; then doctor_args+=(--python "$python"); fi
@@ -56,7 +62,7 @@ if report:
             line += f": expected {c.get('expected', '')}; found {c.get('found', '')}"
         print(line)
     print(f"  counts: {report.get('counts')}")
-print(f"reports in {out}/")
+print(f"reports in {out}/; raw outputs for tests/unit/gpu/fixtures/recorded in {out}/recording/")
 TOOLKIT_SUMMARY
 
 if [ "$doctor_rc" -ge 2 ] || [ "$verify_rc" = 2 ]; then exit 2; fi

@@ -23,5 +23,7 @@ else
   echo "no Docker engine here: Docker tests will be skipped with that reason" >&2
 fi
 
+scripts/ensure-gpu-tools.sh
+
 export PATH="$PWD/$VENV/bin:$PATH"
 exec "$VENV/bin/python" -m pytest "$@"

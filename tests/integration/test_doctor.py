@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +65,35 @@ def test_doctor_refuses_an_unknown_host_key(sshd_container, tmp_path):
                    "--known-hosts", str(empty), "--identity", str(target.key_path))
     assert proc.returncode == EXIT_FAILED, proc.stdout + proc.stderr
     assert "is not in" in proc.stderr and f"ssh-keyscan -p {target.port} 127.0.0.1 >>" in proc.stderr
+
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLKIT_EXE = Path(sys.executable).with_name("toolkit")  # the console script of the venv running the tests
+
+
+def test_record_script_records_this_machine_in_the_fixture_format(tmp_path):
+    """scripts/record-gpu-host.sh makes what tests/unit/gpu/test_recorded.py reads; here, a machine without a GPU."""
+    from toolkit.gpu import diagnose
+
+    out = tmp_path / "rec"
+    proc = subprocess.run(["bash", str(ROOT / "scripts/record-gpu-host.sh"), str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    manifest = (out / "MANIFEST.tsv").read_text().splitlines()
+    assert manifest[0] == "file\texit\tcommand" and len(manifest) == 10
+    assert "WRITE WHERE IT CAME FROM" in (out / "SOURCE.md").read_text()  # left for a person to fill in
+    assert diagnose(json.loads((out / "probe.json").read_text()))[0].code == "no-gpu"
+    again = subprocess.run(["bash", str(ROOT / "scripts/record-gpu-host.sh"), str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_gpu_check_script_fails_without_a_gpu_and_keeps_the_recording(tmp_path):
+    """The prepared GPU run: on a machine without a GPU, doctor says so and --require-gpu makes verify fail (3)."""
+    out = tmp_path / "gc"
+    assert TOOLKIT_EXE.exists(), "the tests run from a venv with toolkit installed (scripts/test.sh)"
+    env = dict(os.environ, TOOLKIT=str(TOOLKIT_EXE), TOOLKIT_GPU_CHECK_OUT=str(out))
+    proc = subprocess.run(["bash", str(ROOT / "scripts/gpu-check.sh")], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "no-gpu: no NVIDIA GPU" in proc.stdout and "failed  gpu_driver" in proc.stdout
+    assert (out / "recording" / "probe.json").is_file() and (out / "doctor.json").is_file()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from toolkit.ui import out, style
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan", "ok": "green"}
 SSH_TIMEOUT = 20
 PROBE_TIMEOUT = 300
+# "http://user:secret@proxy:3128" in daemon.json or the environment -> "http://***@proxy:3128"
+URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"']+@")
 
 
 def connect(url: str, known_hosts: str | None, identity: str | None):
@@ -41,6 +45,17 @@ def remote_facts(client, python: str | None) -> dict:
         raise ToolkitError(f"the probe failed on the host (exit status {rc}): {err.strip()[-800:]}") from exc
 
 
+def write_facts(raw: dict, path: str) -> None:
+    """The probe's raw JSON, for a bug report or a test fixture; credentials in URLs masked, mode 0600."""
+    text = URL_CREDENTIALS.sub(r"\g<scheme>***@", json.dumps(raw, indent=2, sort_keys=True)) + "\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write --save-facts file {path}: {exc.strerror}") from exc
+
+
 def render(findings: list) -> None:
     for f in findings:
         out(style(f"[{f.severity}]".ljust(10), fg=COLOURS[f.severity], bold=f.severity == "error") + f" {f.title}")
@@ -60,9 +75,11 @@ def render(findings: list) -> None:
 @click.option("--python", "python", metavar="PATH",
               help="Interpreter (on the target) whose torch/TensorFlow wheels to check against the GPU.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
+@click.option("--save-facts", metavar="FILE",
+              help="Also write the raw probe output (JSON; credentials in URLs masked) to FILE, for a bug report.")
 @click.pass_context
 def doctor(ctx: click.Context, host: str | None, known_hosts: str | None, identity: str | None,
-           python: str | None, as_json: bool) -> None:
+           python: str | None, as_json: bool, save_facts: str | None) -> None:
     """Diagnose a GPU host: PCI device, nouveau, Secure Boot, DKMS, driver mismatch, framework CUDA and
     GPU architecture, /dev/shm, Docker runtime, package holds. Exit 1 when anything is an error."""
     if host is None and (known_hosts or identity):
@@ -72,6 +89,8 @@ def doctor(ctx: click.Context, host: str | None, known_hosts: str | None, identi
     else:
         with connect(host, known_hosts, identity) as conn:
             raw = remote_facts(conn.client, python)
+    if save_facts:
+        write_facts(raw, save_facts)
     findings = diagnose(raw)
     if as_json:
         out(json.dumps([f.to_dict() for f in findings], indent=2))
