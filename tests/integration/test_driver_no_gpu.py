@@ -85,3 +85,25 @@ def test_driver_steps_skipped_without_gpu(plan, container):
     assert "no packages found matching" in text and "No such file" in text, text
     for probe in (plan.steps[0].probe(), plan.steps[1].probe()):
         assert container.exec_run(list(probe)).exit_code == 0     # probes agree: nothing to do here
+
+
+REPO = "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"
+OWN_LIST = "/etc/apt/sources.list.d/toolkit-cuda.list"
+
+
+@pytest.mark.parametrize("path, text, configured", [
+    (None, None, False),
+    ("/etc/apt/sources.list.d/cuda-debian12-x86_64.list", f"deb [signed-by=/usr/share/keyrings/cuda.gpg] {REPO} /", True),
+    ("/etc/apt/sources.list.d/nvidia.sources", f"Types: deb\nURIs: {REPO[:-1]}\nSuites: /\n", True),
+    ("/etc/apt/sources.list", f"# deb {REPO} /", False),                       # commented out
+    ("/etc/apt/sources.list.d/cuda.list.save", f"deb {REPO} /", False),       # apt does not read it
+    (OWN_LIST, f"deb [signed-by=/usr/share/keyrings/toolkit-cuda-archive.asc] {REPO} /", False),  # toolkit's own
+])
+def test_repo_configured_sees_the_hosts_own_apt_sources(container, path, text, configured):
+    """A host that already set up NVIDIA's repository keeps it (a second entry with another signed-by
+    would make apt refuse both); only sources apt reads, and not toolkit's own list, count."""
+    if path:
+        assert container.exec_run(["sh", "-c", 'printf "%s\\n" "$2" >"$1"', "put", path, text]).exit_code == 0
+    found = container.exec_run(["sh", "-c", host_probes.REPO_CONFIGURED + 'repo_configured "$1" "$2"', "probe",
+                                REPO, OWN_LIST])
+    assert (found.exit_code == 0) is configured, found.output.decode()

@@ -31,10 +31,15 @@ DEBIAN_OWN_BRANCH = {"12": "535"}                                          # boo
 UNBRANCHED_FROM = 590      # CUDA repository: package names lose the branch from here on
 OPEN_DEFAULT_FROM = 560    # NVIDIA's default kernel modules are the open ones from here on
 CUDA_REPO = "https://developer.download.nvidia.com/compute/cuda/repos/{path}/x86_64/"
-# sha256 of cuda-keyring_1.1-1_all.deb per repository folder. None recorded: nobody has checked
-# one against NVIDIA's files yet, so the scripts say the keyring is verified by HTTPS only.
-CUDA_KEYRING_SHA256: dict[str, str] = {}
+# Signing keys, pinned by primary-key fingerprint: a downloaded key is trusted only when it is exactly
+# this key (HTTPS alone would trust whatever the server or a TLS-intercepting proxy hands out).
+# The CUDA repositories of Ubuntu 22.04/24.04 and Debian 12 are signed with NVIDIA's "cudatools" key
+# 3bf863cc (since the 2022 rotation; Debian 13's repository uses another key, 8793F200). The
+# libnvidia-container repository is signed with NVIDIA's open-source projects key (F796ECB0). If NVIDIA
+# rotates a key, setup stops and says so; check the new fingerprint with NVIDIA and update it here.
+CUDA_REPO_KEY = ("3bf863cc.pub", "EB693B3035CD5710E231E123A4B469963BF863CC")
 CONTAINER_KEY = "https://nvidia.github.io/libnvidia-container/gpgkey"
+CONTAINER_KEY_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
 CONTAINER_REPO = "https://nvidia.github.io/libnvidia-container/stable/deb/"
 
 
@@ -119,12 +124,13 @@ def contribute(ctx: Context) -> Contribution:
             is_open = open_modules(ctx, branch)
             packages, prefix = packages_for(ctx, strategy, branch, is_open)
             repo = CUDA_REPO.format(path=repo_path(ctx)) if strategy == "cuda-repo" else ""
+            key_file, fingerprint = CUDA_REPO_KEY if repo else ("", "")
             flavour = "open" if is_open else "proprietary"
             out.steps.append(NvidiaDriver(
                 "driver", f"NVIDIA driver {branch} ({strategy}, {flavour} modules)", strategy=strategy,
                 branch=branch, packages=packages, kernel_prefix=prefix, lock=gpu.driver.lock,
                 blacklist_nouveau=True, min_version=floor, install_mode=mode, repo=repo,
-                keyring_sha256=CUDA_KEYRING_SHA256.get(repo_path(ctx), "")))
+                key_url=repo + key_file if repo else "", key_fingerprint=fingerprint))
         elif mode == "always":
             raise _problem(ctx, "gpu.driver.install", f"toolkit installs NVIDIA drivers on Ubuntu 22.04/24.04 and "
                            f"Debian 12, not {t.distro} {t.os_version}",
@@ -134,7 +140,8 @@ def contribute(ctx: Context) -> Contribution:
                                 f"on {t.distro} {t.os_version} install a driver >= {floor} yourself")
     if gpu.container_toolkit:
         out.steps.append(ContainerToolkit("driver", "NVIDIA Container Toolkit (Docker runtime)",
-                                          key_url=CONTAINER_KEY, repo=CONTAINER_REPO,
+                                          key_url=CONTAINER_KEY, key_fingerprint=CONTAINER_KEY_FINGERPRINT,
+                                          repo=CONTAINER_REPO,
                                           install_mode="always" if mode == "always" else "auto"))
     out.checks.append(check("gpu_driver", "gpu", "NVIDIA driver loaded", tier="gpu"))
     out.checks.append(check("gpu_inventory", "gpu", "nvidia-smi lists the GPUs", tier="gpu"))

@@ -96,6 +96,32 @@ HOLD_LIST = (
     "}\n"
 )
 
+# key_is FILE FINGERPRINT: exit 0 when the OpenPGP key file holds exactly one primary key, the one with
+# FINGERPRINT (gpg --show-keys with a throwaway GNUPGHOME: no keyring is touched); otherwise it says
+# what the file holds. One key only: a second key in the file could sign the repository too.
+KEY_CHECK = (
+    "key_is() {\n"
+    "  local home got\n"
+    '  home="$(mktemp -d)"\n'
+    '  got="$(GNUPGHOME="$home" gpg --batch --quiet --with-colons --show-keys "$1" 2>/dev/null |\n'
+    "    awk -F: '$1 == \"pub\" { p = 1; next } p && $1 == \"fpr\" { printf \"%s%s\", s, $10; s = \" \" } { p = 0 }')\"\n"
+    '  rm -rf -- "$home"\n'
+    '  if [ "$got" = "$2" ]; then return 0; fi\n'
+    '  echo "$1 holds the primary key(s) ${got:-none}, not the pinned $2: not trusted" >&2\n'
+    "  return 1\n"
+    "}\n"
+)
+
+# repo_configured URL OWN_LIST: exit 0 when an apt source other than OWN_LIST (a .list or .sources file)
+# already names URL on a line that is not a comment: the host set that repository up itself, and a
+# second entry with another signed-by would make apt refuse both.
+REPO_CONFIGURED = (
+    "repo_configured() {\n"
+    "  grep -rsF --include='*.list' --include='*.sources' --exclude=\"$(basename \"$2\")\" -- \"${1%/}\" \\\n"
+    "    /etc/apt/sources.list /etc/apt/sources.list.d/ | grep -qv ':[[:space:]]*#'\n"
+    "}\n"
+)
+
 # facts MODE FLOOR KERNEL_PREFIX PACKAGE...: one JSON line for the Ansible tasks; action is skip (no
 # GPU, MODE auto), adopt (a driver >= FLOOR runs), refuse (an older driver runs) or install.
 DRIVER_FACTS = HAS_GPU + DRIVER_VERSION + PACKAGES + KERNEL_META + (

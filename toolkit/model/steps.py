@@ -209,7 +209,8 @@ class NvidiaDriver(Step):
     min_version: str = ""                  # the driver the plan's CUDA needs
     install_mode: str = "auto"             # auto | always
     repo: str = ""                         # cuda-repo: NVIDIA's apt repository folder (ends in /)
-    keyring_sha256: str = ""               # cuda-keyring .deb checksum; "" = not known (HTTPS only)
+    key_url: str = ""                      # cuda-repo: the repository's signing key (OpenPGP)
+    key_fingerprint: str = ""              # its pinned primary-key fingerprint (40 hex digits)
 
     def probe(self):
         return ("sh", "-c", host_probes.DRIVER_PROBE, "probe", self.install_mode, self.min_version,
@@ -222,6 +223,7 @@ class ContainerToolkit(Step):
 
     packages: tuple[str, ...] = ("nvidia-container-toolkit",)
     key_url: str = ""
+    key_fingerprint: str = ""              # pinned primary-key fingerprint of key_url (40 hex digits)
     repo: str = ""                         # apt repository folder; apt appends $(ARCH)
     install_mode: str = "auto"
 

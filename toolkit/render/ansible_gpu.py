@@ -9,12 +9,16 @@ reads registered facts only.
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from toolkit.model import host_probes
 from toolkit.model.plan import Plan
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver
 from toolkit.render import ansible as A
 
-KEYRING_DEB = "/var/cache/toolkit/cuda-keyring_1.1-1_all.deb"
+KEY_CACHE = "/var/cache/toolkit"
+CUDA_KEY = "/usr/share/keyrings/toolkit-cuda-archive.asc"
+CUDA_LIST = "/etc/apt/sources.list.d/toolkit-cuda.list"
 CTK_KEY = "/usr/share/keyrings/nvidia-container-toolkit.asc"
 CTK_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
 NOUVEAU = "/etc/modprobe.d/blacklist-nouveau.conf"
@@ -45,6 +49,32 @@ def _refresh(step, *conditions: str) -> dict:
                  *conditions, A.check_mode_guard("apt"))
 
 
+def _pinned_repo(step, go: str, reg: str, present: list[str], key_url: str, fingerprint: str, key: str,
+                 list_path: str, line: str) -> list[dict]:
+    """An apt repository signed-by a pinned key, unless the host already has it (`present` exits 0).
+    The key is downloaded into the cache, checked against the fingerprint (the same key_is as setup.sh),
+    and only then installed where apt reads it."""
+    own = f"{reg}_present.rc != 0"
+    cached = f"{KEY_CACHE}/{PurePosixPath(key).name}"
+    check = ["sh", "-c", host_probes.KEY_CHECK + 'key_is "$1" "$2"', "key", cached, fingerprint]
+    return [
+        _when({**_read_only(A.step_name(step, "is the repository already set up"), present, f"{reg}_present"),
+               "failed_when": False}, go),
+        _when(A.apt_task(A.step_name(step, "curl and gpg"), ["ca-certificates", "curl", "gpg"]), go, own),
+        _when({"name": A.step_name(step, f"folder {KEY_CACHE}"),
+               "ansible.builtin.file": {"path": KEY_CACHE, "state": "directory", "mode": "0755"}}, go, own),
+        _when({"name": A.step_name(step, "download the signing key"),
+               "ansible.builtin.get_url": {"url": key_url, "dest": cached, "mode": "0644"}}, go, own),
+        _when({**_read_only(A.step_name(step, f"the signing key is {fingerprint}"), check, f"{reg}_key")},
+              go, own, "not ansible_check_mode"),
+        _when({"name": A.step_name(step, key),
+               "ansible.builtin.copy": {"src": cached, "dest": key, "remote_src": True, "mode": "0644"}},
+              go, own, "not ansible_check_mode"),
+        _when({**A.copy_tasks(A.step_name(step, list_path), list_path, line)[-1], "register": f"{reg}_list"}, go, own),
+        _refresh(step, go, f"{reg}_list is changed"),
+    ]
+
+
 def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
     facts = f"toolkit_nvidia_{n}"
     go = f"{facts}.action == 'install'"
@@ -67,19 +97,10 @@ def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
          "when": f"{facts}.action == 'refuse'"},
     ]
     if step.strategy == "cuda-repo":
-        fetch = {"url": f"{step.repo}cuda-keyring_1.1-1_all.deb", "dest": KEYRING_DEB, "mode": "0644"}
-        if step.keyring_sha256:
-            fetch["checksum"] = f"sha256:{step.keyring_sha256}"
-        tasks += [
-            _when({"name": A.step_name(step, "folder /var/cache/toolkit"),
-                   "ansible.builtin.file": {"path": "/var/cache/toolkit", "state": "directory", "mode": "0755"}}, go),
-            # No recorded checksum: the keyring .deb is trusted by HTTPS only (see components/driver.py).
-            _when({"name": A.step_name(step, "download cuda-keyring"), "ansible.builtin.get_url": fetch}, go),
-            _when({"name": A.step_name(step, "install cuda-keyring (NVIDIA's CUDA apt repository)"),
-                   "ansible.builtin.apt": {"deb": KEYRING_DEB, "lock_timeout": 600}, "register": f"{facts}_keyring"},
-                  go, A.check_mode_guard("apt")),
-            _refresh(step, go, f"{facts}_keyring is changed"),
-        ]
+        present = ["sh", "-c", host_probes.PACKAGES + host_probes.REPO_CONFIGURED
+                   + 'installed cuda-keyring || repo_configured "$1" "$2"', "repo", step.repo, CUDA_LIST]
+        tasks += _pinned_repo(step, go, f"{facts}_repo", present, step.key_url, step.key_fingerprint, CUDA_KEY,
+                              CUDA_LIST, f"deb [signed-by={CUDA_KEY}] {step.repo} /\n")
     install = {**_when(A.apt_task(A.step_name(step, "driver packages"), step.packages), go),
                "register": f"{facts}_installed"}
     kernel = _when(A.apt_task(A.step_name(step, "packages for the running kernel"), [], update_cache=False), go)
@@ -122,15 +143,11 @@ def container_toolkit_tasks(step: ContainerToolkit, n: int, plan: Plan) -> list[
     if step.install_mode == "auto":
         tasks.append({"name": A.step_name(step, "no NVIDIA GPU"), "ansible.builtin.debug": {"msg": NO_GPU},
                       "when": f"{scan}.rc != 0"})
-    repo_line = f"deb [signed-by={CTK_KEY}] {step.repo}$(ARCH) /\n"
     missing = f"'missing' in {docker}.stdout_lines"
+    present = ["sh", "-c", host_probes.REPO_CONFIGURED + 'repo_configured "$1" "$2"', "repo", step.repo, CTK_LIST]
+    tasks += _pinned_repo(step, go, f"{docker}_repo", present, step.key_url, step.key_fingerprint, CTK_KEY, CTK_LIST,
+                          f"deb [signed-by={CTK_KEY}] {step.repo}$(ARCH) /\n")
     tasks += [
-        _when(A.apt_task(A.step_name(step, "curl"), ["ca-certificates", "curl"]), go),
-        # No key fingerprint is recorded: trusted by HTTPS only.
-        _when({"name": A.step_name(step, "NVIDIA container key"),
-               "ansible.builtin.get_url": {"url": step.key_url, "dest": CTK_KEY, "mode": "0644"}}, go),
-        _when({**A.copy_tasks(A.step_name(step, CTK_LIST), CTK_LIST, repo_line)[-1], "register": f"{docker}_list"}, go),
-        _refresh(step, go, f"{docker}_list is changed"),
         _when(A.apt_task(A.step_name(step), step.packages, update_cache=False), go),
         _when(_read_only(A.step_name(step, "Docker's runtimes"), ["sh", "-c", DOCKER_STATE], docker), go),
         _when({"name": A.step_name(step, "keep daemon.json as it was"),

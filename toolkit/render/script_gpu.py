@@ -21,7 +21,7 @@ NON_FREE_HINT = ("enable Debian's contrib non-free non-free-firmware components 
 def library(count: int) -> str:
     """The functions the GPU steps call; rendered once, before the first step."""
     probes = (host_probes.HAS_GPU + host_probes.DRIVER_VERSION + host_probes.PACKAGES + host_probes.KERNEL_META
-              + host_probes.HOLD_LIST)
+              + host_probes.HOLD_LIST + host_probes.KEY_CHECK + host_probes.REPO_CONFIGURED)
     return template("gpu-host.sh.j2").render(probes=probes, count=count)
 
 
@@ -32,7 +32,7 @@ def _ubuntu_signed(step: NvidiaDriver, plan: Plan) -> list[str]:
 
 def _cuda_repo(step: NvidiaDriver, plan: Plan) -> list[str]:
     # NVIDIA's packages build the module with DKMS against linux-headers-$(uname -r) (kernel_prefix).
-    return [f"nvidia_cuda_keyring {sh(step.repo, step.keyring_sha256)}",
+    return [f"nvidia_cuda_repo {sh(step.repo, step.key_url, step.key_fingerprint)}",
             f"nvidia_install {sh(step.kernel_prefix, *step.packages)}"]
 
 
@@ -62,7 +62,7 @@ def driver(step: NvidiaDriver, plan: Plan) -> dict:
 
 
 def container_toolkit(step: ContainerToolkit, plan: Plan) -> dict:
-    lines = [f"nvidia_container_repo {sh(step.key_url, step.repo)}",
+    lines = [f"nvidia_container_repo {sh(step.key_url, step.key_fingerprint, step.repo)}",
              f"apt_install {sh(*step.packages)}",
              "nvidia_configure_docker"]
     return {"skip": f"nvidia_skip {sh(step.install_mode)}", "apply": "\n".join(lines)}

@@ -65,9 +65,13 @@ CASES: dict[str, Step] = {
     "nvidia_driver": NvidiaDriver("driver", "NVIDIA driver 550 (cuda-repo, proprietary modules)", strategy="cuda-repo",
                                   branch="550", packages=("cuda-drivers-550",), kernel_prefix="linux-headers-",
                                   min_version="550.54.14",
-                                  repo="https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"),
+                                  repo="https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/",
+                                  key_url="https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"
+                                          "3bf863cc.pub",
+                                  key_fingerprint="EB693B3035CD5710E231E123A4B469963BF863CC"),
     "container_toolkit": ContainerToolkit("driver", "NVIDIA Container Toolkit (Docker runtime)",
                                           key_url="https://nvidia.github.io/libnvidia-container/gpgkey",
+                                          key_fingerprint="C95B321B61E88C1809C4F759DDCAE044F796ECB0",
                                           repo="https://nvidia.github.io/libnvidia-container/stable/deb/"),
 }
 

@@ -29,7 +29,7 @@ if command -v docker >/dev/null 2>&1; then grep -q '"'"'"nvidia"'"'"' /etc/docke
 ' probe auto nvidia-container-toolkit
 }
 s1_apply() {
-nvidia_container_repo https://nvidia.github.io/libnvidia-container/gpgkey https://nvidia.github.io/libnvidia-container/stable/deb/
+nvidia_container_repo https://nvidia.github.io/libnvidia-container/gpgkey C95B321B61E88C1809C4F759DDCAE044F796ECB0 https://nvidia.github.io/libnvidia-container/stable/deb/
 apt_install nvidia-container-toolkit
 nvidia_configure_docker
 }

@@ -4,7 +4,7 @@ probe: probe auto 550.54.15 1 linux-headers- nvidia-open-550
 }
 s1_apply() {
 nvidia_refuse_old 550.54.15
-nvidia_cuda_keyring https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/ ''
+nvidia_cuda_repo https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/ https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/3bf863cc.pub EB693B3035CD5710E231E123A4B469963BF863CC
 nvidia_install linux-headers- nvidia-open-550
 nvidia_blacklist_nouveau
 nvidia_hold 550 '' nvidia-open-550

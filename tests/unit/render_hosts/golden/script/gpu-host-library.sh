@@ -52,6 +52,20 @@ hold_list() {
     fi
   } | sort -u
 }
+key_is() {
+  local home got
+  home="$(mktemp -d)"
+  got="$(GNUPGHOME="$home" gpg --batch --quiet --with-colons --show-keys "$1" 2>/dev/null |
+    awk -F: '$1 == "pub" { p = 1; next } p && $1 == "fpr" { printf "%s%s", s, $10; s = " " } { p = 0 }')"
+  rm -rf -- "$home"
+  if [ "$got" = "$2" ]; then return 0; fi
+  echo "$1 holds the primary key(s) ${got:-none}, not the pinned $2: not trusted" >&2
+  return 1
+}
+repo_configured() {
+  grep -rsF --include='*.list' --include='*.sources' --exclude="$(basename "$2")" -- "${1%/}" \
+    /etc/apt/sources.list /etc/apt/sources.list.d/ | grep -qv ':[[:space:]]*#'
+}
 
 # guarded_step N JSON TEXT: sN_skip prints why and succeeds when the step has nothing to do on this
 # host (no NVIDIA GPU, or a suitable driver already runs); otherwise run_step probes and applies it.
@@ -111,25 +125,39 @@ nvidia_require() {
   fi
 }
 
-# nvidia_cuda_keyring REPO SHA256: NVIDIA's CUDA apt repository, added through its cuda-keyring package.
-# With no recorded SHA256 the .deb is trusted by HTTPS alone, and the script says so.
-nvidia_cuda_keyring() {
-  local repo="$1" want="$2" tmp got
-  if installed cuda-keyring; then return 0; fi
-  apt_install ca-certificates curl
+# apt_key_pinned URL FINGERPRINT DEST: the OpenPGP key at URL, installed as DEST (kept ASCII-armoured:
+# apt reads a .asc as is) only when it is exactly the pinned key; a DEST that already is stays.
+apt_key_pinned() {
+  local tmp
+  if [ -s "$3" ] && key_is "$3" "$2" 2>/dev/null; then return 0; fi
+  apt_install ca-certificates curl gpg
   tmp="$(mktemp -d)"
-  curl -fsSL --proto '=https' --tlsv1.2 -o "$tmp/cuda-keyring.deb" "${repo}cuda-keyring_1.1-1_all.deb"
-  got="$(sha256sum "$tmp/cuda-keyring.deb" | cut -d' ' -f1)"
-  if [ -n "$want" ] && [ "$got" != "$want" ]; then
+  if ! curl -fsSL --proto '=https' --tlsv1.2 -o "$tmp/key" "$1"; then
     rm -rf -- "$tmp"
-    echo "cuda-keyring from $repo has sha256 $got, not the recorded $want: not installed" >&2
+    echo "could not download the signing key $1" >&2
     return 1
   fi
-  if [ -z "$want" ]; then
-    echo "  [unverified] cuda-keyring sha256 $got: toolkit records no checksum for it; trusted by HTTPS only"
+  if ! key_is "$tmp/key" "$2"; then
+    rm -rf -- "$tmp"
+    echo "the signing key from $1 is not the one toolkit pins: nothing was trusted. If NVIDIA has rotated" \
+      "it, check the new fingerprint with NVIDIA and update toolkit/components/driver.py" >&2
+    return 1
   fi
-  dpkg -i "$tmp/cuda-keyring.deb"
+  install -m 0644 -- "$tmp/key" "$3"
   rm -rf -- "$tmp"
+  echo "  signing key $2 checked and installed as $3"
+}
+
+# nvidia_cuda_repo REPO KEY_URL FINGERPRINT: NVIDIA's CUDA apt repository, signed-by its pinned key. A host
+# that already has it (cuda-keyring, or its own apt source) keeps its set-up.
+nvidia_cuda_repo() {
+  local key=/usr/share/keyrings/toolkit-cuda-archive.asc list=/etc/apt/sources.list.d/toolkit-cuda.list
+  if installed cuda-keyring || repo_configured "$1" "$list"; then
+    echo "  NVIDIA's CUDA repository is already set up here (cuda-keyring or an apt source): used as it is"
+    return 0
+  fi
+  apt_key_pinned "$2" "$3" "$key"
+  printf 'deb [signed-by=%s] %s /\n' "$key" "$1" >"$list"
   TOOLKIT_APT_UPDATED=0
 }
 
@@ -166,17 +194,16 @@ nvidia_reboot_required() {
   echo "[reboot-required] $1: reboot this host to load it (nvidia-smi works after the reboot)"
 }
 
-# nvidia_container_repo KEY_URL REPO: NVIDIA's libnvidia-container apt repository. The key is kept
-# ASCII-armoured (.asc: apt reads it as is); no fingerprint is recorded, so it is trusted by HTTPS only.
+# nvidia_container_repo KEY_URL FINGERPRINT REPO: NVIDIA's libnvidia-container apt repository, signed-by
+# its pinned key. A host whose own apt source already names the repository keeps it.
 nvidia_container_repo() {
   local key=/usr/share/keyrings/nvidia-container-toolkit.asc list=/etc/apt/sources.list.d/nvidia-container-toolkit.list
-  apt_install ca-certificates curl
-  if [ ! -s "$key" ]; then
-    curl -fsSL --proto '=https' --tlsv1.2 -o "$key.tmp" "$1"
-    mv -f -- "$key.tmp" "$key"
-    echo "  [unverified] NVIDIA container key sha256 $(sha256sum "$key" | cut -d' ' -f1): trusted by HTTPS only"
+  if repo_configured "$3" "$list"; then
+    echo "  NVIDIA's container toolkit repository is already set up here (an apt source): used as it is"
+    return 0
   fi
-  printf 'deb [signed-by=%s] %s$(ARCH) /\n' "$key" "$2" >"$list"
+  apt_key_pinned "$1" "$2" "$key"
+  printf 'deb [signed-by=%s] %s$(ARCH) /\n' "$key" "$3" >"$list"
   TOOLKIT_APT_UPDATED=0
 }
 

@@ -39,7 +39,7 @@ if [ "$lock" = 1 ]; then held "$@"; else installed "$@"; fi
 }
 s1_apply() {
 nvidia_refuse_old 550.54.14
-nvidia_cuda_keyring https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ ''
+nvidia_cuda_repo https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/3bf863cc.pub EB693B3035CD5710E231E123A4B469963BF863CC
 nvidia_install linux-headers- cuda-drivers-550
 nvidia_blacklist_nouveau
 nvidia_hold 550 '' cuda-drivers-550
