@@ -6,14 +6,15 @@ driver the resolved CUDA needs (Resolution.min_driver) - on Ubuntu's own package
 "-server" branch at or above it; the strategy to Canonical's signed
 prebuilt modules on Ubuntu (they load under Secure Boot) and NVIDIA's CUDA repository on Debian.
 
-Package names follow the archives as of 2025 and are not verified here against a live mirror:
+Package names follow the archives' naming schemes; this machine cannot reach the archives, so they are
+checked against public output of apt and ubuntu-drivers from real hosts (docs/gpu.md), not a live mirror:
 - Ubuntu: nvidia-headless-no-dkms-<B>[-server][-open] + linux-modules-nvidia-<B>[-server][-open]-<kernel>
   (signed), or nvidia-headless-<B>[-server][-open] (DKMS). Canonical ships "-server" (ERD/LTSB)
   builds for some branches only; other branch names are often transitional packages that move to a
   newer branch - still >= the floor, so the probe accepts that.
 - CUDA repository: cuda-drivers-<B> / nvidia-open-<B> before branch 590; from 590 the names carry no
   branch and a pinning package nvidia-driver-pinning-<B> holds the branch (NVIDIA's version-locking
-  guide; the pinning package name is uncertain).
+  guide; public provisioning scripts install nvidia-driver-pinning-<B> for 580, 590 and 610).
 - Debian's own driver (dkms on Debian 12): nvidia-driver + nvidia-kernel-dkms from non-free, branch 535.
 """
 
@@ -26,7 +27,9 @@ from toolkit.model.checks import check
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver
 
 SUPPORTED = {("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")}
-UBUNTU_SERVER_BRANCHES = frozenset({"470", "535", "550", "570", "580"})   # unverified list
+# Canonical's "-server" branches: 595-server appears beside 580-server in `ubuntu-drivers list --gpgpu` on
+# 24.04 (2026); there is no 590-server.
+UBUNTU_SERVER_BRANCHES = frozenset({"470", "535", "550", "570", "580", "595"})
 DEBIAN_OWN_BRANCH = {"12": "535"}                                          # bookworm's nvidia-driver
 UNBRANCHED_FROM = 590      # CUDA repository: package names lose the branch from here on
 OPEN_DEFAULT_FROM = 560    # NVIDIA's default kernel modules are the open ones from here on

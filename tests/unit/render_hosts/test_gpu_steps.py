@@ -94,6 +94,11 @@ def test_strategy_package_names(tmp_path):
     assert debian.repo.endswith("/repos/debian12/x86_64/") and debian.kernel_prefix == "linux-headers-"
     unbranched = driver_step(gpu_plan(tmp_path, *PROFILES["cuda-repo-ubuntu2404-590"]))
     assert unbranched.packages == ("nvidia-driver-pinning-590", "nvidia-open")
+    # CUDA 13.2 needs 595.58.03: Canonical's next -server branch is 595 (there is no 590-server)
+    newest = driver_step(gpu_plan(tmp_path, "ubuntu", "24.04", {}, cuda="13.2"))
+    assert newest.branch == "595" and newest.packages == ("nvidia-headless-no-dkms-595-server-open",
+                                                          "nvidia-utils-595-server")
+    assert newest.kernel_prefix == "linux-modules-nvidia-595-server-open-"
 
 
 @pytest.mark.parametrize("driver, field", [
