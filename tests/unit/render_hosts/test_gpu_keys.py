@@ -68,3 +68,64 @@ def test_pinned_fingerprints_are_full_v4_fingerprints():
         assert len(fingerprint) == 40 and fingerprint == fingerprint.upper()
         int(fingerprint, 16)
     assert driver.CUDA_REPO_KEY[1].endswith(driver.CUDA_REPO_KEY[0].removesuffix(".pub").upper())
+
+
+FAKE_TOOLS = r'''
+apt_install() { :; }
+curl() {  # the last argument is the URL; -o names the file; URLs map to files in $KEYS (the rest: 404)
+  local out="" url="" prev=""
+  for a in "$@"; do
+    if [ "$prev" = -o ]; then out="$a"; fi
+    prev="$a"; url="$a"
+  done
+  echo "curl $url" >>"$KEYS/calls"
+  [ -f "$KEYS/${url##*/}" ] || { echo "curl: (22) The requested URL returned error: 404" >&2; return 22; }
+  cp -- "$KEYS/${url##*/}" "$out"
+}
+'''
+
+
+def _function(text: str, name: str) -> str:
+    start = text.index(f"{name}() {{")
+    return text[start:text.index("\n}\n", start) + 3]
+
+
+@pytest.fixture
+def apt_key_pinned(keys, tmp_path):
+    """Runs setup.sh's apt_key_pinned with real gpg and key_is; only curl and apt_install are stand-ins
+    (NVIDIA's servers cannot be reached from here)."""
+    from toolkit.render import script_gpu
+
+    fprs, files = keys
+    served = tmp_path / "served"
+    served.mkdir()
+    for name, path in files.items():
+        (served / f"{name}.asc").write_text(path.read_text())
+    body = host_probes.KEY_CHECK + FAKE_TOOLS + _function(script_gpu.library(1), "apt_key_pinned")
+
+    def run(url: str, fingerprint: str, dest) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", body + 'apt_key_pinned "$@"', "t", url, fingerprint, str(dest)],
+                              capture_output=True, text=True, env=dict(os.environ, KEYS=str(served)))
+    return run, fprs, served
+
+
+def test_apt_key_pinned_installs_only_the_pinned_key(apt_key_pinned, tmp_path):
+    run, fprs, served = apt_key_pinned
+    dest = tmp_path / "keyrings" / "nvidia.asc"
+    dest.parent.mkdir()
+    url = "https://example.invalid/repo/a.asc"
+
+    wrong = run(url, fprs["b"], dest)
+    assert wrong.returncode == 1 and "not the one toolkit pins" in wrong.stderr and not dest.exists()
+    two = run("https://example.invalid/repo/ab.asc", fprs["a"], dest)
+    assert two.returncode == 1 and not dest.exists()
+    missing = run("https://example.invalid/repo/gone.asc", fprs["a"], dest)
+    assert missing.returncode == 1 and "could not download" in missing.stderr and not dest.exists()
+
+    ok = run(url, fprs["a"], dest)
+    assert ok.returncode == 0, ok.stderr
+    assert f"signing key {fprs['a']} checked and installed" in ok.stdout
+    assert dest.read_text() == (served / "a.asc").read_text() and oct(dest.stat().st_mode & 0o777) == "0o644"
+    calls = (served / "calls").read_text().count("curl ")
+    again = run(url, fprs["a"], dest)        # already installed and still the pinned key: no download
+    assert again.returncode == 0 and (served / "calls").read_text().count("curl ") == calls
