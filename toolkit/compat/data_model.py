@@ -8,8 +8,9 @@ import os
 from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
+
+from toolkit import inputs
 
 from .schema import CompatData
 
@@ -17,8 +18,15 @@ SCHEMA_VERSION = 1
 _DATA_FILE = "compat.yaml"
 
 
-class CompatDataError(ValueError):
-    """A compatibility data file is unreadable or invalid (names the file)."""
+class CompatDataError(inputs.InputError, ValueError):
+    """A compatibility data file is unreadable or invalid (names the file, and the line where known); exit 2."""
+
+
+def _error(name: str, message: str, doc: inputs.YamlDoc | None = None, path: tuple = (),
+           at: inputs.InputError | None = None) -> CompatDataError:
+    pos = doc.position(path) if doc is not None else (at.line, at.column) if at is not None else None
+    return CompatDataError(name, message, "fix the file, or leave out --compat-data to use the bundled data",
+                           line=pos[0] if pos else None, column=pos[1] if pos else None)
 
 
 def deep_merge(base: Any, over: Any) -> Any:
@@ -31,53 +39,55 @@ def deep_merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-def _raw_problems(node: Any, path: str = "") -> list[str]:
-    """Non-string mapping keys and float values: versions that YAML read as numbers."""
-    found: list[str] = []
+def _raw_problems(node: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
+    """Float values: versions that YAML read as numbers (non-text keys are refused while parsing)."""
+    found: list[tuple[tuple, str]] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            here = f"{path}.{key}" if path else str(key)
-            if not isinstance(key, str):
-                found.append(f"{here}: key {key!r} must be a quoted string (e.g. \"{key}\")")
-            found.extend(_raw_problems(value, here))
+            found.extend(_raw_problems(value, (*path, key)))
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            found.extend(_raw_problems(value, f"{path}[{i}]"))
+            found.extend(_raw_problems(value, (*path, i)))
     elif isinstance(node, float):
-        found.append(f"{path}: {node!r} is a number; write versions as quoted strings")
+        found.append((path, f"{node!r} is a number; write versions as quoted strings"))
     return found
 
 
-def _read_yaml(text: str, name: str) -> dict[str, Any]:
+def _dotted(path: tuple) -> str:
+    return ".".join(inputs.shown(p) for p in path) or "(top level)"
+
+
+def _read_yaml(text: str, name: str) -> tuple[dict[str, Any], inputs.YamlDoc]:
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CompatDataError(f"{name}: not valid YAML: {exc}") from exc
-    if raw is None:
-        raw = {}
+        doc = inputs.parse_yaml(text, name, "compatibility data")
+    except inputs.InputError as exc:
+        raise _error(name, exc.reason, at=exc) from None
+    raw = {} if doc.data is None else doc.data
     if not isinstance(raw, dict):
-        raise CompatDataError(f"{name}: the top level must be a mapping, got {type(raw).__name__}")
+        raise _error(name, f"the top level must be a mapping, got {type(raw).__name__}", doc)
     problems = _raw_problems(raw)
     if problems:
-        raise CompatDataError(f"{name}: " + "; ".join(problems))
-    return raw
+        path, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise _error(name, f"{_dotted(path)}: {message}{more}", doc, path)
+    return raw, doc
 
 
-def _validate(raw: dict[str, Any], name: str) -> CompatData:
+def _validate(raw: dict[str, Any], name: str, doc: inputs.YamlDoc | None = None) -> CompatData:
     try:
         return CompatData.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"{loc}: {err['msg']}")
-        raise CompatDataError(f"{name}: invalid compatibility data: " + "; ".join(lines)) from exc
+        errors = exc.errors()
+        lines = [f"{_dotted(tuple(e['loc']))}: {inputs.shown(e['msg'], 200)}" for e in errors[:20]]
+        more = f"; and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise _error(name, "invalid compatibility data: " + "; ".join(lines) + more, doc,
+                     tuple(errors[0]["loc"])) from None
 
 
 @functools.lru_cache(maxsize=1)
 def _bundled_raw() -> dict[str, Any]:
     text = (resources.files("toolkit.compat") / "data" / _DATA_FILE).read_text(encoding="utf-8")
-    return _read_yaml(text, f"bundled {_DATA_FILE}")
+    return _read_yaml(text, f"bundled {_DATA_FILE}")[0]
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,15 +99,13 @@ def load_data(extra: str | os.PathLike[str] | None = None) -> CompatData:
     """The bundled data, optionally overlaid by a user YAML file (deep merge; user rows win)."""
     if extra is None:
         return _bundled()
-    name = os.fspath(extra)
+    name = inputs.shown(os.fspath(extra), 200)
     try:
-        with open(name, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise CompatDataError(f"{name}: cannot read compatibility data file: {exc.strerror or exc}") from exc
-    user = _read_yaml(text, name)
+        text = inputs.read_text(extra, what="compatibility data file", display=name)
+    except inputs.InputError as exc:
+        raise _error(name, exc.reason, at=exc) from None
+    user, doc = _read_yaml(text, name)
     if "schema_version" in user and user["schema_version"] != SCHEMA_VERSION:
-        raise CompatDataError(
-            f"{name}: schema_version {user['schema_version']!r} is not supported (this toolkit reads {SCHEMA_VERSION})"
-        )
-    return _validate(deep_merge(_bundled_raw(), user), f"{name} (merged onto the bundled data)")
+        raise _error(name, f"schema_version {inputs.shown(repr(user['schema_version']))} is not supported "
+                           f"(this toolkit reads {SCHEMA_VERSION})", doc, ("schema_version",))
+    return _validate(deep_merge(_bundled_raw(), user), name, doc)

@@ -18,13 +18,14 @@ Every mistake is a UsageError (exit 2) that names the host and the key.
 from __future__ import annotations
 
 import difflib
+import os
 import getpass
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import paramiko
-import yaml
 
+from toolkit import inputs
 from toolkit.errors import UsageError
 from toolkit.verify.targets import SSH_HOST_RE, SSH_USER_RE, parse
 
@@ -60,9 +61,9 @@ LOCAL = Host(name="local", hostname="localhost", user=getpass.getuser(), local=T
 def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
     """--ssh-config FILE (must exist), else ~/.ssh/config when there is one."""
     source = Path(path).expanduser() if path else Path("~/.ssh/config").expanduser()
-    if path and not source.is_file():
-        raise UsageError(f"ssh config {path} not found")
-    return paramiko.SSHConfig.from_path(str(source)) if source.is_file() else paramiko.SSHConfig()
+    if not path and not os.path.lexists(source):
+        return paramiko.SSHConfig()
+    return paramiko.SSHConfig.from_text(inputs.read_text(source, what="ssh config"))
 
 
 def _closest(key: str, valid: tuple[str, ...]) -> str:
@@ -159,12 +160,7 @@ def from_urls(urls: tuple[str, ...], resolver: Resolver) -> list[Host]:
 
 
 def from_file(path: str, resolver: Resolver) -> list[Host]:
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"inventory {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"inventory {path}: not valid YAML: {exc}") from None
+    doc = inputs.load_yaml(path, what="inventory").data
     doc = _check_keys(f"inventory {path}", doc, TOP_KEYS)
     defaults = _check_keys(f"{path}: defaults", doc.get("defaults"), SETTINGS[1:])
     hosts = doc.get("hosts")

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+from paramiko.hostkeys import InvalidHostKey
 from paramiko.ssh_exception import NoValidConnectionsError
 
+from toolkit import inputs
 from toolkit.errors import ToolkitError
 from toolkit.executors.inventory import Host
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+KNOWN_HOSTS_MAX = 16 * inputs.MiB
 
 
 class ConnectError(ToolkitError):
@@ -46,6 +50,23 @@ class KnownHosts:
     def __init__(self, path: str | None = None):
         self.path = Path(path or DEFAULT_KNOWN_HOSTS).expanduser()
         self._lock = threading.Lock()
+        self.read()     # a FIFO, device or non-UTF-8 file is refused now (exit 2), not mid-connection
+
+    def read(self) -> str:
+        """The file's text ('' when there is none yet); an InputError when it is not a usable file."""
+        if not os.path.lexists(self.path):
+            return ""
+        return inputs.read_text(self.path, what="known_hosts file", limit=KNOWN_HOSTS_MAX)
+
+    def load_into(self, client: paramiko.SSHClient) -> None:
+        if not self.read():
+            return
+        try:
+            client.load_host_keys(str(self.path))
+        except (OSError, UnicodeError, paramiko.SSHException, InvalidHostKey) as exc:
+            raise inputs.InputError(inputs.shown(self.path, 200), f"cannot be read ({type(exc).__name__})",
+                                    "fix or remove the broken line, e.g. with ssh-keygen -R HOST",
+                                    what="known_hosts file") from None
 
     def add(self, name: str, key: paramiko.PKey) -> None:
         with self._lock:
@@ -110,10 +131,12 @@ def _changed(host: Host, known: KnownHosts, exc: paramiko.BadHostKeyException) -
 
 
 def _client(host: Host, settings: SshSettings, sock=None) -> paramiko.SSHClient:
-    known = settings.known_hosts_for(host)
-    client = paramiko.SSHClient()
-    if known.path.is_file():
-        client.load_host_keys(str(known.path))
+    try:
+        known = settings.known_hosts_for(host)
+        client = paramiko.SSHClient()
+        known.load_into(client)
+    except inputs.InputError as exc:
+        raise ConnectError(exc.message, exc.hint, step="known_hosts") from None
     client.set_missing_host_key_policy(_Policy(host, known, settings.accept_new))
     where = f"{host.user}@{host.hostname}:{host.port}"
     try:

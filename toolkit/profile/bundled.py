@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-import yaml
+from toolkit import inputs
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def profiles_dir() -> Path:
@@ -16,6 +19,8 @@ def profiles_dir() -> Path:
 
 
 def bundled_path(name: str) -> Path | None:
+    if not NAME.fullmatch(name):
+        return None
     candidate = profiles_dir() / f"{name}.yaml"
     return candidate if candidate.is_file() else None
 
@@ -25,8 +30,10 @@ def list_bundled() -> list[tuple[str, str, Path]]:
     out = []
     for path in sorted(profiles_dir().glob("*.yaml")):
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
+            doc = inputs.load_yaml(path, what="profile").data or {}
+        except inputs.InputError:
+            doc = {}
+        if not isinstance(doc, dict):
             doc = {}
         out.append((path.stem, str(doc.get("description", "")), path))
     return out

@@ -5,12 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from toolkit import inputs
 from toolkit.errors import Problem, ProfileError
 from toolkit.profile.bundled import bundled_path
 from toolkit.profile.merge import merge, position_of
@@ -37,16 +39,19 @@ class LoadedProfile:
 
 
 def _display(path: Path) -> str:
+    # realpath, unlike Path.resolve, does not raise on a symlink loop (reading the file reports it)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return inputs.shown(Path(os.path.realpath(path)).relative_to(os.path.realpath(os.getcwd())), 200)
     except ValueError:
-        return str(path)
+        return inputs.shown(path, 200)
+
+
+def _is_name(ref: str) -> bool:
+    return "/" not in ref and not ref.endswith((".yaml", ".yml"))
 
 
 def _parent_path(ref: str, child: Path) -> Path | None:
-    if "/" not in ref and not ref.endswith((".yaml", ".yml")):
-        return bundled_path(ref)
-    return (child.parent / ref).resolve()
+    return bundled_path(ref) if _is_name(ref) else child.parent / ref
 
 
 def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[LDict, tuple[str, ...]]:
@@ -61,11 +66,19 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[LDict, tuple[str, .
     names = " -> ".join([_display(p) for p in seen + (path,)])
     if not isinstance(ref, str):
         raise ProfileError([Problem(*where, "extends", f"expected a profile name or path, got {type(ref).__name__}")])
+    if not _is_name(ref) and not ref.endswith((".yaml", ".yml")):
+        raise ProfileError([Problem(*where, "extends", f"can only extend a .yaml or .yml profile, not {inputs.shown(ref)!r}",
+                                    "name a bundled profile (see `toolkit profiles`) or a .yaml file")])
     parent = _parent_path(ref, path)
-    if parent is None or not parent.is_file():
-        raise ProfileError([Problem(*where, "extends", f"parent profile {ref!r} not found (chain: {names})",
+    if parent is None:
+        raise ProfileError([Problem(*where, "extends", f"parent profile {inputs.shown(ref)!r} not found (chain: {names})",
                                     "name a bundled profile (see `toolkit profiles`) or a path relative to this file")])
-    if parent.resolve() in [p.resolve() for p in seen + (path,)]:
+    try:
+        inputs.check_regular(parent, what="parent profile")
+    except inputs.InputError as exc:
+        raise ProfileError([Problem(*where, "extends", f"parent profile {inputs.shown(ref)!r}: {exc.reason} (chain: {names})",
+                                    "name a bundled profile (see `toolkit profiles`) or a path relative to this file")]) from None
+    if os.path.realpath(parent) in [os.path.realpath(p) for p in seen + (path,)]:
         raise ProfileError([Problem(*where, "extends", f"extends cycle: {names} -> {_display(parent)}",
                                     "remove one of the extends links")])
     if len(seen) >= MAX_DEPTH:
@@ -99,33 +112,47 @@ def _unwrap(annotation):
     return None
 
 
-def _clean_loc(loc: tuple) -> tuple:
-    return tuple(p for p in loc if isinstance(p, int) or not any(c in p for c in "[(") and not p.startswith("function-"))
+def _clean_loc(loc: tuple, tree) -> tuple:
+    """The path into the profile: pydantic's own parts (union members, validators) left out."""
+    out, node = [], tree
+    for part in loc:
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int):
+            node = node[part] if isinstance(node, dict) or 0 <= part < len(node) else None
+        elif isinstance(part, str) and (any(c in part for c in "[(") or part.startswith("function-")):
+            continue
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
+def _shown(value) -> str:
+    return inputs.shown(repr(value), 60)
 
 
 def _problem(err: dict, tree: LDict, file: str) -> Problem:
-    loc = _clean_loc(err["loc"])
-    field = ".".join(str(p) for p in loc)
+    loc = _clean_loc(err["loc"], tree)
+    field = ".".join(inputs.shown(p) for p in loc)
     pos = position_of(tree, loc)
     kind, value = err["type"], err.get("input")
     hint = None
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and loc:
         model = _model_at(loc[:-1])
         choices = list(model.model_fields) if model else []
-        close = difflib.get_close_matches(str(loc[-1]), choices, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(loc[-1])[:100], choices, n=1, cutoff=0.6)
         message = "unknown key"
         hint = f"did you mean {close[0]!r}?" if close else (f"valid keys: {', '.join(choices)}" if choices else None)
     elif kind == "missing":
         message = "required field is missing"
     elif kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        message = f"expected a string, got the number {value!r}"
+        message = f"expected a string, got the number {_shown(value)}"
         hint = "quote versions in YAML: write \"3.10\", not 3.10 (which YAML reads as 3.1)"
     elif kind.endswith("_type"):
         message = f"{err['msg'].replace('Input should be', 'expected')}, got {type(value).__name__}"
     elif kind == "literal_error":
-        message = f"expected {err['ctx']['expected']}, got {value!r}"
+        message = f"expected {err['ctx']['expected']}, got {_shown(value)}"
     else:
-        message = err["msg"].removeprefix("Value error, ")
+        message = inputs.shown(err["msg"].removeprefix("Value error, "), 300)
     return Problem(pos.file if pos else file, pos.line if pos else None, pos.column if pos else None,
                    field, message, hint)
 
@@ -141,7 +168,7 @@ def _plain(node):
 def load_profile(path: str | Path) -> LoadedProfile:
     """Load, merge and validate a profile; a bare name finds a bundled profile."""
     p = Path(path)
-    if not p.exists() and "/" not in str(path) and not str(path).endswith((".yaml", ".yml")):
+    if not os.path.lexists(p) and _is_name(str(path)):
         p = bundled_path(str(path)) or p
     tree, chain = _load_chain(p, ())
     try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from toolkit import inputs
 from toolkit.errors import Problem, ProfileError
 
 
@@ -37,7 +38,7 @@ class LList(list):
 def _loader_for(file: str):
     problems: list[Problem] = []
 
-    class Loader(yaml.SafeLoader):
+    class Loader(inputs.SafeLimitedLoader):
         pass
 
     def mark(node) -> Pos:
@@ -47,14 +48,15 @@ def _loader_for(file: str):
         loader.flatten_mapping(node)
         result = LDict(pos=mark(node))
         for key_node, value_node in node.value:
+            where = (file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            bad_key = inputs.key_problem(key_node)
+            if bad_key:
+                problems.append(Problem(*where, "", bad_key))
+                continue
             key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str):
-                key = str(key)
             if key in result:
-                problems.append(
-                    Problem(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1, key,
-                            "duplicate key", "each key may appear once in a mapping")
-                )
+                problems.append(Problem(*where, inputs.shown(key), "duplicate key",
+                                        "each key may appear once in a mapping"))
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_pos[key] = mark(key_node)
         return result
@@ -73,35 +75,19 @@ def _loader_for(file: str):
 
 def load_located(path, display: str) -> LDict:
     """Parse one YAML file into LDict/LList trees; every failure is a ProfileError."""
-    import pathlib
-
-    p = pathlib.Path(path)
-    if p.is_dir():
-        raise ProfileError([Problem(display, None, None, "", "is a directory, not a profile file",
-                                    "pass a .yaml file, e.g. profiles/base.yaml")])
     try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ProfileError([Problem(display, None, None, "", "no such file",
-                                    "check the path; `toolkit profiles` lists the bundled ones")]) from None
-    except OSError as exc:
-        raise ProfileError([Problem(display, None, None, "", f"cannot read: {exc.strerror}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProfileError([Problem(display, None, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+        text = inputs.read_text(path, what="profile", display=display,
+                                hint="pass a .yaml file; `toolkit profiles` lists the bundled ones")
+    except inputs.InputError as exc:
+        raise ProfileError([exc.problem()]) from None
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise ProfileError([Problem(display, 1, 1, "", "file is empty", "a profile needs at least `name:`")])
     loader_cls, problems = _loader_for(display)
     try:
         data = yaml.load(text, Loader=loader_cls)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        m = exc.problem_mark or exc.context_mark
-        line = m.line + 1 if m else None
-        col = m.column + 1 if m else None
-        raise ProfileError([Problem(display, line, col, "", f"invalid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
-        raise ProfileError([Problem(display, None, None, "", f"invalid YAML: {exc}")]) from None
+        line, col, reason = inputs.yaml_error(exc, text)
+        raise ProfileError([Problem(display, line, col, "", f"invalid YAML: {reason}")]) from None
     if problems:
         raise ProfileError(problems)
     if not isinstance(data, LDict):

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit import inputs
 from toolkit.errors import UsageError
 
 IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
@@ -121,10 +122,9 @@ def strict_ssh_config(path: Path, user_config: str | None) -> Path:
     """
     lines = ["StrictHostKeyChecking yes", "BatchMode yes"]
     source = Path(user_config).expanduser() if user_config else Path("~/.ssh/config").expanduser()
-    if user_config and not source.is_file():
-        raise UsageError(f"ssh config {user_config} not found")
-    if source.is_file():
-        lines.append(f'Include "{source.resolve()}"')
+    if user_config or os.path.lexists(source):
+        inputs.read_text(source, what="ssh config")     # regular, not too large, UTF-8: ssh reads it next
+        lines.append(f'Include "{os.path.realpath(source)}"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
