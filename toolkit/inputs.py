@@ -24,6 +24,8 @@ MiB = 1024 * 1024
 MAX_BYTES = MiB            # profiles, inventories, compat data, ssh configs, CA files
 MAX_DEPTH = 64             # nesting levels in one YAML document
 MAX_NODES = 200_000        # nodes in one YAML document, every alias counted as what it expands to
+KEY_SHOWN = 40             # longest key name an error message echoes
+SECRETISH = "$:=*'\"\\`"    # a key with one of these is described, not echoed
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
@@ -50,6 +52,15 @@ def shown(value: Any, limit: int = 60) -> str:
     cut = text[:limit]
     safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in cut)
     return safe + (f"... ({len(text)} characters)" if len(text) > limit else "")
+
+
+def key_name(key: Any) -> str:
+    """A key from a file, as an error may show it: short, escaped, and never one that looks like it
+    could carry a secret (a password-hash or `name=value` line read as a key): those are described."""
+    text = str(key)
+    if len(text) > KEY_SHOWN or any(c in text for c in SECRETISH):
+        return f"<a key of {len(text)} characters>"
+    return shown(text, KEY_SHOWN)
 
 
 def _os_reason(exc: OSError) -> str:

@@ -54,7 +54,7 @@ def _raw_problems(node: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
 
 
 def _dotted(path: tuple) -> str:
-    return ".".join(inputs.shown(p) for p in path) or "(top level)"
+    return ".".join(inputs.key_name(p) for p in path) or "(top level)"
 
 
 def _read_yaml(text: str, name: str) -> tuple[dict[str, Any], inputs.YamlDoc]:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from toolkit import inputs
 from toolkit.components.base import Context, Contribution, write_file
-from toolkit.errors import ProfileError
+from toolkit.errors import Problem, ProfileError
 from toolkit.model.checks import check
 from toolkit.model.steps import AptPackages, Environment, RunCommand, TrustCA
 
@@ -15,6 +21,8 @@ CODENAMES = {
 }
 CA_DIR = "/usr/local/share/ca-certificates/toolkit"
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+CERT_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]{1,65536})-----END CERTIFICATE-----")
+PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----")
 CA_ENV = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
 
 
@@ -27,6 +35,44 @@ def _sources(distro: str, codename: str, mirror: str) -> str:
         comps = "main"
         suites = (codename, f"{codename}-updates")
     return "".join(f"deb {mirror} {suite} {comps}\n" for suite in suites)
+
+
+def certificates(raw: bytes) -> tuple[list[str], int, bool]:
+    """The X.509 certificates of a PEM file, re-encoded (nothing else of the file survives), how many
+    CERTIFICATE blocks are not certificates, and whether the file holds a private key."""
+    text = raw.decode("ascii", errors="replace")
+    certs = []
+    for m in CERT_BLOCK.finditer(text):
+        try:
+            with warnings.catch_warnings():       # old CAs in real bundles have e.g. negative serials
+                warnings.simplefilter("ignore")
+                cert = x509.load_pem_x509_certificate(m.group(0).encode("ascii"))
+            certs.append(cert.public_bytes(Encoding.PEM).decode("ascii"))
+        except ValueError:
+            pass
+    broken = text.count("-----BEGIN CERTIFICATE-----") - len(certs)
+    return certs, broken, bool(PRIVATE_KEY.search(text))
+
+
+def _ca_file(ctx: Context, field: str, path: Path, out: Contribution) -> str | Problem:
+    """The certificates of one CA file as PEM text, or the problem that refuses it."""
+    hint = "paths are relative to the profile that names them"
+    try:
+        raw = inputs.read_bytes(path, what="CA file", limit=inputs.MAX_BYTES)
+    except inputs.InputError as exc:
+        return ctx.loaded.problem(field, f"cannot read CA file '{exc.file}': {exc.reason}", hint)
+    certs, broken, has_key = certificates(raw)
+    name = inputs.shown(path, 200)
+    if broken:
+        return ctx.loaded.problem(field, f"'{name}': {broken} CERTIFICATE block(s) are not valid X.509 certificates",
+                                  "export the CA certificate again in PEM format")
+    if not certs:
+        return ctx.loaded.problem(field, f"'{name}' holds no PEM certificate",
+                                  "give a file with -----BEGIN CERTIFICATE----- blocks")
+    if has_key:
+        out.warnings.append(f"{field}: {name} also holds a private key; it was left out (only its certificates "
+                            "are installed). Keep private keys out of CA files")
+    return "".join(certs)
 
 
 def contribute(ctx: Context) -> Contribution:
@@ -55,15 +101,9 @@ def contribute(ctx: Context) -> Contribution:
             field = f"network.ca_certificates.{i}"
             base = ctx.source_file(field).parent
             path = (base / ref) if not Path(ref).is_absolute() else Path(ref)
-            try:
-                pem = path.read_text(encoding="ascii")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or exc
-                problems.append(ctx.loaded.problem(field, f"cannot read CA file {str(path)!r}: {reason}",
-                                                   "paths are relative to the profile that names them"))
-                continue
-            if "-----BEGIN CERTIFICATE-----" not in pem:
-                problems.append(ctx.loaded.problem(field, f"{str(path)!r} holds no PEM certificate"))
+            pem = _ca_file(ctx, field, path, out)
+            if isinstance(pem, Problem):
+                problems.append(pem)
                 continue
             files.append(write_file("network", f"CA {path.name}", f"{CA_DIR}/{i:02d}-{path.stem}.crt", pem))
         if problems:

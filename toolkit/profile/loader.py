@@ -132,7 +132,7 @@ def _shown(value) -> str:
 
 def _problem(err: dict, tree: LDict, file: str) -> Problem:
     loc = _clean_loc(err["loc"], tree)
-    field = ".".join(inputs.shown(p) for p in loc)
+    field = ".".join(inputs.key_name(p) for p in loc)
     pos = position_of(tree, loc)
     kind, value = err["type"], err.get("input")
     hint = None

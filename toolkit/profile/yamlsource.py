@@ -55,7 +55,7 @@ def _loader_for(file: str):
                 continue
             key = loader.construct_object(key_node, deep=True)
             if key in result:
-                problems.append(Problem(*where, inputs.shown(key), "duplicate key",
+                problems.append(Problem(*where, inputs.key_name(key), "duplicate key",
                                         "each key may appear once in a mapping"))
             result[key] = loader.construct_object(value_node, deep=True)
             result.key_pos[key] = mark(key_node)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.unit.certs import ca_pair
 from toolkit.cli import main
 from toolkit.model.steps import AptPackages, CopyTree, Environment, PipInstall, TrustCA, Venv
 from toolkit.plan.builder import build_plan
@@ -71,7 +72,7 @@ def test_gpu_checks_are_gpu_tier_and_only_with_a_gpu():
 
 
 def test_ca_proxy_and_wheelhouse(tmp_path):
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    (tmp_path / "ca.pem").write_text("# corporate CA\n" + ca_pair()[0])
     (tmp_path / "wheels").mkdir()
     prof = tmp_path / "p.yaml"
     prof.write_text(
@@ -85,7 +86,7 @@ def test_ca_proxy_and_wheelhouse(tmp_path):
     assert isinstance(proxy, Environment) and proxy.build_only
     assert ("no_proxy", "localhost,.corp.example") in proxy.variables
     trust = next(s for s in plan.steps if isinstance(s, TrustCA))
-    assert trust.files[0].content.startswith("-----BEGIN CERTIFICATE-----")
+    assert trust.files[0].content == ca_pair()[0]
     tree = next(s for s in plan.steps if isinstance(s, CopyTree))
     assert tree.source == str((tmp_path / "wheels").resolve())
     assert all(s.find_links == tree.dest for s in plan.steps if isinstance(s, PipInstall))
