@@ -23,7 +23,7 @@ from toolkit.errors import Problem, UsageError
 MiB = 1024 * 1024
 MAX_BYTES = MiB            # profiles, inventories, compat data, ssh configs, CA files
 MAX_DEPTH = 64             # nesting levels in one YAML document
-MAX_NODES = 200_000        # nodes in one YAML document, every alias counted as what it expands to
+MAX_NODES = 100_000        # nodes in one YAML document, every alias counted as what it expands to
 KEY_SHOWN = 40             # longest key name an error message echoes
 SECRETISH = "$:=*'\"\\`"    # a key with one of these is described, not echoed
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
@@ -158,6 +158,20 @@ class SafeLimitedLoader(yaml.SafeLoader):
         self._depth = 0
         self._sizes: dict[int, int] = {}    # id(node) -> nodes it expands to; absent while being composed
 
+    def _flow_start(self) -> None:
+        # checked while scanning too: PyYAML looks up to 1024 characters ahead for a simple key at
+        # every open bracket, so thousands of `[` cost seconds before the composer sees the first one
+        if self.flow_level >= self.max_depth:
+            raise yaml.scanner.ScannerError(None, None, f"nesting deeper than {self.max_depth} levels", self.get_mark())
+
+    def fetch_flow_sequence_start(self):
+        self._flow_start()
+        super().fetch_flow_sequence_start()
+
+    def fetch_flow_mapping_start(self):
+        self._flow_start()
+        super().fetch_flow_mapping_start()
+
     def compose_node(self, parent, index):
         mark = self.peek_event().start_mark
         if self._depth >= self.max_depth:
@@ -180,7 +194,8 @@ class SafeLimitedLoader(yaml.SafeLoader):
             size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
         if size > self.max_nodes:
             raise yaml.composer.ComposerError(
-                None, None, f"aliases expand this document to more than {self.max_nodes} nodes (an alias bomb?)", mark)
+                None, None, f"more than {self.max_nodes} nodes, aliases counted as what they expand to (an alias bomb?)",
+                mark)
         self._sizes[id(node)] = size
         return node
 
@@ -216,7 +231,8 @@ class YamlDoc:
 
     def position(self, path: tuple) -> tuple[int, int] | None:
         """(line, column) of the deepest part of `path` found in the document."""
-        node, best = self.node, None
+        node = self.node
+        best = node.start_mark if node is not None else None
         for part in path:
             if isinstance(node, yaml.MappingNode):
                 hit = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
@@ -233,15 +249,17 @@ class YamlDoc:
 
 def parse_yaml(text: str, name: str, what: str = "") -> YamlDoc:
     """Parse one YAML document with the limits above; every failure is an InputError at file:line."""
-    loader = SafeLimitedLoader(text)
+    loader = None
     try:
+        loader = SafeLimitedLoader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         line, column, reason = yaml_error(exc, text)
         raise InputError(name, f"not valid YAML: {reason}", line=line, column=column, what=what) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDoc(name, data, node)
 
 

@@ -78,7 +78,7 @@ def _check_keys(where: str, data, valid: tuple[str, ...]) -> dict:
         raise UsageError(f"{where}: expected a mapping, got {type(data).__name__}")
     for key in data:
         if key not in valid:
-            raise UsageError(f"{where}: unknown key {key!r}", _closest(str(key), valid))
+            raise UsageError(f"{where}: unknown key '{inputs.key_name(key)}'", _closest(str(key)[:100], valid))
     return data
 
 

@@ -39,9 +39,9 @@ class LoadedProfile:
 
 
 def _display(path: Path) -> str:
-    # realpath, unlike Path.resolve, does not raise on a symlink loop (reading the file reports it)
+    # the path as given (abspath: no symlinks followed; Path.resolve raises on a symlink loop)
     try:
-        return inputs.shown(Path(os.path.realpath(path)).relative_to(os.path.realpath(os.getcwd())), 200)
+        return inputs.shown(Path(os.path.abspath(path)).relative_to(os.getcwd()), 200)
     except ValueError:
         return inputs.shown(path, 200)
 
