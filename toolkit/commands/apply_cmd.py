@@ -156,6 +156,10 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
     if reboot and (local or engine == "ansible"):
         raise UsageError("--reboot works with SSH hosts and the native engine only",
                          "toolkit never reboots the machine it runs on: reboot it yourself, then apply again")
+    if not local:
+        from toolkit.executors.ssh import check_known_hosts
+
+        check_known_hosts(hosts, known_hosts)
     password = sudo_password(hosts)
     log_dir = log_dir or tempfile.mkdtemp(prefix="toolkit-apply-logs-")
     echo = err if as_json else out      # with --json, stdout carries the JSON document alone

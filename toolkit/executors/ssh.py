@@ -75,6 +75,19 @@ class KnownHosts:
                 fh.write(f"{name} {key.get_name()} {key.get_base64()}\n")
 
 
+def check_known_hosts(hosts, default: str | None) -> None:
+    """Refuse (InputError, exit 2) a known_hosts file any of these hosts or their jump hosts would read
+    that is not a usable file, before anything connects (OpenSSH under --engine ansible reads them too)."""
+    paths = {default}
+    for host in hosts:
+        hop = host
+        while hop is not None:
+            paths.add(hop.known_hosts or default)
+            hop = hop.jump
+    for path in sorted(paths, key=str):
+        KnownHosts(path)
+
+
 @dataclass
 class SshSettings:
     known_hosts: KnownHosts = field(default_factory=KnownHosts)

@@ -62,6 +62,12 @@ def argv_for(kind: str, target: str, tmp: Path) -> list[str]:
         return ["verify", "datascience-cpu", "-t", NO_HOST, "--ssh-config", target]
     if kind == "known-hosts":
         return ["apply", "datascience-cpu", "--host", NO_HOST, "--ssh-config", str(empty), "--known-hosts", target]
+    if kind == "known-hosts-ansible":
+        return ["apply", "datascience-cpu", "--engine", "ansible", "--host", NO_HOST, "--ssh-config", str(empty),
+                "--known-hosts", target]
+    if kind == "ssh-config-known-hosts":
+        (tmp / "cfg").write_text(f"Host *\n  UserKnownHostsFile {tmp / target}\n")
+        return ["apply", "datascience-cpu", "--host", NO_HOST, "--ssh-config", str(tmp / "cfg")]
     if kind == "ca-file":
         (tmp / "ca-profile.yaml").write_text(f"name: t\nextends: datascience-cpu\nnetwork:\n  ca_certificates: [{target}]\n")
         return ["validate", "ca-profile.yaml"]
@@ -131,19 +137,19 @@ FILE_KINDS = {
     "missing": (lambda p: None, "not found"),
 }
 FILE_INPUTS = ["profile", "extends", "inventory", "compat-data", "ssh-config", "verify-ssh-config", "known-hosts",
-               "ca-file"]
+               "known-hosts-ansible", "ssh-config-known-hosts", "ca-file"]
 
 
 @pytest.mark.parametrize("what", FILE_KINDS)
 @pytest.mark.parametrize("kind", FILE_INPUTS)
 def test_file_type_abuse_in_every_file_input(kind, what, tmp_path, monkeypatch, capsys):
-    if kind == "known-hosts" and what == "missing":
+    if kind.startswith(("known-hosts", "ssh-config-known")) and what == "missing":
         pytest.skip("a missing known_hosts file is created on first use, as ssh does")
     monkeypatch.chdir(tmp_path)
     make, needle = FILE_KINDS[what]
     make(tmp_path / "x.yaml")
     code, text = run(argv_for(kind, "x.yaml", tmp_path), capsys)
-    if kind in ("known-hosts", "ssh-config", "verify-ssh-config") and what == "directory":
+    if kind in ("known-hosts", "known-hosts-ansible", "ssh-config", "verify-ssh-config") and what == "directory":
         needle = "is a directory"          # click's own check (dir_okay=False) comes first; still exit 2
     if kind == "ca-file" and what == "non-utf8":
         needle = "holds no PEM certificate"   # a CA file is read as bytes: only its PEM blocks matter
