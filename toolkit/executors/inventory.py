@@ -18,8 +18,8 @@ Every mistake is a UsageError (exit 2) that names the host and the key.
 from __future__ import annotations
 
 import difflib
-import os
 import getpass
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
