@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from toolkit.errors import Problem, ProfileError
-from toolkit.profile.bundled import bundled_path
+from toolkit.profile.bundled import bundled_path, did_you_mean
 from toolkit.profile.merge import merge, position_of
 from toolkit.profile.model import Profile
 from toolkit.profile.yamlsource import LDict, load_located
@@ -63,8 +63,9 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[LDict, tuple[str, .
         raise ProfileError([Problem(*where, "extends", f"expected a profile name or path, got {type(ref).__name__}")])
     parent = _parent_path(ref, path)
     if parent is None or not parent.is_file():
+        guess = did_you_mean(ref) if "/" not in ref else None
         raise ProfileError([Problem(*where, "extends", f"parent profile {ref!r} not found (chain: {names})",
-                                    "name a bundled profile (see `toolkit profiles`) or a path relative to this file")])
+                                    f"{guess + ' ' if guess else ''}name a bundled profile (see `toolkit profiles`) or a path relative to this file")])
     if parent.resolve() in [p.resolve() for p in seen + (path,)]:
         raise ProfileError([Problem(*where, "extends", f"extends cycle: {names} -> {_display(parent)}",
                                     "remove one of the extends links")])
@@ -143,6 +144,10 @@ def load_profile(path: str | Path) -> LoadedProfile:
     p = Path(path)
     if not p.exists() and "/" not in str(path) and not str(path).endswith((".yaml", ".yml")):
         p = bundled_path(str(path)) or p
+        if not p.exists():
+            guess = did_you_mean(str(path))
+            raise ProfileError([Problem(str(path)[:80], None, None, "", "no such file or bundled profile",
+                                        f"{guess + ' ' if guess else ''}`toolkit profiles` lists the bundled ones")])
     tree, chain = _load_chain(p, ())
     try:
         profile = Profile.model_validate(_plain(tree))
