@@ -28,6 +28,8 @@ REDACTED = "********"
 REBOOT_MARK = "toolkit: reboot required"
 STEP_LINE = re.compile(r"^\[(?P<tag>ok|run|changed|would change|failed)\](?: unchanged)?\s+"
                        r"step (?P<n>\d+)/(?P<m>\d+): (?P<title>.*)$")
+# a guarded GPU step with nothing to do here: "[skipped] no NVIDIA GPU (...)  step N/M: title"
+SKIP_LINE = re.compile(r"^\[skipped\] (?P<why>.*?)\s+step (?P<n>\d+)/(?P<m>\d+): (?P<title>.*)$")
 
 
 @dataclass
@@ -43,6 +45,9 @@ class HostResult:
     reboot_required: bool = False
     verify: str | None = None        # set by apply after verification: "passed ..." / "FAILED ..."
     verify_ok: bool | None = None
+    would_change: list[str] = field(default_factory=list)   # dry run: "step N/M: title" of each
+    skipped: list[str] = field(default_factory=list)        # "step N/M: title (why)" of guarded steps skipped
+    warnings: list[str] = field(default_factory=list)       # e.g. the host runs another OS release
 
     @property
     def ok(self) -> bool:
@@ -87,6 +92,8 @@ class OutputTracker:
         self.failed_step: str | None = None
         self.reboot_required = False
         self.would_change: list[str] = []
+        self.skipped: list[str] = []
+        self.warnings: list[str] = []
         self._partial = ""
 
     def note(self, text: str) -> None:
@@ -115,6 +122,8 @@ class OutputTracker:
             self.reboot_required = True
         m = STEP_LINE.match(text)
         if not m:
+            if s := SKIP_LINE.match(text):
+                self.skipped.append(f"step {s['n']}/{s['m']}: {s['title']} ({s['why']})")
             return
         tag, n, m_total, title = m["tag"], int(m["n"]), int(m["m"]), m["title"]
         self.total = m_total
@@ -144,7 +153,9 @@ class OutputTracker:
         return HostResult(host=self.host, status=status, steps_changed=self.changed, steps_total=self.total,
                           seconds=round(seconds, 2), failed_step=failed,
                           tail=list(self.tail) if status in BAD else [],
-                          log_path=self.log_path, reboot_required=self.reboot_required)
+                          log_path=self.log_path, reboot_required=self.reboot_required,
+                          would_change=list(self.would_change) if self.dry_run else [], skipped=list(self.skipped),
+                          warnings=list(self.warnings))
 
 
 def open_log(log_dir: str | None, host: str) -> tuple[IO[str] | None, str | None]:
