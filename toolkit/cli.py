@@ -6,11 +6,12 @@ import difflib
 import importlib
 import logging
 import sys
+import traceback
 
 import click
 
 from toolkit import __version__
-from toolkit.errors import EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
+from toolkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
 from toolkit.ui import PrintableFormatter, degrade_encoding, err
 
 
@@ -90,4 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         err(click_message(exc))
         sys.exit(EXIT_INVALID if isinstance(exc, click.UsageError) else exc.exit_code)
+    except Exception:       # a bug: keep its traceback, but printed like everything else (control characters escaped)
+        err(traceback.format_exc().rstrip("\n"))
+        sys.exit(EXIT_FAILED)
     sys.exit(0)

@@ -3,9 +3,10 @@
 Text that reaches the terminal may hold values from profiles, inventories, host output or error
 messages. `printable` escapes what a terminal would act on (C0/C1 controls but newline and tab,
 DEL, and the bidi and line-separator controls that reorder or hide text) as `\\x1b`, `\\u202e`.
-`out`/`err`/`warn` apply it to everything they print; the only escape sequences that survive are
-SGR colour codes (what `style` emits), and only on a stream that gets colour. Colour needs a
-terminal, NO_COLOR unset and TERM not `dumb`.
+`out`/`err`/`warn` apply it to everything they print. The only escape sequences they emit are the
+colour codes of `style`, which marks them with a code unknown outside this process (so a colour code
+that came from input stays escaped), and only on a stream that gets colour: a terminal, NO_COLOR
+unset and TERM not `dumb`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import io
 import logging
 import os
 import re
+import secrets
 import sys
 
 import click
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-SGR = re.compile(r"(\x1b\[[0-9;]*m)")
+# style() writes ESC as this per-process mark; out/err turn marked SGR codes back into ESC (or drop them)
+MARK = "\ue000" + secrets.token_hex(8)
+MARKED_SGR = re.compile(re.escape(MARK) + r"(\[[0-9;]*m)")
 
 
 def _escape(match: re.Match) -> str:
@@ -39,15 +43,17 @@ def use_colour(stream=None) -> bool:
 
 
 def style(text: str, stream=None, **kw) -> str:
-    return click.style(printable(text), **kw) if use_colour(stream) else text
+    """text in colour (for out/err only) when `stream` gets colour, else text as it is."""
+    if not use_colour(stream):
+        return text
+    return click.style(printable(text), **kw).replace("\x1b[", MARK + "[")
 
 
 def safe_for(text: object, stream) -> str:
-    """text made inert for `stream`: toolkit's own SGR colour codes kept only where colour is on."""
-    text = str(text)
-    if not use_colour(stream):
-        return printable(text)
-    return "".join(part if SGR.fullmatch(part) else printable(part) for part in SGR.split(text))
+    """text made inert for `stream`: only the colour codes `style` made become escapes, and only where
+    colour is on."""
+    colour = use_colour(stream)
+    return MARKED_SGR.sub(lambda m: "\x1b" + m.group(1) if colour else "", printable(text))
 
 
 def out(text: object = "") -> None:

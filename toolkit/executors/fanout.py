@@ -168,7 +168,7 @@ def dry_run_lines(results: Sequence[HostResult]) -> list[str]:
 
 def summary_lines(results: Sequence[HostResult]) -> list[str]:
     """The final table as plain text, a dry run's step lists and failures' details below it."""
-    rows = [COLUMNS, *(_row(r) for r in results)]
+    rows = [COLUMNS, *(tuple(printable(cell) for cell in _row(r)) for r in results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines += dry_run_lines(results)
