@@ -79,3 +79,41 @@ def test_dry_run_on_a_terminal_lists_the_steps_that_would_change(tmp_path, ssh_k
         assert f"would change  step " in text and title in text, text
     assert "\x1b[" in text              # a terminal: the live display and colour
     assert untouched(host)
+
+
+# ---- build: what happens next, and what went wrong ----
+
+def toolkit_cli(*args: str, timeout: int = 600):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, cwd=REPO,
+                          env=dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO)), timeout=timeout, check=False)
+
+
+def test_missing_base_image_is_named_before_the_build_with_how_to_get_it(docker_engine):
+    res = toolkit_cli("build", "datascience-cpu", "-t", "toolkit-test/nobase:1", "--base-image",
+                      "local/toolkit-no-such-base:1")
+    assert res.returncode == 1, res.stdout + res.stderr
+    warning, rest = res.stderr.split("\n", 1)
+    assert "base image local/toolkit-no-such-base:1 is not present locally" in warning
+    assert "docker load -i" in warning and "scripts/ensure-base-image.sh" in warning
+    assert "building" in res.stdout          # the warning came before the build started
+    assert "hint: the base image (FROM) is not on this engine" in rest, res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_pip_behind_an_intercepting_proxy_points_at_ca_certificates(docker_engine, base_image, host_ca_bundle,
+                                                                     tmp_path):
+    from . import images
+
+    if host_ca_bundle is None:
+        pytest.skip("HTTPS is not intercepted on this machine: no TLS failure to provoke")
+    profile = images.child_profile(tmp_path, "no-ca", None, base_image, None, os={"distro": "debian", "version": "12"},
+                                   git={"enabled": False}, packages={"pip": ["six==1.16.0"]})
+    res = toolkit_cli("build", str(profile), "-t", "toolkit-test/no-ca:1")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in res.stderr or "ssl certificate" in res.stderr
+    hint = res.stderr.split("hint:", 1)[1]
+    assert "(pip)" in hint and "ca_certificates" in hint and "network.proxy" in hint
+    assert "rerun with -v" not in hint

@@ -16,11 +16,13 @@ from pathlib import Path
 import click
 
 from toolkit.errors import UsageError
+from toolkit.executors import base_image as bi
 from toolkit.executors import docker_build as db
 from toolkit.executors.build_progress import Event, brief
 from toolkit.plan.builder import build_plan
 from toolkit.profile import patterns
 from toolkit.profile.loader import LoadedProfile, load_profile
+from toolkit.render.run_command import next_steps
 from toolkit.ui import console, out, printable, use_colour, warn
 
 ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -170,7 +172,9 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     plan = build_plan(loaded, compat_data)
     for warning in plan.warnings:
         warn(warning)
-    db.connect()
+    api = db.connect()
+    if bi.is_local(api, plan.target.base_image) is False:
+        warn(bi.missing_note(plan.target.base_image))
     client = None if no_buildkit else db.buildkit_client()
     if client:
         out(f"building {tag} from profile {plan.name} with BuildKit ({client})")
@@ -191,6 +195,8 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
         finally:
             display.close()
     out(summary(result))
+    for line in next_steps(plan, tag, profile):
+        out(line)
 
 
 COMMANDS = [build]

@@ -137,6 +137,8 @@ def _details(r: HostResult) -> list[str]:
         return []
     lines = [f"  {r.host}: {r.status} at {r.failed_step or 'unknown step'}"]
     lines += [f"    | {line}" for line in r.tail]
+    if r.hint:
+        lines.append(f"    hint: {r.hint}")
     if r.log_path:
         lines.append(f"    full log: {r.log_path}")
     return lines

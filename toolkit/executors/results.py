@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from toolkit.executors.failure_hints import diagnose
+
 CHANGED = "changed"
 UNCHANGED = "unchanged"
 FAILED = "failed"
@@ -48,6 +50,7 @@ class HostResult:
     would_change: list[str] = field(default_factory=list)   # dry run: "step N/M: title" of each
     skipped: list[str] = field(default_factory=list)        # "step N/M: title (why)" of guarded steps skipped
     warnings: list[str] = field(default_factory=list)       # e.g. the host runs another OS release
+    hint: str | None = None          # the likely cause of a failure (untrusted TLS proxy...), from its output
 
     @property
     def ok(self) -> bool:
@@ -94,6 +97,7 @@ class OutputTracker:
         self.would_change: list[str] = []
         self.skipped: list[str] = []
         self.warnings: list[str] = []
+        self.step_lines: deque[str] = deque(maxlen=400)     # output of the step running now
         self._partial = ""
 
     def note(self, text: str) -> None:
@@ -118,6 +122,7 @@ class OutputTracker:
             self.log.write(text + "\n")
             self.log.flush()
         self.tail.append(text)
+        self.step_lines.append(text)
         if text.startswith(REBOOT_MARK):
             self.reboot_required = True
         m = STEP_LINE.match(text)
@@ -126,6 +131,8 @@ class OutputTracker:
                 self.skipped.append(f"step {s['n']}/{s['m']}: {s['title']} ({s['why']})")
             return
         tag, n, m_total, title = m["tag"], int(m["n"]), int(m["m"]), m["title"]
+        if tag in ("run", "ok", "would change"):
+            self.step_lines.clear()
         self.total = m_total
         self.current = f"step {n}/{m_total}: {title}"
         if tag == "changed":
@@ -155,7 +162,8 @@ class OutputTracker:
                           tail=list(self.tail) if status in BAD else [],
                           log_path=self.log_path, reboot_required=self.reboot_required,
                           would_change=list(self.would_change) if self.dry_run else [], skipped=list(self.skipped),
-                          warnings=list(self.warnings))
+                          warnings=list(self.warnings),
+                          hint=diagnose(self.step_lines) if status in BAD else None)
 
 
 def open_log(log_dir: str | None, host: str) -> tuple[IO[str] | None, str | None]:
