@@ -117,3 +117,26 @@ def test_pip_behind_an_intercepting_proxy_points_at_ca_certificates(docker_engin
     hint = res.stderr.split("hint:", 1)[1]
     assert "(pip)" in hint and "ca_certificates" in hint and "network.proxy" in hint
     assert "rerun with -v" not in hint
+
+
+@pytest.mark.slow
+def test_readme_quick_start_on_a_bare_debian_12_container(docker_engine, base_image, host_ca_bundle, tmp_path):
+    """The README's quick start, as a new user runs it on bare Debian 12 (about 3 minutes: opt-in)."""
+    import subprocess
+
+    src = tmp_path / "src"
+    src.mkdir()
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    ca = ["-v", f"{host_ca_bundle}:/host-ca.crt:ro"] if host_ca_bundle else []
+    script = ("set -e; cp -r /src /home/toolkit && cd /home/toolkit; "
+              "if python3 -m venv .venv; then echo UNEXPECTED; fi; "
+              "apt-get update -qq && apt-get install -y -qq python3-venv git >/dev/null; "
+              + ("export PIP_CERT=/host-ca.crt; " if host_ca_bundle else "") +
+              "python3 -m venv .venv && .venv/bin/pip install -q -e . && "
+              ".venv/bin/toolkit render profiles/pytorch-cuda.yaml --format all -o out/pytorch-cuda && "
+              "test -s out/pytorch-cuda/Dockerfile && echo QUICKSTART-OK")
+    res = subprocess.run(["docker", "run", "--rm", "--label", "toolkit-test=1", "-v", f"{src}:/src:ro", *ca,
+                          base_image, "bash", "-c", script], capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0 and "QUICKSTART-OK" in res.stdout, res.stdout + res.stderr
+    assert "UNEXPECTED" not in res.stdout      # the bare image really lacks what the README says it lacks
