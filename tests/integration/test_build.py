@@ -121,8 +121,11 @@ def test_legacy_builder_fallback_builds_and_reports(docker_engine, base_image, h
         out = result.stdout
         assert "with the legacy builder (--no-buildkit)" in out
         assert f"] FROM {base_image}" in out
-        summary = out.strip().splitlines()[-1]
+        summary = next(line for line in out.splitlines() if line.startswith("built "))
         assert summary.startswith(f"built {tag} (image ") and "with the legacy builder; cached " in summary
+        run_line = next(line for line in out.splitlines() if "run it:" in line)
+        assert run_line.split("run it:")[1].split() == ["docker", "run", "--rm", "-it", tag]   # no GPU, no Jupyter
+        assert f"toolkit verify {profile} --target docker-image://{tag}" in out
         assert "--mount" not in (tmp_path / "ctx" / "Dockerfile").read_text()
         output = images.run_in_image(docker_engine, tag, "test -x /opt/venv/bin/python && id -u")
         assert output.split()[-1] == "1000"

@@ -20,11 +20,12 @@ import click
 from toolkit.errors import ToolkitError, UsageError, VerificationFailed
 from toolkit.executors import fanout, inventory
 from toolkit.executors.inventory import Host
+from toolkit.executors.os_check import REFUSED_STEP as OS_REFUSED
 from toolkit.executors.results import BAD, HostResult
 from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
-from toolkit.ui import err, out, use_colour, warn
+from toolkit.ui import console, err, out, use_colour, warn
 
 PASSWORD_ENV = "TOOLKIT_SUDO_PASSWORD"
 
@@ -43,12 +44,14 @@ def sudo_password(hosts: list[Host]) -> str | None:
 
 
 def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: bool, password: str | None,
-           log_dir: str | None, known_hosts: str | None, accept_new: bool, echo=out) -> list[HostResult]:
+           log_dir: str | None, known_hosts: str | None, accept_new: bool, echo=out,
+           allow_os_mismatch: bool = False) -> list[HostResult]:
     from toolkit.executors.local_apply import apply_local, job_for
     from toolkit.executors.remote_apply import apply_remote
     from toolkit.executors.ssh import KnownHosts, SshSettings
 
-    job = job_for(plan, dry_run=dry_run, password=password, log_dir=log_dir, reboot=reboot)
+    job = job_for(plan, dry_run=dry_run, password=password, log_dir=log_dir, reboot=reboot,
+                  expect_os=(plan.target.distro, plan.target.os_version), allow_os_mismatch=allow_os_mismatch)
     settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
 
     def work(host: Host, progress) -> HostResult:
@@ -117,9 +120,7 @@ def show(results: list[HostResult], as_json: bool) -> None:
     if as_json:
         out(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     elif use_colour(sys.stdout):
-        from rich.console import Console
-
-        Console().print(fanout.summary_table(results))
+        console().print(fanout.summary_table(results))
     else:
         for line in fanout.summary_lines(results):
             out(line)
@@ -143,9 +144,12 @@ def show(results: list[HostResult], as_json: bool) -> None:
 @click.option("--engine", type=click.Choice(["native", "ansible"]), default="native", show_default=True)
 @click.option("--compat-data", type=click.Path(dir_okay=False), help="Extra compatibility data (YAML).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-host results as JSON.")
+@click.option("--allow-os-mismatch", is_flag=True,
+              help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
 def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local: bool, forks: int, dry_run: bool,
           reboot: bool, no_verify: bool, accept_new_host_keys: bool, known_hosts: str | None, ssh_config: str | None,
-          identity: str | None, log_dir: str | None, engine: str, compat_data: str | None, as_json: bool) -> None:
+          identity: str | None, log_dir: str | None, engine: str, compat_data: str | None, as_json: bool,
+          allow_os_mismatch: bool) -> None:
     """Apply PROFILE to --host URLs, an --inventory or --local, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
@@ -170,7 +174,8 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
                               known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, display=echo)
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
-                         log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo)
+                         log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo,
+                         allow_os_mismatch=allow_os_mismatch)
     if not (no_verify or dry_run):
         verify_hosts(plan, hosts, results, ssh_config=ssh_config, known_hosts=known_hosts)
     show(results, as_json)
@@ -180,6 +185,14 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
 
 
 def conclude(results: list[HostResult]) -> None:
+    for r in results:
+        for text in r.warnings:
+            warn(text)
+    refused = [r for r in results if r.failed_step == OS_REFUSED]
+    if refused:
+        raise UsageError(f"the OS of {', '.join(r.host for r in refused)} is not the profile's; nothing was changed there",
+                         "use a profile for that OS (os.distro / os.version), or pass --allow-os-mismatch to "
+                         "apply anyway")
     bad = [r for r in results if r.status in BAD]
     if bad:
         raise ToolkitError(f"{len(bad)} of {len(results)} host(s) failed or were unreachable: "

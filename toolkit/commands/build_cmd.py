@@ -16,12 +16,14 @@ from pathlib import Path
 import click
 
 from toolkit.errors import UsageError
+from toolkit.executors import base_image as bi
 from toolkit.executors import docker_build as db
 from toolkit.executors.build_progress import Event, brief
 from toolkit.plan.builder import build_plan
 from toolkit.profile import patterns
 from toolkit.profile.loader import LoadedProfile, load_profile
-from toolkit.ui import out, use_colour, warn
+from toolkit.render.run_command import next_steps
+from toolkit.ui import console, out, printable, use_colour, warn
 
 ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -108,11 +110,10 @@ class RichDisplay:
     """A live line with the running step and its latest output; finished steps printed above it."""
 
     def __init__(self, verbose: bool):
-        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.verbose = verbose
-        self.console = Console()
+        self.console = console()
         self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                                  console=self.console, transient=True)
         self.progress.start()
@@ -121,8 +122,8 @@ class RichDisplay:
     def __call__(self, ev: Event) -> None:
         from rich.text import Text
 
-        step = ev.step
-        head = f"[{step.label}] {brief(step.instruction, 90)}" if step else "build"
+        step, text = ev.step, printable(ev.text or "")
+        head = printable(f"[{step.label}] {brief(step.instruction, 90)}" if step else "build")
         if ev.kind == "start":
             self.progress.update(self.task, description=Text(head).markup)
         elif ev.kind in ("cached", "done") and not step.is_from:
@@ -134,8 +135,8 @@ class RichDisplay:
                                overflow="ellipsis")
         elif ev.kind == "output":
             if self.verbose:
-                self.console.print(Text("    " + ev.text, style="dim"))
-            self.progress.update(self.task, description=Text.assemble(head, "\n  ", (brief(ev.text, 90), "dim")).markup)
+                self.console.print(Text("    " + text, style="dim"))
+            self.progress.update(self.task, description=Text.assemble(head, "\n  ", (brief(text, 90), "dim")).markup)
 
     def close(self) -> None:
         self.progress.stop()
@@ -171,7 +172,9 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     plan = build_plan(loaded, compat_data)
     for warning in plan.warnings:
         warn(warning)
-    db.connect()
+    api = db.connect()
+    if bi.is_local(api, plan.target.base_image) is False:
+        warn(bi.missing_note(plan.target.base_image))
     client = None if no_buildkit else db.buildkit_client()
     if client:
         out(f"building {tag} from profile {plan.name} with BuildKit ({client})")
@@ -192,6 +195,8 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
         finally:
             display.close()
     out(summary(result))
+    for line in next_steps(plan, tag, profile):
+        out(line)
 
 
 COMMANDS = [build]

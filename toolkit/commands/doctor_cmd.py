@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import click
@@ -85,10 +86,16 @@ def doctor(ctx: click.Context, host: str | None, known_hosts: str | None, identi
     if host is None and (known_hosts or identity):
         raise UsageError("--known-hosts and --identity only apply with --host")
     if host is None:
+        if python is not None and shutil.which(python) is None:
+            raise UsageError(f"--python {python}: no such interpreter on this machine (missing or not executable)",
+                             "give the path of the venv's python, e.g. /opt/venv/bin/python")
         raw = facts.gather(python)
     else:
         with connect(host, known_hosts, identity) as conn:
             raw = remote_facts(conn.client, python)
+        if python is not None and (raw.get("commands") or {}).get("frameworks") is None:
+            raise UsageError(f"--python {python}: {host} has no such interpreter (missing or not executable)",
+                             "give the path of the venv's python on that host, e.g. /opt/venv/bin/python")
     if save_facts:
         write_facts(raw, save_facts)
     findings = diagnose(raw)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.executors.build_progress import BuildKitParser, BuildLog, LegacyParser, Sink, StepRecord, brief
+from toolkit.executors.failure_hints import diagnose
 
 BUILDKIT = "BuildKit"
 LEGACY = "the legacy builder"
@@ -159,8 +160,9 @@ def build(request: BuildRequest, sink: Sink | None = None, buildkit: str | None 
 def _failure(request: BuildRequest, log: BuildLog, builder: str) -> BuildFailed:
     step: StepRecord | None = log.failed_step
     where = f"at step {step.label}: {brief(step.instruction, 160)}" if step else "before any step ran"
+    cause = diagnose([*(step.output if step else []), *log.tail, log.error or ""])
     return BuildFailed(f"building {request.tag} with {builder} failed {where}", log.failure_lines(),
-                       "rerun with -v for the whole log, --keep-context DIR to inspect the Dockerfile")
+                       cause or "rerun with -v for the whole log, --keep-context DIR to inspect the Dockerfile")
 
 
 def _build_buildkit(request: BuildRequest, client: str, log: BuildLog, sink: Sink | None) -> str:

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from toolkit.executors.inventory import Host
 from toolkit.executors.results import BAD, FAILED, HostResult, Progress, ProgressFn
+from toolkit.ui import console as make_console
+from toolkit.ui import printable, use_colour
 
 Work = Callable[[Host, ProgressFn], HostResult]
 WAITING = "waiting"
@@ -55,9 +57,7 @@ class LiveDisplay:
     """A rich Live table: host, state, current step, elapsed."""
 
     def __init__(self, hosts: Sequence[Host], console=None):
-        from rich.console import Console
-
-        self.console = console or Console()
+        self.console = console or make_console()
         self.lock = threading.Lock()
         self.rows = {h.name: [WAITING, "", None] for h in hosts}     # state, step, started
         self.live = None
@@ -72,7 +72,8 @@ class LiveDisplay:
             rows = [(h, *v) for h, v in self.rows.items()]
         for host, state, step, started in rows:
             elapsed = "" if started is None or isinstance(started, str) else f"{time.monotonic() - started:.0f}s"
-            table.add_row(host, state, step, started if isinstance(started, str) else elapsed)
+            table.add_row(printable(host), printable(state), printable(step),
+                          started if isinstance(started, str) else elapsed)
         return table
 
     def __enter__(self) -> LiveDisplay:
@@ -120,7 +121,7 @@ def run_all(hosts: Sequence[Host], work: Work, forks: int, display) -> list[Host
 
 def display_for(hosts: Sequence[Host], echo: Callable[[str], None], stream=None):
     stream = stream or sys.stdout
-    return LiveDisplay(hosts) if hasattr(stream, "isatty") and stream.isatty() else PlainDisplay(echo)
+    return LiveDisplay(hosts) if use_colour(stream) else PlainDisplay(echo)
 
 
 COLUMNS = ("host", "result", "changed", "time", "verify", "reboot")
@@ -136,16 +137,43 @@ def _details(r: HostResult) -> list[str]:
         return []
     lines = [f"  {r.host}: {r.status} at {r.failed_step or 'unknown step'}"]
     lines += [f"    | {line}" for line in r.tail]
+    if r.hint:
+        lines.append(f"    hint: {r.hint}")
     if r.log_path:
         lines.append(f"    full log: {r.log_path}")
     return lines
 
 
+COLLAPSE_AT = 4       # from this many dry-run hosts on, hosts with the same step list share one entry
+NAMES_SHOWN = 3
+
+
+def dry_run_lines(results: Sequence[HostResult]) -> list[str]:
+    """A dry run's per-step list: the steps that would change and the guarded steps skipped (with why),
+    per host; hosts with the same list grouped once there are many."""
+    shown = [r for r in results if r.status not in BAD and (r.would_change or r.skipped)]
+    groups: dict[tuple, list[str]] = {}
+    for r in shown:
+        key = (tuple(r.would_change), tuple(r.skipped)) if len(results) >= COLLAPSE_AT else (r.host,)
+        groups.setdefault(key, []).append(r.host)
+    lines = []
+    for hosts in groups.values():
+        r = next(x for x in shown if x.host == hosts[0])
+        who = hosts[0] if len(hosts) == 1 else (
+            f"{len(hosts)} hosts ({', '.join(hosts[:NAMES_SHOWN])}{', ...' if len(hosts) > NAMES_SHOWN else ''})")
+        lines.append(f"  {who}: {len(r.would_change)} step(s) would change" +
+                     (f", {len(r.skipped)} skipped" if r.skipped else ""))
+        lines += [f"    would change  {step}" for step in r.would_change]
+        lines += [f"    skipped       {step}" for step in r.skipped]
+    return lines
+
+
 def summary_lines(results: Sequence[HostResult]) -> list[str]:
-    """The final table as plain text, failures' details below it."""
-    rows = [COLUMNS, *(_row(r) for r in results)]
+    """The final table as plain text, a dry run's step lists and failures' details below it."""
+    rows = [COLUMNS, *(tuple(printable(cell) for cell in _row(r)) for r in results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines += dry_run_lines(results)
     for r in results:
         lines += _details(r)
     return lines
@@ -163,7 +191,8 @@ def summary_table(results: Sequence[HostResult]):
     for col in COLUMNS:
         table.add_column(col)
     for r in results:
-        row = list(_row(r))
+        row = [printable(cell) for cell in _row(r)]
         table.add_row(row[0], Text(row[1], style=colours.get(r.status, "")), *row[2:])
-    details = [Text(line) for r in results for line in _details(r)]
+    details = [Text(printable(line)) for line in dry_run_lines(results)]
+    details += [Text(printable(line)) for r in results for line in _details(r)]
     return Group(table, *details)

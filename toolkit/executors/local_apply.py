@@ -17,8 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.executors import os_check
 from toolkit.executors.inventory import LOCAL, Host
-from toolkit.executors.results import REBOOT_MARK, HostResult, OutputTracker, ProgressFn, open_log
+from toolkit.executors.results import FAILED, REBOOT_MARK, HostResult, OutputTracker, ProgressFn, failure, open_log
 from toolkit.model.plan import Plan
 from toolkit.model.steps import CopyTree
 from toolkit.render import script as script_render
@@ -61,11 +62,30 @@ class Job:
     log_dir: str | None = None
     reboot: bool = False
     reboot_timeout: float = 600.0
+    expect_os: tuple[str, str] | None = None     # (distro, version) the profile is for
+    allow_os_mismatch: bool = False
 
 
 def job_for(plan: Plan, **options) -> Job:
     trees = tuple((s.source, s.dest) for s in plan.steps if isinstance(s, CopyTree))
     return Job(script=script_render.render(plan).files["setup.sh"], trees=trees, total=len(plan.steps), **options)
+
+
+def os_gate(job: Job, host: str, os_release: str, tracker: OutputTracker, seconds: float) -> HostResult | None:
+    """Compare the host's os-release with the profile's OS: a refusal (as a failed result) when the
+    family differs and that is not allowed; a warning on the result when only the release differs."""
+    if job.expect_os is None:
+        return None
+    verdict = os_check.compare(*job.expect_os, os_check.parse_os_release(os_release), host)
+    if verdict.kind == "family" and not job.allow_os_mismatch:
+        text = f"{verdict.message}: its packages and repositories would not fit; nothing was changed there"
+        tracker.note(text)
+        return failure(host, FAILED, os_check.REFUSED_STEP, [text], seconds, tracker.log_path, job.total)
+    if verdict.kind != "ok":
+        text = verdict.message + (f"; applying anyway ({os_check.OVERRIDE})" if verdict.kind == "family" else "")
+        tracker.note(text)
+        tracker.warnings.append(text)
+    return None
 
 
 def wrapper_text(tmp: str, trees: list[tuple[str, str]]) -> str:
@@ -101,6 +121,13 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
     tracker, log = tracker_for(job, host, progress)
     start = time.monotonic()
     try:
+        try:
+            os_release = Path(os_check.OS_RELEASE).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            os_release = ""
+        refused = os_gate(job, host.name, os_release, tracker, time.monotonic() - start)
+        if refused is not None:
+            return refused
         with tempfile.TemporaryDirectory(prefix="toolkit-apply.", ignore_cleanup_errors=True) as tmp:
             (Path(tmp) / "setup.sh").write_text(job.script, encoding="utf-8")
             (Path(tmp) / "run.sh").write_text(wrapper_text(tmp, list(job.trees)), encoding="utf-8")

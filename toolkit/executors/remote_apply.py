@@ -26,8 +26,9 @@ import paramiko
 
 from toolkit.executors.inventory import Host
 from toolkit.executors.local_apply import (
-    Job, as_root, password_input, root_command, tracker_for, wrapper_text,
+    Job, as_root, os_gate, password_input, root_command, tracker_for, wrapper_text,
 )
+from toolkit.executors.os_check import READ_COMMAND
 from toolkit.executors.results import (
     FAILED, UNREACHABLE, HostResult, OutputTracker, Progress, ProgressFn, failure,
 )
@@ -64,6 +65,10 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
     with conn:
         tmp, ran = None, False
         try:
+            if job.expect_os is not None:
+                refused = os_gate(job, host.name, conn.run(READ_COMMAND, timeout=30)[1], tracker, elapsed())
+                if refused is not None:
+                    return refused
             _say(tracker, host, "uploading")
             with conn.client.open_sftp() as sftp:
                 tmp = _make_temp(sftp)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from toolkit.executors.failure_hints import diagnose
+
 CHANGED = "changed"
 UNCHANGED = "unchanged"
 FAILED = "failed"
@@ -28,6 +30,8 @@ REDACTED = "********"
 REBOOT_MARK = "toolkit: reboot required"
 STEP_LINE = re.compile(r"^\[(?P<tag>ok|run|changed|would change|failed)\](?: unchanged)?\s+"
                        r"step (?P<n>\d+)/(?P<m>\d+): (?P<title>.*)$")
+# a guarded GPU step with nothing to do here: "[skipped] no NVIDIA GPU (...)  step N/M: title"
+SKIP_LINE = re.compile(r"^\[skipped\] (?P<why>.*?)\s+step (?P<n>\d+)/(?P<m>\d+): (?P<title>.*)$")
 
 
 @dataclass
@@ -43,6 +47,10 @@ class HostResult:
     reboot_required: bool = False
     verify: str | None = None        # set by apply after verification: "passed ..." / "FAILED ..."
     verify_ok: bool | None = None
+    would_change: list[str] = field(default_factory=list)   # dry run: "step N/M: title" of each
+    skipped: list[str] = field(default_factory=list)        # "step N/M: title (why)" of guarded steps skipped
+    warnings: list[str] = field(default_factory=list)       # e.g. the host runs another OS release
+    hint: str | None = None          # the likely cause of a failure (untrusted TLS proxy...), from its output
 
     @property
     def ok(self) -> bool:
@@ -87,6 +95,9 @@ class OutputTracker:
         self.failed_step: str | None = None
         self.reboot_required = False
         self.would_change: list[str] = []
+        self.skipped: list[str] = []
+        self.warnings: list[str] = []
+        self.step_lines: deque[str] = deque(maxlen=400)     # output of the step running now
         self._partial = ""
 
     def note(self, text: str) -> None:
@@ -111,12 +122,17 @@ class OutputTracker:
             self.log.write(text + "\n")
             self.log.flush()
         self.tail.append(text)
+        self.step_lines.append(text)
         if text.startswith(REBOOT_MARK):
             self.reboot_required = True
         m = STEP_LINE.match(text)
         if not m:
+            if s := SKIP_LINE.match(text):
+                self.skipped.append(f"step {s['n']}/{s['m']}: {s['title']} ({s['why']})")
             return
         tag, n, m_total, title = m["tag"], int(m["n"]), int(m["m"]), m["title"]
+        if tag in ("run", "ok", "would change"):
+            self.step_lines.clear()
         self.total = m_total
         self.current = f"step {n}/{m_total}: {title}"
         if tag == "changed":
@@ -144,7 +160,10 @@ class OutputTracker:
         return HostResult(host=self.host, status=status, steps_changed=self.changed, steps_total=self.total,
                           seconds=round(seconds, 2), failed_step=failed,
                           tail=list(self.tail) if status in BAD else [],
-                          log_path=self.log_path, reboot_required=self.reboot_required)
+                          log_path=self.log_path, reboot_required=self.reboot_required,
+                          would_change=list(self.would_change) if self.dry_run else [], skipped=list(self.skipped),
+                          warnings=list(self.warnings),
+                          hint=diagnose(self.step_lines) if status in BAD else None)
 
 
 def open_log(log_dir: str | None, host: str) -> tuple[IO[str] | None, str | None]:

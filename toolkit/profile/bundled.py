@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
@@ -23,6 +24,15 @@ def bundled_path(name: str) -> Path | None:
         return None
     candidate = profiles_dir() / f"{name}.yaml"
     return candidate if candidate.is_file() else None
+
+
+def did_you_mean(name: str) -> str | None:
+    """`did you mean 'pytorch-cuda'?` for a mistyped bundled profile name, else None."""
+    names = [p.stem for p in profiles_dir().glob("*.yaml")]
+    variants = {n.replace("-", "_").lower(): n for n in names}
+    exact = variants.get(name.replace("-", "_").lower())
+    close = [exact] if exact else difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 def list_bundled() -> list[tuple[str, str, Path]]:

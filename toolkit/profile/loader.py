@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from toolkit import inputs
 from toolkit.errors import Problem, ProfileError
-from toolkit.profile.bundled import bundled_path
+from toolkit.profile.bundled import bundled_path, did_you_mean
 from toolkit.profile.merge import merge, position_of
 from toolkit.profile.model import Profile
 from toolkit.profile.yamlsource import LDict, load_located
@@ -71,8 +71,10 @@ def _load_chain(path: Path, seen: tuple[Path, ...]) -> tuple[LDict, tuple[str, .
                                     "name a bundled profile (see `toolkit profiles`) or a .yaml file")])
     parent = _parent_path(ref, path)
     if parent is None:
+        guess = did_you_mean(ref) if "/" not in ref else None
         raise ProfileError([Problem(*where, "extends", f"parent profile {inputs.shown(ref)!r} not found (chain: {names})",
-                                    "name a bundled profile (see `toolkit profiles`) or a path relative to this file")])
+                                    f"{guess + ' ' if guess else ''}name a bundled profile (see `toolkit profiles`) "
+                                    "or a path relative to this file")])
     try:
         inputs.check_regular(parent, what="parent profile")
     except inputs.InputError as exc:
@@ -170,6 +172,10 @@ def load_profile(path: str | Path) -> LoadedProfile:
     p = Path(path)
     if not os.path.lexists(p) and _is_name(str(path)):
         p = bundled_path(str(path)) or p
+        if not os.path.exists(p):
+            guess = did_you_mean(str(path))
+            raise ProfileError([Problem(inputs.shown(str(path), 80), None, None, "", "no such file or bundled profile",
+                                        f"{guess + ' ' if guess else ''}`toolkit profiles` lists the bundled ones")])
     tree, chain = _load_chain(p, ())
     try:
         profile = Profile.model_validate(_plain(tree))
