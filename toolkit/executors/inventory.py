@@ -18,6 +18,7 @@ Every mistake is a UsageError (exit 2) that names the host and the key.
 from __future__ import annotations
 
 import getpass
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,23 +63,36 @@ def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
         raise UsageError(f"ssh config {shown(path, SHOWN_PATH)} not found")
     try:
         return paramiko.SSHConfig.from_path(str(source)) if source.is_file() else paramiko.SSHConfig()
-    except paramiko.ssh_exception.ConfigParseError as exc:
+    except (paramiko.ssh_exception.ConfigParseError, ValueError) as exc:
         raise config_parse_error(str(source), exc) from None
 
 
 def config_parse_error(source: str, exc: Exception) -> UsageError:
-    """paramiko's "Unparsable line X" as FILE:LINE: what is wrong (a keyword without a value)."""
+    """paramiko's "Unparsable line X" (a keyword without a value) or shlex's "No closing quotation"
+    (in Host or Match) as FILE:LINE: what is wrong."""
+    unparsable = isinstance(exc, paramiko.ssh_exception.ConfigParseError) and str(exc).startswith("Unparsable line")
     bad = str(exc).removeprefix("Unparsable line ").strip()
-    line = None
+    found: tuple[int, str] | None = None
     try:
         with open(source, encoding="utf-8", errors="replace") as fh:
-            line = next((n for n, text in enumerate(fh, 1) if text.strip() == bad), None)
+            found = next(((n, text.strip()) for n, text in enumerate(fh, 1)
+                          if (text.strip() == bad if unparsable else _unbalanced(text))), None)
     except OSError:
         pass
-    keyword = bad.split()[0] if bad.split() else "line"
-    where = f"{source}:{line}" if line else source
-    return UsageError(f"ssh config {where}: {shown(keyword)} has no value",
-                      "give it one (`Host` needs a pattern: Host gpu01), or delete the line")
+    where = f"{source}:{found[0]}" if found else source
+    keyword = (found[1] if found else bad).replace("=", " ").split(maxsplit=1)[:1] or ["line"]
+    if unparsable:
+        return UsageError(f"ssh config {where}: {shown(keyword[0])} has no value",
+                          "give it one (`Host` needs a pattern: Host gpu01), or delete the line")
+    return UsageError(f"ssh config {where}: {shown(keyword[0])}: a quote is not closed", "close the quote")
+
+
+def _unbalanced(line: str) -> bool:
+    try:
+        shlex.split(line, comments=True)
+    except ValueError:
+        return True
+    return False
 
 
 def _target(where: str, text: str) -> dict:
@@ -109,7 +123,11 @@ class Resolver:
 
     def host(self, name: str, values: dict, depth: int = 0) -> Host:
         alias = values.get("address") or name
-        cfg = self.config.lookup(alias)
+        try:
+            cfg = self.config.lookup(alias)
+        except (paramiko.ssh_exception.ConfigParseError, ValueError, ImportError) as exc:
+            raise UsageError(f"host {shown(name)}: ssh config {self.source}: {shown(str(exc), 120)}",
+                             "check its Match and Host lines for this host") from None
         at = f"host {shown(name)}: ssh config {self.source}"
         if cfg.get("proxycommand"):
             raise UsageError(f"host {shown(name)}: ProxyCommand in the ssh config is not supported", "use ProxyJump")
@@ -169,15 +187,15 @@ def from_file(path: str, resolver: Resolver) -> list[Host]:
         raise UsageError(f"inventory {shown(path, SHOWN_PATH)}: not valid YAML: {text}") from None
     defaults, hosts, group_of = inventory_check.check(doc, path)
     return _unique([resolver.host(name, {**defaults, **group_of.get(name, {}), **values})
-                    for name, values in hosts.items()])
+                    for name, values in hosts.items()], f"{path}: ")
 
 
-def _unique(hosts: list[Host]) -> list[Host]:
+def _unique(hosts: list[Host], where: str = "") -> list[Host]:
     seen: dict[tuple, str] = {}
     for h in hosts:
         key = (h.hostname, h.port, h.user)
         if key in seen:
-            raise UsageError(f"hosts {shown(seen[key])} and {shown(h.name)} are the same target ({h})",
+            raise UsageError(f"{where}hosts {shown(seen[key])} and {shown(h.name)} are the same target ({h})",
                              "list each host once")
         seen[key] = h.name
     return hosts

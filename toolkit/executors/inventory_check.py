@@ -60,8 +60,9 @@ class Checker:
 
     def fail(self, keys: tuple, message: str, hint: str | None = None) -> NoReturn:
         line = line_of(self.path, keys)
-        field = ".".join(k if isinstance(k, str) and GROUP_NAME_RE.fullmatch(k) else
-                         f"[{k}]" if isinstance(k, int) and not isinstance(k, bool) else shown(k) for k in keys)
+        field = "".join(f"[{k}]" if isinstance(k, int) and not isinstance(k, bool) else
+                        "." + (k if isinstance(k, str) and GROUP_NAME_RE.fullmatch(k) else shown(k)) for k in keys)
+        field = field.removeprefix(".")
         where = f"{self.path}:{line}" if line else self.path
         raise UsageError(f"{where}: {field or '(document)'}: {message}", hint)
 
@@ -89,7 +90,7 @@ class Checker:
             elif key == "user" and not is_user(value):
                 self.fail(at, f"invalid user name {shown(value)}", "letters, digits, . _ - (not first)")
             elif key == "identity" and path_problem(value):
-                self.fail(at, f"identity {shown(value)} {path_problem(value)}", "give a plain path to the key file")
+                self.fail(at, f"{shown(value)} {path_problem(value)}", "give a plain path to the key file")
             elif key == "jump":
                 self.jump(at, value)
         return values

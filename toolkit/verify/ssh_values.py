@@ -59,7 +59,7 @@ def path_problem(value: object) -> str | None:
         return "contains a control or invisible character (newline, ESC, U+202E...)"
     bad = sorted(set(value) & PATH_SPECIAL)
     if bad:
-        return f"contains {' '.join(bad)}, which OpenSSH or Ansible would read as syntax"
+        return f"contains {', '.join(map(repr, bad))}, which OpenSSH or Ansible would read as syntax"
     if value.startswith("-"):
         return "starts with '-' (it would read as an option)"
     return None
