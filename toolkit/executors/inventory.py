@@ -12,7 +12,10 @@ Inventory file (every key optional except `hosts`; unknown keys are errors)::
 A value comes from, first to last: the host, its group, `defaults`, the OpenSSH config
 (~/.ssh/config or --ssh-config: HostName, Port, User, IdentityFile, ProxyJump,
 UserKnownHostsFile), then the command line (--identity, --known-hosts) and ssh's defaults.
-Every mistake is a UsageError (exit 2) that names the host and the key.
+Every mistake is a UsageError (exit 2) that names the file, line and key (inventory_check) or the
+host and the ssh config keyword. Names, users and addresses match strict patterns; key and
+known_hosts paths may not hold what OpenSSH or Ansible would read as syntax (`{ % $ " ' \\ #`,
+newlines and other control characters): see toolkit.verify.ssh_values.
 """
 
 from __future__ import annotations
