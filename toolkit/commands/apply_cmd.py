@@ -26,6 +26,7 @@ from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.ui import console, err, out, use_colour, warn
+from toolkit.verify.ssh_values import check_path
 
 PASSWORD_ENV = "TOOLKIT_SUDO_PASSWORD"
 
@@ -64,19 +65,26 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
     return results
 
 
-def ssh_verify_config(folder: Path, n: int, host: Host, known_hosts: str | None) -> tuple[str, Path]:
-    """An OpenSSH config with one Host entry for `host`, so verify connects as apply did."""
+def ssh_verify_config(folder: Path, n: int, host: Host, known_hosts: str | None,
+                      user_config: str | None = None) -> tuple[str, Path]:
+    """An OpenSSH config with a Host entry for `host` and each of its jump hosts, so verify connects
+    as apply did; every value goes through toolkit.verify.ssh_config (refused when it does not fit)."""
     from toolkit.executors.ssh import KnownHosts
+    from toolkit.verify import ssh_config
 
     alias = f"toolkit-apply-{n}"
-    lines = [f"Host {alias}", f"    HostName {host.hostname}", f"    Port {host.port}", f"    User {host.user}",
-             f"    UserKnownHostsFile \"{KnownHosts(host.known_hosts or known_hosts).path}\""]
-    if host.identity:
-        lines += [f"    IdentityFile \"{host.identity}\"", "    IdentitiesOnly yes"]
-    if host.jump is not None:
-        lines.append(f"    ProxyJump {host.jump}")
+    entries: list[ssh_config.HostEntry] = []
+    chain: Host | None = host
+    while chain is not None:
+        hop = chain.jump
+        entries.append(ssh_config.HostEntry(
+            alias=f"{alias}-jump{len(entries)}" if entries else alias, hostname=chain.hostname, port=chain.port,
+            user=chain.user, known_hosts=str(KnownHosts(chain.known_hosts or known_hosts).path),
+            identity=chain.identity, proxy_jump=f"{alias}-jump{len(entries) + 1}" if hop is not None else None))
+        chain = hop
+    includes = [Path(user_config).expanduser().resolve()] if user_config else []
     path = folder / f"{alias}.conf"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ssh_config.write(path, ssh_config.render(entries, includes=includes))
     return alias, path
 
 
@@ -89,13 +97,13 @@ def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ss
         for n, (host, r) in enumerate(zip(hosts, results)):
             if not r.ok:
                 continue
-            if host.local:
-                address, cfg = "local", None
-            else:
-                alias, path = ssh_verify_config(Path(tmp), n, host, known_hosts)
-                address, cfg = f"ssh://{alias}", _include(path, ssh_config)
             err(f"{r.host}: verifying...")
             try:
+                if host.local:
+                    address, cfg = "local", None
+                else:
+                    alias, path = ssh_verify_config(Path(tmp), n, host, known_hosts, ssh_config)
+                    address, cfg = f"ssh://{alias}", str(path)
                 with targets.open_target(address, ssh_config=cfg) as tgt:
                     run = runner.run(plan, tgt.hostspec)
             except ToolkitError as exc:
@@ -108,12 +116,6 @@ def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ss
             if not r.verify_ok:
                 failing = [line for line in report.human(run, r.host) if not line.startswith(("PASS", "SKIP"))]
                 r.tail = [*r.tail, *failing[-12:]]
-
-
-def _include(path: Path, user_config: str | None) -> str:
-    if user_config:
-        path.write_text(path.read_text() + f"\nInclude \"{Path(user_config).resolve()}\"\n", encoding="utf-8")
-    return str(path)
 
 
 def show(results: list[HostResult], as_json: bool) -> None:
@@ -157,6 +159,9 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
     """
     plan = build_plan(load_profile(profile), compat_data)
     hosts = inventory.resolve(urls, inventory_file, local, ssh_config=ssh_config, identity=identity)
+    for option, path in (("--known-hosts", known_hosts), ("--ssh-config", ssh_config)):
+        if path:        # written into ssh configs and the Ansible inventory: refuse what they would misread
+            check_path(option, path)
     if reboot and (local or engine == "ansible"):
         raise UsageError("--reboot works with SSH hosts and the native engine only",
                          "toolkit never reboots the machine it runs on: reboot it yourself, then apply again")

@@ -25,8 +25,11 @@ URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"']+
 def connect(url: str, known_hosts: str | None, identity: str | None):
     """An SSH connection through apply's SSH layer: same host-key rules, ssh config, jump hosts."""
     from toolkit.executors import inventory, ssh
+    from toolkit.verify.ssh_values import check_path
 
     (host,) = inventory.resolve((url,), None, False, identity=identity)
+    if known_hosts:
+        check_path("--known-hosts", known_hosts)
     return ssh.Connection(host, ssh.SshSettings(known_hosts=ssh.KnownHosts(known_hosts), timeout=SSH_TIMEOUT))
 
 

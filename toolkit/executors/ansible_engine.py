@@ -10,6 +10,12 @@ The sudo password goes through a pipe: ansible-playbook's stdin, read once with
 (/proc/PID/environ, inherited by every child, ssh included) or in a file (a 0600 file deleted in
 `finally` is on disk meanwhile and outlives a SIGKILL or a crash). /dev/fd/N with an inherited pipe
 does not work: Ansible resolves the path to /proc/PID/fd/pipe:[...] and finds no file.
+
+Ansible templates every inventory variable when it uses it, so a `{{ lookup('pipe', ...) }}` in a key
+path would run on this machine, --check or not. Every value written into the inventory is first
+checked (names and users against strict patterns, paths by ssh_values.check_path: no `{`, `%`, quotes
+or control characters; a mistake is exit 2 before ansible-playbook starts) and then tagged `!unsafe`,
+which tells Ansible never to template it.
 """
 
 from __future__ import annotations
@@ -29,13 +35,14 @@ from pathlib import Path
 import click
 import yaml
 
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, UsageError
 from toolkit.executors.ansible_recap import REBOOT_TASK, HostRecap, RecapParser
 from toolkit.executors.inventory import Host
 from toolkit.executors.results import BAD, HostResult, Progress, ProgressFn, open_log, redactor
 from toolkit.executors.ssh import DEFAULT_KNOWN_HOSTS
 from toolkit.model.plan import Plan
 from toolkit.render import ansible as ansible_render
+from toolkit.verify.ssh_values import check_path, is_host, is_user, shown
 
 INSTALL_HINT = "install Ansible next to toolkit: pip install ansible-core (or: pip install 'toolkit[test]')"
 LOG_NAME = "ansible-playbook.log"
@@ -67,13 +74,41 @@ def inventory_name(name: str, taken: set[str]) -> str:
     return alias
 
 
+class Unsafe(str):
+    """Text Ansible must never template: written with YAML's `!unsafe` tag."""
+
+
+class _InventoryDumper(yaml.SafeDumper):
+    pass
+
+
+_InventoryDumper.add_representer(Unsafe, lambda dumper, text: dumper.represent_scalar("!unsafe", str(text)))
+
+
+def checked_host(host: Host) -> Host:
+    """`host` (and its jump hosts) if every value is fit for an inventory, else UsageError (exit 2)."""
+    where = f"host {shown(host.name)}"
+    if not is_host(host.hostname):
+        raise UsageError(f"{where}: invalid address {shown(host.hostname)}")
+    if host.user and not is_user(host.user):
+        raise UsageError(f"{where}: invalid user name {shown(host.user)}")
+    if isinstance(host.port, bool) or not isinstance(host.port, int) or not 0 < host.port < 65536:
+        raise UsageError(f"{where}: invalid port {shown(host.port)}")
+    for what, path in (("identity", host.identity), ("UserKnownHostsFile", host.known_hosts)):
+        if path is not None:
+            check_path(f"{where}: {what}", path)
+    if host.jump is not None:
+        checked_host(host.jump)
+    return host
+
+
 def ssh_options(host: Host, known_hosts: str | None, accept_new: bool) -> list[str]:
     """OpenSSH options for one host: strict host keys against known_hosts, its key, its jump hosts.
 
     A jump host becomes a ProxyCommand (`ssh -W %h:%p` with the jump's own options), not ProxyJump:
     ProxyJump could not carry the jump host's identity file and known_hosts.
     """
-    known = host.known_hosts or known_hosts or os.path.expanduser(DEFAULT_KNOWN_HOSTS)
+    known = check_path("known_hosts", host.known_hosts or known_hosts or os.path.expanduser(DEFAULT_KNOWN_HOSTS))
     opts = ["-o", f"StrictHostKeyChecking={'accept-new' if accept_new else 'yes'}",
             "-o", f"UserKnownHostsFile={known}", "-o", "GlobalKnownHostsFile=/dev/null"]
     if host.identity:
@@ -90,15 +125,16 @@ def ssh_options(host: Host, known_hosts: str | None, accept_new: bool) -> list[s
 
 
 def host_vars(host: Host, known_hosts: str | None = None, accept_new: bool = False) -> dict:
-    """One toolkit host as Ansible host variables."""
+    """One toolkit host as Ansible host variables: checked, and tagged so Ansible never templates them."""
     if host.local:
         return {"ansible_connection": "local", "ansible_host": "localhost"}
-    out: dict = {"ansible_host": host.hostname, "ansible_port": int(host.port)}
+    checked_host(host)
+    out: dict = {"ansible_host": Unsafe(host.hostname), "ansible_port": int(host.port)}
     if host.user:
-        out["ansible_user"] = host.user
+        out["ansible_user"] = Unsafe(host.user)
     if host.identity:
-        out["ansible_ssh_private_key_file"] = host.identity
-    out["ansible_ssh_common_args"] = shlex.join(ssh_options(host, known_hosts, accept_new))
+        out["ansible_ssh_private_key_file"] = Unsafe(host.identity)
+    out["ansible_ssh_common_args"] = Unsafe(shlex.join(ssh_options(host, known_hosts, accept_new)))
     return out
 
 
@@ -110,12 +146,13 @@ def write_inventory(path: Path, hosts: Iterable[Host], known_hosts: str | None =
     for host in hosts:
         by_alias[inventory_name(host.name, taken)] = host
     entries = {alias: host_vars(h, known_hosts, accept_new) for alias, h in by_alias.items()}
-    path.write_text(yaml.safe_dump({"all": {"hosts": entries}}, sort_keys=False))
-    path.chmod(0o600)
+    path.touch(mode=0o600)
+    path.write_text(yaml.dump({"all": {"hosts": entries}}, Dumper=_InventoryDumper, sort_keys=False))
     return by_alias
 
 
 def ansible_cfg(forks: int, control_dir: Path) -> str:
+    check_path("the temporary folder (TMPDIR) for ansible.cfg", str(control_dir))
     return (
         "[defaults]\n"
         f"forks = {max(1, int(forks))}\n"
@@ -211,6 +248,8 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
     Every output line of ansible-playbook (its PLAY RECAP included) goes to `display` (default:
     stdout) and to `ansible-playbook.log` in log_dir; `progress` gets one event per task result.
     """
+    hosts = [checked_host(h) if not h.local else h for h in hosts]     # exit 2 before anything starts
+    known_hosts = str(Path(check_path("--known-hosts", known_hosts)).expanduser().absolute()) if known_hosts else None
     playbook = find_ansible_playbook()
     display = display or click.echo
     redact = redactor((become_password or "",))

@@ -12,14 +12,17 @@ Inventory file (every key optional except `hosts`; unknown keys are errors)::
 A value comes from, first to last: the host, its group, `defaults`, the OpenSSH config
 (~/.ssh/config or --ssh-config: HostName, Port, User, IdentityFile, ProxyJump,
 UserKnownHostsFile), then the command line (--identity, --known-hosts) and ssh's defaults.
-Every mistake is a UsageError (exit 2) that names the host and the key.
+Every mistake is a UsageError (exit 2) that names the file, line and key (inventory_check) or the
+host and the ssh config keyword. Names, users and addresses match strict patterns; key and
+known_hosts paths may not hold what OpenSSH or Ansible would read as syntax (`{ % $ " ' \\ #`,
+newlines and other control characters): see toolkit.verify.ssh_values.
 """
 
 from __future__ import annotations
 
-import difflib
 import getpass
 import os
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,11 +30,10 @@ import paramiko
 
 from toolkit import inputs
 from toolkit.errors import UsageError
-from toolkit.verify.targets import SSH_HOST_RE, SSH_USER_RE, parse
+from toolkit.executors import inventory_check
+from toolkit.verify.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
+from toolkit.verify.targets import parse
 
-SETTINGS = ("address", "user", "port", "identity", "jump")
-TOP_KEYS = ("defaults", "hosts", "groups")
-GROUP_KEYS = ("hosts", *SETTINGS[1:])
 MAX_JUMPS = 4
 
 
@@ -63,30 +65,46 @@ def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
     source = Path(path).expanduser() if path else Path("~/.ssh/config").expanduser()
     if not path and not os.path.lexists(source):
         return paramiko.SSHConfig()
-    return paramiko.SSHConfig.from_text(inputs.read_text(source, what="ssh config"))
+    text = inputs.read_text(source, what="ssh config")
+    try:
+        return paramiko.SSHConfig.from_text(text)
+    except (paramiko.ssh_exception.ConfigParseError, ValueError) as exc:
+        raise config_parse_error(str(source), exc) from None
 
 
-def _closest(key: str, valid: tuple[str, ...]) -> str:
-    near = difflib.get_close_matches(key, valid, n=1)
-    return f"did you mean {near[0]!r}?" if near else f"valid keys: {', '.join(valid)}"
+def config_parse_error(source: str, exc: Exception) -> UsageError:
+    """paramiko's "Unparsable line X" (a keyword without a value) or shlex's "No closing quotation"
+    (in Host or Match) as FILE:LINE: what is wrong."""
+    unparsable = isinstance(exc, paramiko.ssh_exception.ConfigParseError) and str(exc).startswith("Unparsable line")
+    bad = str(exc).removeprefix("Unparsable line ").strip()
+    found: tuple[int, str] | None = None
+    try:
+        with open(source, encoding="utf-8", errors="replace") as fh:
+            found = next(((n, text.strip()) for n, text in enumerate(fh, 1)
+                          if (text.strip() == bad if unparsable else _unbalanced(text))), None)
+    except OSError:
+        pass
+    where = f"{source}:{found[0]}" if found else source
+    keyword = (found[1] if found else bad).replace("=", " ").split(maxsplit=1)[:1] or ["line"]
+    if unparsable:
+        return UsageError(f"ssh config {where}: {shown(keyword[0])} has no value",
+                          "give it one (`Host` needs a pattern: Host gpu01), or delete the line")
+    return UsageError(f"ssh config {where}: {shown(keyword[0])}: a quote is not closed", "close the quote")
 
 
-def _check_keys(where: str, data, valid: tuple[str, ...]) -> dict:
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{where}: expected a mapping, got {type(data).__name__}")
-    for key in data:
-        if key not in valid:
-            raise UsageError(f"{where}: unknown key '{inputs.key_name(key)}'", _closest(str(key)[:100], valid))
-    return data
+def _unbalanced(line: str) -> bool:
+    try:
+        shlex.split(line, comments=True)
+    except ValueError:
+        return True
+    return False
 
 
 def _target(where: str, text: str) -> dict:
     """user@host:port (ssh:// optional) -> {'address', 'user', 'port'} with what it names."""
     url = text if "://" in text else f"ssh://{text}"
     if not url.startswith("ssh://"):
-        raise UsageError(f"{where}: {text!r} is not an ssh address", "use ssh://user@host:port")
+        raise UsageError(f"{where}: {shown(text)} is not an ssh address", "use ssh://user@host:port")
     try:
         addr = parse(url)
     except UsageError as exc:
@@ -94,54 +112,59 @@ def _target(where: str, text: str) -> dict:
     return {"address": addr.name.strip("[]"), "user": addr.user, "port": addr.port}
 
 
-def _validate(where: str, values: dict) -> None:
-    port = values.get("port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
-        raise UsageError(f"{where}: port must be a number from 1 to 65535, got {port!r}")
-    for key in ("address", "user", "identity", "jump"):
-        if values.get(key) is not None and not isinstance(values[key], str):
-            raise UsageError(f"{where}: {key} must be a string, got {values[key]!r}")
-    address = values.get("address")
-    if address and not SSH_HOST_RE.match(f"[{address}]" if ":" in address else address):
-        raise UsageError(f"{where}: invalid address {address!r}")
-    if values.get("user") and not SSH_USER_RE.match(values["user"]):
-        raise UsageError(f"{where}: invalid user name {values['user']!r}")
+def _path(what: str, value: str | None) -> str | None:
+    """A key or known_hosts path, expanded, checked for what OpenSSH and Ansible would read as syntax."""
+    if not value:
+        return None
+    check_path(what, value)
+    return check_path(what, str(Path(value).expanduser().absolute()))
 
 
 class Resolver:
     """Turns a name plus explicit settings into a Host, filling gaps from the ssh config."""
 
-    def __init__(self, ssh_config: paramiko.SSHConfig, identity: str | None = None):
-        self.config, self.identity = ssh_config, identity
+    def __init__(self, ssh_config: paramiko.SSHConfig, identity: str | None = None, source: str = "~/.ssh/config"):
+        self.config, self.identity, self.source = ssh_config, identity, source
 
     def host(self, name: str, values: dict, depth: int = 0) -> Host:
-        _validate(f"host {name}", values)
         alias = values.get("address") or name
-        cfg = self.config.lookup(alias)
+        try:
+            cfg = self.config.lookup(alias)
+        except (paramiko.ssh_exception.ConfigParseError, ValueError, ImportError) as exc:
+            raise UsageError(f"host {shown(name)}: ssh config {self.source}: {shown(str(exc), 120)}",
+                             "check its Match and Host lines for this host") from None
+        at = f"host {shown(name)}: ssh config {self.source}"
         if cfg.get("proxycommand"):
-            raise UsageError(f"host {name}: ProxyCommand in the ssh config is not supported", "use ProxyJump")
+            raise UsageError(f"host {shown(name)}: ProxyCommand in the ssh config is not supported", "use ProxyJump")
         hostname = cfg.get("hostname", alias)     # HostName of a matching Host entry, else the name itself
-        if not SSH_HOST_RE.match(f"[{hostname}]" if ":" in hostname else hostname):
-            raise UsageError(f"host {name}: invalid address {hostname!r}")
+        if not is_host(hostname):
+            raise UsageError(f"{at}: invalid HostName {shown(hostname)}", "a host name or an IP address")
         try:
             port = int(values.get("port") or cfg.get("port", 22))
         except ValueError:
-            raise UsageError(f"host {name}: invalid port {cfg.get('port')!r} in the ssh config") from None
+            port = 0
+        if not 0 < port < 65536:
+            raise UsageError(f"{at}: invalid Port {shown(cfg.get('port'))}", "a number from 1 to 65535")
         user = values.get("user") or cfg.get("user") or getpass.getuser()
-        _validate(f"host {name}", {"port": port, "user": user})
-        identity = values.get("identity") or self.identity or next(iter(cfg.get("identityfile") or []), None)
+        if not is_user(user):
+            raise UsageError(f"{at}: invalid User {shown(user)}", "letters, digits, . _ - (not first)")
+        identity = (_path(f"host {shown(name)}: identity", values.get("identity"))
+                    or _path("--identity", self.identity)
+                    or _path(f"{at}: IdentityFile", next(iter(cfg.get("identityfile") or []), None)))
         jump_text = values.get("jump") or cfg.get("proxyjump")
         jump = self.jump(name, jump_text, depth) if jump_text and jump_text != "none" else None
         known = (cfg.get("userknownhostsfile") or "").split()
-        return Host(name=name, hostname=hostname, port=port, user=user,
-                    identity=str(Path(identity).expanduser()) if identity else None, jump=jump,
-                    known_hosts=str(Path(known[0]).expanduser()) if known else None)
+        return Host(name=name, hostname=hostname, port=port, user=user, identity=identity, jump=jump,
+                    known_hosts=_path(f"{at}: UserKnownHostsFile", known[0]) if known else None)
 
     def jump(self, name: str, text: str, depth: int) -> Host:
         """ProxyJump a,b,c: connect to a, through it to b, through b to c, through c to the host."""
         if depth >= MAX_JUMPS:
             raise UsageError(f"host {name}: more than {MAX_JUMPS} jump hosts (a ProxyJump loop?)")
-        hops = [h.strip() for h in text.split(",") if h.strip()]
+        hops = [h.strip() for h in text.split(",")]
+        if not all(hops):
+            raise UsageError(f"host {shown(name)}: ProxyJump {shown(text)} has an empty hop",
+                             "user@host[:port], several separated by commas")
         last = hops[-1]
         values = {k: v for k, v in _target(f"host {name}: jump", last).items() if v}
         alias = values.pop("address")
@@ -160,42 +183,19 @@ def from_urls(urls: tuple[str, ...], resolver: Resolver) -> list[Host]:
 
 
 def from_file(path: str, resolver: Resolver) -> list[Host]:
-    doc = inputs.load_yaml(path, what="inventory").data
-    doc = _check_keys(f"inventory {path}", doc, TOP_KEYS)
-    defaults = _check_keys(f"{path}: defaults", doc.get("defaults"), SETTINGS[1:])
-    hosts = doc.get("hosts")
-    if not isinstance(hosts, dict) or not hosts:
-        raise UsageError(f"{path}: `hosts` must map host names to their settings", "hosts: {gpu01: {user: ubuntu}}")
-    group_of: dict[str, tuple[str, dict]] = {}
-    groups = doc.get("groups") or {}
-    if not isinstance(groups, dict):
-        raise UsageError(f"{path}: `groups` must map group names to {{hosts: [...], user: ...}}")
-    for group, gdata in groups.items():
-        gdata = _check_keys(f"{path}: group {group}", gdata, GROUP_KEYS)
-        members = gdata.get("hosts") or []
-        if not isinstance(members, list):
-            raise UsageError(f"{path}: group {group}: hosts must be a list of host names")
-        for member in members:
-            if member not in hosts:
-                raise UsageError(f"{path}: group {group}: unknown host {member!r}", _closest(str(member), tuple(hosts)))
-            if member in group_of:
-                raise UsageError(f"{path}: host {member} is in groups {group_of[member][0]} and {group}",
-                                 "a host takes its settings from one group")
-            group_of[member] = (group, {k: v for k, v in gdata.items() if k != "hosts"})
-    out = []
-    for name, hdata in hosts.items():
-        hdata = _check_keys(f"{path}: host {name}", hdata, SETTINGS)
-        values = {**defaults, **group_of.get(name, ("", {}))[1], **hdata}
-        out.append(resolver.host(str(name), values))
-    return _unique(out)
+    ydoc = inputs.load_yaml(path, what="inventory")
+    defaults, hosts, group_of = inventory_check.check(ydoc.data, path, ydoc.position)
+    return _unique([resolver.host(name, {**defaults, **group_of.get(name, {}), **values})
+                    for name, values in hosts.items()], f"{path}: ")
 
 
-def _unique(hosts: list[Host]) -> list[Host]:
+def _unique(hosts: list[Host], where: str = "") -> list[Host]:
     seen: dict[tuple, str] = {}
     for h in hosts:
         key = (h.hostname, h.port, h.user)
         if key in seen:
-            raise UsageError(f"hosts {seen[key]} and {h.name} are the same target ({h})", "list each host once")
+            raise UsageError(f"{where}hosts {shown(seen[key])} and {shown(h.name)} are the same target ({h})",
+                             "list each host once")
         seen[key] = h.name
     return hosts
 
@@ -208,5 +208,5 @@ def resolve(urls: tuple[str, ...], inventory: str | None, local: bool, *, ssh_co
         raise UsageError("give exactly one of --host URL (repeatable), --inventory FILE or --local")
     if local:
         return [LOCAL]
-    resolver = Resolver(load_ssh_config(ssh_config), identity)
+    resolver = Resolver(load_ssh_config(ssh_config), identity, shown(ssh_config or "~/.ssh/config", SHOWN_PATH))
     return from_urls(urls, resolver) if urls else from_file(inventory or "", resolver)

@@ -26,11 +26,13 @@ from pathlib import Path
 
 from toolkit import inputs
 from toolkit.errors import UsageError
+from toolkit.verify import ssh_config
+from toolkit.verify.ssh_values import SHOWN_PATH, SSH_HOST_RE, SSH_USER_RE, shown
+
+__all__ = ["SSH_HOST_RE", "SSH_USER_RE", "Address", "Target", "open_target", "parse"]
 
 IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
 CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-SSH_USER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-SSH_HOST_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])$")
 LABEL = "dev.toolkit.verify=1"
 SHM_SIZE = "1g"
 
@@ -63,32 +65,39 @@ def parse(address: str) -> Address:
     if not sep:
         scheme, rest = "docker-image", text
     if scheme == "docker-image":
-        if not IMAGE_RE.match(rest):
-            raise UsageError(f"invalid image name {rest!r}", "e.g. docker-image://toolkit/datascience-cpu:latest")
+        if not IMAGE_RE.fullmatch(rest):
+            raise UsageError(f"invalid image name {shown(rest)}", "e.g. docker-image://toolkit/datascience-cpu:latest")
         return Address("docker-image", rest)
     if scheme == "docker":
-        if not CONTAINER_RE.match(rest):
-            raise UsageError(f"invalid container name {rest!r}", "give a container name or id: docker://NAME")
+        if not CONTAINER_RE.fullmatch(rest):
+            raise UsageError(f"invalid container name {shown(rest)}", "give a container name or id: docker://NAME")
         return Address("docker", rest)
     if scheme == "ssh":
         return _parse_ssh(rest)
-    raise UsageError(f"unknown target {address!r}",
+    raise UsageError(f"unknown target {shown(address)}",
                      "use docker-image://IMAGE, docker://CONTAINER, ssh://user@host:port or local")
 
 
 def _parse_ssh(rest: str) -> Address:
+    if not rest.isprintable():    # urlsplit would drop a newline or tab silently
+        raise UsageError(f"invalid ssh target {shown(rest)}: control or invisible characters")
     url = urllib.parse.urlsplit("ssh://" + rest)
     try:
         port = url.port
+        if port == 0:
+            raise ValueError(port)
     except ValueError:
-        raise UsageError(f"invalid ssh port in {rest!r}") from None
+        raise UsageError(f"invalid ssh port in {shown(rest.rpartition('@')[2])}") from None
     host = url.hostname or ""
-    if url.path or url.query or url.password or not host:
-        raise UsageError(f"invalid ssh target {rest!r}", "use ssh://user@host:port (no path, no password)")
+    if url.password is not None:
+        raise UsageError("a password in an ssh:// address is not supported (not shown here)",
+                         "log in with a key (--identity or the ssh agent); sudo's password: TOOLKIT_SUDO_PASSWORD")
+    if url.path or url.query or url.fragment or not host:
+        raise UsageError(f"invalid ssh target {shown(rest)}", "use ssh://user@host:port (no path)")
     if ":" in host:
         host = f"[{host}]"
-    if not SSH_HOST_RE.match(host) or (url.username and not SSH_USER_RE.match(url.username)):
-        raise UsageError(f"invalid ssh target {rest!r}")
+    if not SSH_HOST_RE.fullmatch(host) or (url.username and not SSH_USER_RE.fullmatch(url.username)):
+        raise UsageError(f"invalid ssh target {shown(rest)}", "use ssh://user@host:port (letters, digits, . _ -)")
     return Address("ssh", host, url.username, port)
 
 
@@ -120,13 +129,14 @@ def strict_ssh_config(path: Path, user_config: str | None) -> Path:
     OpenSSH keeps the first value it reads for an option, so these lines win over the included
     file; -F skips ~/.ssh/config, hence the explicit Include of it when no config is given.
     """
-    lines = ["StrictHostKeyChecking yes", "BatchMode yes"]
     source = Path(user_config).expanduser() if user_config else Path("~/.ssh/config").expanduser()
     if user_config or os.path.lexists(source):
         inputs.read_text(source, what="ssh config")     # regular, not too large, UTF-8: ssh reads it next
-        lines.append(f'Include "{os.path.realpath(source)}"')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        includes = [Path(os.path.realpath(source))]
+    else:
+        includes = []
+    text = ssh_config.render(options=[("StrictHostKeyChecking", "yes"), ("BatchMode", "yes")], includes=includes)
+    return ssh_config.write(path, text)
 
 
 def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

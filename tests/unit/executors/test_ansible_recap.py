@@ -190,10 +190,24 @@ def hosts() -> list[Host]:
     ]
 
 
+def read_inventory(path: Path) -> dict:
+    """The inventory's hosts; a string Ansible may template (not tagged !unsafe) fails the test."""
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def plain(loader, node):
+        assert isinstance(node.value, str) and node.tag != "!unsafe", f"{node.value!r} is not tagged !unsafe"
+        return loader.construct_scalar(node)
+
+    Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+    Loader.add_constructor("tag:yaml.org,2002:str", plain)
+    return yaml.load(path.read_text(), Loader=Loader)["all"]["hosts"]   # noqa: S506 - a SafeLoader
+
+
 def test_inventory(tmp_path):
     by_alias = engine.write_inventory(tmp_path / "inv.yml", hosts(), known_hosts="/kh/run")
     assert list(by_alias) == ["deploy_127.0.0.1_2201", "gpu01", "gpu01_2", "local"]
-    doc = yaml.safe_load((tmp_path / "inv.yml").read_text())["all"]["hosts"]
+    doc = read_inventory(tmp_path / "inv.yml")
     first = doc["deploy_127.0.0.1_2201"]
     assert (first["ansible_host"], first["ansible_port"], first["ansible_user"]) == ("127.0.0.1", 2201, "deploy")
     assert first["ansible_ssh_private_key_file"] == "/k/id"
@@ -210,7 +224,7 @@ def test_inventory(tmp_path):
 
 def test_accept_new_host_keys(tmp_path):
     engine.write_inventory(tmp_path / "inv.yml", hosts()[:1], accept_new=True)
-    args = yaml.safe_load((tmp_path / "inv.yml").read_text())["all"]["hosts"]["deploy_127.0.0.1_2201"]
+    args = read_inventory(tmp_path / "inv.yml")["deploy_127.0.0.1_2201"]
     assert "StrictHostKeyChecking=accept-new" in shlex.split(args["ansible_ssh_common_args"])
     assert f"UserKnownHostsFile={os.path.expanduser('~/.ssh/known_hosts')}" in args["ansible_ssh_common_args"]
 
@@ -224,7 +238,10 @@ def test_ansible_reads_the_inventory_as_written(tmp_path):
                          text=True, env=env, check=True).stdout
     hostvars = json.loads(out)["_meta"]["hostvars"]
     assert hostvars["deploy_127.0.0.1_2201"]["ansible_port"] == 2201
-    assert "ProxyCommand=" in hostvars["gpu01"]["ansible_ssh_common_args"]
+    # Ansible marks each string it will never template; every string toolkit wrote is one of them
+    first = hostvars["deploy_127.0.0.1_2201"]
+    assert all(set(v) == {"__ansible_unsafe"} for k, v in first.items() if k != "ansible_port"), first
+    assert "ProxyCommand=" in hostvars["gpu01"]["ansible_ssh_common_args"]["__ansible_unsafe"]
 
 
 def test_ansible_cfg_and_site_playbook(tmp_path):

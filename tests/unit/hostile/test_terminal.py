@@ -107,9 +107,9 @@ def test_inventory_host_names_in_apply_output(tmp_path):
     for extra in ((), ("--json",)):
         res = toolkit("apply", str(profile), "--inventory", str(inv), "--dry-run", "--log-dir", str(tmp_path / "l"),
                       *extra)
-        assert res.returncode == 1, res.stdout + res.stderr
+        assert res.returncode == 2, res.stdout + res.stderr     # refused as a host name before any connection
         text = assert_inert(res.stdout + res.stderr)
-        assert "h\\x1b]0;x\\x07\\u202e\\x0d" in text or "h\\u001b]0;x\\u0007\\u202e\\r" in text, text
+        assert "invalid host name 'h\\x1b]0;x\\x07\\u202e\\r'" in text, text
 
 
 def test_bundled_profile_descriptions_in_profiles(tmp_path, monkeypatch, capsys):
