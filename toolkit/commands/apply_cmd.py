@@ -107,6 +107,28 @@ def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ss
                 r.tail = [*r.tail, *failing[-12:]]
 
 
+def logs_for(log_dir: str | None, hosts: list[Host], engine: str, force: bool) -> str:
+    """--log-dir, checked before anything runs (no file there that toolkit did not write is
+    overwritten), or this run's new folder in the per-user state folder."""
+    from toolkit.executors import logdirs
+    from toolkit.outputs.atomic import check_output
+
+    if log_dir is None:
+        try:
+            return str(logdirs.new_run())
+        except OSError as exc:
+            raise UsageError(f"cannot make a log folder under {logdirs.state_root()}: {exc.strerror}",
+                             "set XDG_STATE_HOME to a writable folder, or pass --log-dir DIR") from None
+    if engine == "ansible":
+        from toolkit.executors.ansible_engine import LOG_NAME
+
+        names = [LOG_NAME]
+    else:
+        names = [logdirs.log_name(h.name) for h in hosts]
+    check_output(log_dir, names, force=force, option="--log-dir")
+    return log_dir
+
+
 def _include(path: Path, user_config: str | None) -> str:
     if user_config:
         path.write_text(path.read_text() + f"\nInclude \"{Path(user_config).resolve()}\"\n", encoding="utf-8")
@@ -139,13 +161,16 @@ def show(results: list[HostResult], as_json: bool) -> None:
 @click.option("--ssh-config", type=click.Path(dir_okay=False), help="OpenSSH config (default ~/.ssh/config).")
 @click.option("--identity", type=click.Path(exists=True, dir_okay=False), help="Private key for hosts without one.")
 @click.option("--log-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for one full log per host (default: a new temporary folder, printed).")
+              help="Folder for one full log per host (default: a new folder per run under "
+                   "$XDG_STATE_HOME/toolkit/apply-logs, newest 20 runs kept; printed).")
+@click.option("--force", is_flag=True, help="Overwrite files in --log-dir that toolkit did not write.")
 @click.option("--engine", type=click.Choice(["native", "ansible"]), default="native", show_default=True)
 @click.option("--compat-data", type=click.Path(dir_okay=False), help="Extra compatibility data (YAML).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-host results as JSON.")
 def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local: bool, forks: int, dry_run: bool,
           reboot: bool, no_verify: bool, accept_new_host_keys: bool, known_hosts: str | None, ssh_config: str | None,
-          identity: str | None, log_dir: str | None, engine: str, compat_data: str | None, as_json: bool) -> None:
+          identity: str | None, log_dir: str | None, force: bool, engine: str, compat_data: str | None,
+          as_json: bool) -> None:
     """Apply PROFILE to --host URLs, an --inventory or --local, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
@@ -156,8 +181,8 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
     if reboot and (local or engine == "ansible"):
         raise UsageError("--reboot works with SSH hosts and the native engine only",
                          "toolkit never reboots the machine it runs on: reboot it yourself, then apply again")
+    log_dir = logs_for(log_dir, hosts, engine, force)
     password = sudo_password(hosts)
-    log_dir = log_dir or tempfile.mkdtemp(prefix="toolkit-apply-logs-")
     echo = err if as_json else out      # with --json, stdout carries the JSON document alone
     if engine == "ansible":
         from toolkit.executors.ansible_engine import run_ansible
