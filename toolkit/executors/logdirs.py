@@ -14,15 +14,16 @@ import os
 import re
 import secrets
 import shutil
-import time
+import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from toolkit.outputs.owned import HEADER_WORDS
 
 KEEP_RUNS = 20
 MARKER = ".toolkit-apply-run"
-RUN_NAME = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
-UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+RUN_NAME = re.compile(r"^\d{8}-\d{6}-\d{6}-[0-9a-f]{4}$")     # date-time-microseconds-random
+MAX_NAME = 200
 LOG_HEADER = f"# toolkit apply log: {HEADER_WORDS[0]}; {HEADER_WORDS[1]}\n"
 
 
@@ -35,12 +36,13 @@ def state_root(environ: dict[str, str] | None = None) -> Path:
 
 
 def log_name(host: str) -> str:
-    """The log file name of a host: its name when that is already safe; otherwise the sanitised
-    name plus a digest of the real one, so two names that sanitise alike never share a log."""
-    safe = UNSAFE.sub("_", host).strip("_.")[:80] or "host"
-    if safe == host:
-        return f"{safe}.log"
-    return f"{safe}-{hashlib.sha256(host.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}.log"
+    """The log file name of a host: its name with anything but letters, digits and ``._~@-``
+    percent-encoded ('/' -> %2F, ':' -> %3A, ESC -> %1B). The encoding is one-to-one, so two hosts
+    never share a log; an over-long name keeps a digest of the whole."""
+    name = quote(host, safe="@")
+    if len(name) > MAX_NAME:
+        name = f"{name[:MAX_NAME - 17]}-{hashlib.sha256(host.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
+    return f"{name}.log"
 
 
 def new_run(root: Path | None = None, keep: int = KEEP_RUNS) -> Path:
@@ -48,22 +50,24 @@ def new_run(root: Path | None = None, keep: int = KEEP_RUNS) -> Path:
     root = root or state_root()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     while True:
-        folder = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        now = datetime.datetime.now()
+        folder = root / f"{now:%Y%m%d-%H%M%S-%f}-{secrets.token_hex(2)}"
         try:
             folder.mkdir(mode=0o700)
             break
         except FileExistsError:
             continue
     (folder / MARKER).write_text("toolkit apply logs; this folder is removed when newer runs push it out\n")
-    prune(root, keep)
+    prune(root, keep, folder)
     return folder
 
 
-def prune(root: Path, keep: int) -> list[Path]:
-    """Remove all but the newest `keep` run folders toolkit made under root; returns those removed."""
-    runs = sorted(p for p in root.iterdir()
-                  if RUN_NAME.match(p.name) and not p.is_symlink() and p.is_dir() and (p / MARKER).is_file())
-    old = runs[:-keep] if keep > 0 else runs
+def prune(root: Path, keep: int, current: Path) -> list[Path]:
+    """Remove all but the newest `keep` run folders toolkit made under root (`current`, this run's,
+    always stays); returns those removed."""
+    runs = sorted(p for p in root.iterdir() if p != current and RUN_NAME.match(p.name) and not p.is_symlink()
+                  and p.is_dir() and (p / MARKER).is_file())
+    old = runs[:len(runs) - max(keep - 1, 0)]
     for folder in old:
         shutil.rmtree(folder, ignore_errors=True)
     return old

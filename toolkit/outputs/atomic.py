@@ -83,12 +83,12 @@ def not_a_folder(root: Path, what: str, option: str, target: Path) -> guard.Usag
 
 def prepare_root(root: Path, option: str, target: Path) -> bool:
     """The output folder exists afterwards (True when this call made it); a symlink or non-folder is refused."""
-    what = owned.kind(root)
-    if what == "a folder":
-        return False
-    if what is not None:
-        raise not_a_folder(root, what, option, target)
     try:
+        what = owned.kind(root)
+        if what == "a folder":
+            return False
+        if what is not None:
+            raise not_a_folder(root, what, option, target)
         root.mkdir(parents=True)
     except OSError as exc:
         raise guard.failed(exc, option, target) from None

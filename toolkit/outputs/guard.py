@@ -1,8 +1,10 @@
 """Before anything is written: what a write would clobber, and the errors that say so.
 
-A refusal is exit 2 and names the files; ``--force`` overwrites files (and copied folders) toolkit
-did not write. Some things no ``--force`` allows: a symbolic link, file or pipe where a folder of
-the output must be, a folder where a file must be, and replacing a wheelhouse with its own copy.
+A refusal is exit 2 and names the files; ``--force`` overwrites files and symbolic links (the link,
+never what it points to) and copied folders toolkit did not write. Some things no ``--force``
+allows: a symbolic link, file or pipe where a folder of the output must be; a folder, named pipe,
+socket or device where a file must be (``--save-facts /dev/null`` never replaces the device); and
+replacing a wheelhouse with its own copy.
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ def find_conflicts(root: Path, files: Iterable[str], trees: Mapping[str, str], m
                 hard.append(f"{parent} is {what}, not a folder")
     for rel in files:
         what = kind(root / rel)
-        if what == "a folder":
-            hard.append(f"{rel} is a folder")
+        if what in ("a folder", "a named pipe", "a socket", "a device"):
+            hard.append(f"{rel} is {what}")
         elif what is not None and not owns_file(root, rel, manifest, use_header):
             blocked.append(rel)
     for rel, src in trees.items():
