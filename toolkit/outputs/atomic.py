@@ -67,9 +67,7 @@ def locked(root: Path) -> Iterator[None]:
 def write_bytes(path: Path, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        owned.write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)

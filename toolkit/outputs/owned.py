@@ -15,6 +15,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 MANIFEST = ".toolkit-output.json"
 MANIFEST_FORMAT = 1
@@ -33,16 +34,33 @@ class Manifest:
                            "folders": sorted(self.folders)}, indent=1) + "\n"
 
 
-def sha256_of(path: Path) -> str | None:
-    """The digest of a regular file (never following a symlink), or None for anything else."""
+def open_regular(path: Path) -> BinaryIO | None:
+    """path opened for reading when it is a regular file (a symlink is never followed, a pipe never
+    waited on); None for anything else."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return None
-        digest = hashlib.sha256()
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until all of data is written (os.write may write less)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def sha256_of(path: Path) -> str | None:
+    """The digest of a regular file (never following a symlink), or None for anything else."""
+    fh = open_regular(path)
+    if fh is None:
+        return None
+    digest = hashlib.sha256()
+    with fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
@@ -50,13 +68,10 @@ def sha256_of(path: Path) -> str | None:
 
 def has_header(path: Path) -> bool:
     """True for a regular file with toolkit's do-not-edit header in its first lines."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+    fh = open_regular(path)
+    if fh is None:
         return False
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return False
+    with fh:
         head = fh.read(HEAD_BYTES).decode("utf-8", "replace").lower()
     # first line; second after a #! line; devcontainer.json's "_generated" key on its second line
     return any(all(word in line for word in HEADER_WORDS) for line in head.splitlines()[:3])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from toolkit.errors import UsageError
+from toolkit.outputs.owned import write_all
 
 SUFFIXES = (".whl", ".tar.gz", ".zip")
 MAX_FILE = 16 * 2**30          # no wheel comes near this; a sparse or runaway file does
@@ -84,9 +85,7 @@ def copy_wheels(src: Path, dest: Path) -> Copied:
             while left > 0 and (chunk := fh.read(min(CHUNK, left))):
                 digest.update(chunk)
                 left -= len(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
+                write_all(fd, chunk)
             os.fsync(fd)
         finally:
             os.close(fd)
