@@ -36,7 +36,9 @@ def write_profile(folder: Path, ca_bundle: Path | None, wheelhouse: bool = False
         network.append("  ca_certificates: [host-ca.crt]\n")
     if wheelhouse:                   # a CopyTree: uploaded, then put in place as root before setup.sh runs
         (folder / "wheels" / "sub").mkdir(parents=True)
-        (folder / "wheels" / "sub" / "note.txt").write_text("not a wheel\n")
+        (folder / "wheels" / "sub" / "note.txt").write_text("not a wheel: skipped\n")
+        (folder / "wheels" / "note-1.0-py3-none-any.whl").write_text("a stand-in wheel\n")
+        (folder / "wheels" / "key.whl").symlink_to("/etc/shadow")       # never followed
         network.append("  wheelhouse: wheels\n")
     path = folder / "profile.yaml"
     path.write_text(PROFILE + ("network:\n" + "".join(network) if network else ""))
@@ -199,7 +201,8 @@ def test_connection_killed_mid_apply_then_rerun_completes(apply, sshd_container,
     assert res.returncode == 0, res.stdout + res.stderr
     assert re.search(r"\s+(changed|unchanged)\s+\d+/\d+\s+\S+\s+passed \d+", row(res.stdout, host)), res.stdout
     assert '"status": "ok"' in sh(host, "cat /var/lib/toolkit/state.json")
-    assert sh(host, "stat -c '%U %a' /opt/toolkit/wheelhouse/sub/note.txt").split() == ["root", "644"]
+    assert sh(host, "stat -c '%U %a' /opt/toolkit/wheelhouse/note-1.0-py3-none-any.whl").split() == ["root", "644"]
+    assert sh(host, "ls -A /opt/toolkit/wheelhouse").split() == ["note-1.0-py3-none-any.whl"]
 
 
 def test_dry_run_on_a_fresh_host_lists_changes_and_changes_nothing(apply, sshd_container):

@@ -76,7 +76,7 @@ def test_dry_run_on_a_terminal_lists_the_steps_that_would_change(tmp_path, ssh_k
     assert rc == 0, text
     assert "step(s) would change" in text, text
     for title in ("os: OS packages", "user: user alice", "python: virtual environment /opt/venv"):
-        assert f"would change  step " in text and title in text, text
+        assert "would change  step " in text and title in text, text
     assert "\x1b[" in text              # a terminal: the live display and colour
     assert untouched(host)
 

@@ -19,13 +19,15 @@ ALLOWED = {
     "profile": {"errors", "inputs"},
     "compat": {"errors", "inputs"},
     "model": {"errors"},
+    "outputs": {"errors"},                     # the safe writer every writing command uses
     "components": BASE | {"model", "compat", "profile"},
     "plan": BASE | {"components", "model", "compat", "profile"},
-    "render": BASE | {"model", "profile"},     # profile: only its quoting patterns
-    "verify": BASE | {"model", "render"},
+    "render": BASE | {"model", "profile", "outputs"},     # profile: only its quoting patterns
+    "verify": BASE | {"model", "render", "outputs"},
     "gpu": BASE | {"model", "compat"},          # compat: the driver each CUDA needs
-    "executors": BASE | {"model", "render", "verify"},
-    "commands": BASE | {"plan", "components", "model", "compat", "profile", "render", "verify", "gpu", "executors"},
+    "executors": BASE | {"model", "render", "verify", "outputs"},
+    "commands": BASE | {"plan", "components", "model", "compat", "profile", "render", "verify", "gpu", "executors",
+                 "outputs"},
     "cli": BASE | {"commands"},
     "__main__": {"cli"},
     "__init__": set(),

@@ -118,6 +118,28 @@ def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ss
                 r.tail = [*r.tail, *failing[-12:]]
 
 
+def logs_for(log_dir: str | None, hosts: list[Host], engine: str, force: bool) -> str:
+    """--log-dir, checked before anything runs (no file there that toolkit did not write is
+    overwritten), or this run's new folder in the per-user state folder."""
+    from toolkit.executors import logdirs
+    from toolkit.outputs.atomic import check_output
+
+    if log_dir is None:
+        try:
+            return str(logdirs.new_run())
+        except OSError as exc:
+            raise UsageError(f"cannot make a log folder under {logdirs.state_root()}: {exc.strerror}",
+                             "set XDG_STATE_HOME to a writable folder, or pass --log-dir DIR") from None
+    if engine == "ansible":
+        from toolkit.executors.ansible_engine import LOG_NAME
+
+        names = [LOG_NAME]
+    else:
+        names = [logdirs.log_name(h.name) for h in hosts]
+    check_output(log_dir, names, force=force, option="--log-dir")
+    return log_dir
+
+
 def show(results: list[HostResult], as_json: bool) -> None:
     if as_json:
         out(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
@@ -142,7 +164,9 @@ def show(results: list[HostResult], as_json: bool) -> None:
 @click.option("--ssh-config", type=click.Path(dir_okay=False), help="OpenSSH config (default ~/.ssh/config).")
 @click.option("--identity", type=click.Path(exists=True, dir_okay=False), help="Private key for hosts without one.")
 @click.option("--log-dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for one full log per host (default: a new temporary folder, printed).")
+              help="Folder for one full log per host (default: a new folder per run under "
+                   "$XDG_STATE_HOME/toolkit/apply-logs, newest 20 runs kept; printed).")
+@click.option("--force", is_flag=True, help="Overwrite files in --log-dir that toolkit did not write.")
 @click.option("--engine", type=click.Choice(["native", "ansible"]), default="native", show_default=True)
 @click.option("--compat-data", type=click.Path(dir_okay=False), help="Extra compatibility data (YAML).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-host results as JSON.")
@@ -150,8 +174,8 @@ def show(results: list[HostResult], as_json: bool) -> None:
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
 def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local: bool, forks: int, dry_run: bool,
           reboot: bool, no_verify: bool, accept_new_host_keys: bool, known_hosts: str | None, ssh_config: str | None,
-          identity: str | None, log_dir: str | None, engine: str, compat_data: str | None, as_json: bool,
-          allow_os_mismatch: bool) -> None:
+          identity: str | None, log_dir: str | None, force: bool, engine: str, compat_data: str | None,
+          as_json: bool, allow_os_mismatch: bool) -> None:
     """Apply PROFILE to --host URLs, an --inventory or --local, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
@@ -169,8 +193,8 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
         from toolkit.executors.ssh import check_known_hosts
 
         check_known_hosts(hosts, known_hosts)
+    log_dir = logs_for(log_dir, hosts, engine, force)
     password = sudo_password(hosts)
-    log_dir = log_dir or tempfile.mkdtemp(prefix="toolkit-apply-logs-")
     echo = err if as_json else out      # with --json, stdout carries the JSON document alone
     if engine == "ansible":
         from toolkit.executors.ansible_engine import run_ansible

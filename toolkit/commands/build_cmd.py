@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -51,18 +50,13 @@ def parse_build_args(items: tuple[str, ...]) -> dict[str, str]:
 
 @contextmanager
 def context_dir(keep: str | None):
-    """A temporary build context, or DIR when --keep-context DIR (replacing an earlier context there)."""
+    """A temporary build context, or DIR when --keep-context DIR. In DIR, prepare_context replaces
+    only toolkit's own earlier context and refuses anything else: nothing there is ever wiped."""
     if keep is None:
         with tempfile.TemporaryDirectory(prefix="toolkit-context-") as tmp:
             yield Path(tmp)
         return
-    path = Path(keep)
-    if path.exists() and any(path.iterdir()):
-        if not (path / "Dockerfile").is_file():
-            raise UsageError(f"--keep-context {keep}: folder is not empty and holds no earlier build context")
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
-    yield path
+    yield Path(keep)
 
 
 def human_size(size: int) -> str:
@@ -158,12 +152,15 @@ def summary(result: db.BuildResult) -> str:
 @click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
               help="Build-time variable (repeatable); values of secret-looking names are never printed.")
 @click.option("--no-buildkit", is_flag=True, help="Use the legacy builder even when BuildKit is available.")
-@click.option("--keep-context", default=None, metavar="DIR", help="Write the build context into DIR and keep it.")
+@click.option("--keep-context", default=None, metavar="DIR",
+              help="Write the build context into DIR and keep it (toolkit's earlier context there is replaced).")
+@click.option("--force", is_flag=True, help="With --keep-context: overwrite files in DIR that toolkit did not write.")
 @click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
               help="Extra compatibility data (YAML) overlaid on toolkit's own.")
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
-          build_args: tuple[str, ...], no_buildkit: bool, keep_context: str | None, compat_data: str | None) -> None:
+          build_args: tuple[str, ...], no_buildkit: bool, keep_context: str | None, force: bool,
+          compat_data: str | None) -> None:
     """Build a container image from PROFILE on a Docker engine, following each step."""
     args = parse_build_args(build_args)
     loaded = load_profile(profile)
@@ -172,6 +169,8 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     plan = build_plan(loaded, compat_data)
     for warning in plan.warnings:
         warn(warning)
+    if keep_context:
+        db.check_context(plan, Path(keep_context), force=force)
     api = db.connect()
     if bi.is_local(api, plan.target.base_image) is False:
         warn(bi.missing_note(plan.target.base_image))
@@ -185,7 +184,7 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
         out("build args: " + ", ".join(f"{k}={v}" for k, v in db.redacted(args).items()))
     verbose = (ctx.obj or {}).get("verbose", 0) > 0
     with context_dir(keep_context) as directory:
-        db.prepare_context(plan, directory, buildkit=client is not None)
+        db.prepare_context(plan, directory, buildkit=client is not None, force=force)
         if keep_context:
             out(f"build context (kept): {keep_context}")
         display = (RichDisplay if use_colour() else PlainDisplay)(verbose)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
@@ -13,6 +12,7 @@ import click
 
 from toolkit.errors import EXIT_FAILED, ToolkitError, UsageError
 from toolkit.gpu import diagnose, facts
+from toolkit.outputs.atomic import FileOut, check_file, write_file
 from toolkit.ui import out, style
 
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan", "ok": "green"}
@@ -49,15 +49,11 @@ def remote_facts(client, python: str | None) -> dict:
         raise ToolkitError(f"the probe failed on the host (exit status {rc}): {err.strip()[-800:]}") from exc
 
 
-def write_facts(raw: dict, path: str) -> None:
-    """The probe's raw JSON, for a bug report or a test fixture; credentials in URLs masked, mode 0600."""
+def write_facts(raw: dict, path: str, force: bool = False) -> None:
+    """The probe's raw JSON, for a bug report or a test fixture; credentials in URLs masked, mode 0600.
+    Written whole or not at all; a file toolkit did not write is refused unless force."""
     text = URL_CREDENTIALS.sub(r"\g<scheme>***@", json.dumps(raw, indent=2, sort_keys=True)) + "\n"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise UsageError(f"cannot write --save-facts file {path}: {exc.strerror}") from exc
+    write_file(path, FileOut(text.encode("utf-8"), 0o600), force=force, option="--save-facts")
 
 
 def render(findings: list) -> None:
@@ -81,13 +77,16 @@ def render(findings: list) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
 @click.option("--save-facts", metavar="FILE",
               help="Also write the raw probe output (JSON; credentials in URLs masked) to FILE, for a bug report.")
+@click.option("--force", is_flag=True, help="Overwrite a --save-facts FILE that toolkit did not write.")
 @click.pass_context
 def doctor(ctx: click.Context, host: str | None, known_hosts: str | None, identity: str | None,
-           python: str | None, as_json: bool, save_facts: str | None) -> None:
+           python: str | None, as_json: bool, save_facts: str | None, force: bool) -> None:
     """Diagnose a GPU host: PCI device, nouveau, Secure Boot, DKMS, driver mismatch, framework CUDA and
     GPU architecture, /dev/shm, Docker runtime, package holds. Exit 1 when anything is an error."""
     if host is None and (known_hosts or identity):
         raise UsageError("--known-hosts and --identity only apply with --host")
+    if save_facts:
+        check_file(save_facts, force=force, option="--save-facts")   # refuse before probing
     if host is None:
         if python is not None and shutil.which(python) is None:
             raise UsageError(f"--python {python}: no such interpreter on this machine (missing or not executable)",
@@ -100,7 +99,7 @@ def doctor(ctx: click.Context, host: str | None, known_hosts: str | None, identi
             raise UsageError(f"--python {python}: {host} has no such interpreter (missing or not executable)",
                              "give the path of the venv's python on that host, e.g. /opt/venv/bin/python")
     if save_facts:
-        write_facts(raw, save_facts)
+        write_facts(raw, save_facts, force=force)
     findings = diagnose(raw)
     if as_json:
         out(json.dumps([f.to_dict() for f in findings], indent=2))

@@ -59,16 +59,22 @@ def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | No
               help="Value of the org.opencontainers.image.created label (left out by default: reproducible).")
 @click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
               help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+@click.option("--force", is_flag=True,
+              help="Overwrite files in OUTPUT that toolkit did not write (or that were edited since).")
 def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None,
-           compat_data: str | None) -> None:
+           compat_data: str | None, force: bool) -> None:
     """Render PROFILE into files under OUTPUT: Dockerfile (+ files/, wheelhouse/), setup.sh, ansible/,
-    .devcontainer/devcontainer.json and tests/ (with --format all)."""
+    .devcontainer/devcontainer.json and tests/ (with --format all).
+
+    Files toolkit wrote there before are replaced; anything else is refused (exit 2) unless --force.
+    All files are written at once: an error, a full disk or Ctrl-C leaves the earlier output whole."""
     plan = build_plan(load_profile(profile), compat_data)
     formats = list(FORMATS) if fmt == "all" else [fmt]
-    rendered = [render_format(plan, f, buildkit=not no_buildkit, created=created) for f in formats]
-    for result in rendered:
-        for path in result.write(outdir):
-            out(str(path))
+    rendered = Rendered()
+    for f in formats:
+        rendered = rendered.merged(render_format(plan, f, buildkit=not no_buildkit, created=created))
+    for path in rendered.write(outdir, force=force, option="-o"):
+        out(str(path))
 
 
 def committed_dockerfiles() -> dict[str, str]:
@@ -82,16 +88,11 @@ def committed_dockerfiles() -> dict[str, str]:
 
 
 def update_committed(folder: Path = COMMITTED_DIR) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    wanted = committed_dockerfiles()
-    for stale in folder.glob("*.Dockerfile"):
-        if stale.name not in wanted:
-            stale.unlink()
-    written = []
-    for name, text in sorted(wanted.items()):
-        (folder / name).write_text(text, encoding="utf-8")
-        written.append(folder / name)
-    return written
+    """Rewrite dockerfiles/*.Dockerfile; a stale one goes only when it carries toolkit's header."""
+    from toolkit.outputs.atomic import write_output
+
+    stale = [p.name for p in folder.glob("*.Dockerfile")] if folder.is_dir() else []
+    return write_output(folder, committed_dockerfiles(), remove=stale, manifest=False, option="dockerfiles/")
 
 
 COMMANDS = [render]

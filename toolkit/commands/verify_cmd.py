@@ -9,6 +9,7 @@ import pytest
 
 from toolkit.errors import UsageError, VerificationFailed
 from toolkit.model.plan import Plan
+from toolkit.outputs.atomic import check_file
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.ui import out, style
@@ -30,26 +31,29 @@ from toolkit.verify.evaluate import UNREACHABLE
               help="Your own testinfra tests to run beside the generated ones (repeatable).")
 @click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
               help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+@click.option("--force", is_flag=True, help="Overwrite a --junit FILE that toolkit did not write.")
 def verify(profile: str, target: str, require_gpu: bool, junit: str | None, as_json: bool, keyword: str | None,
-           ssh_config: str | None, extra_tests: tuple[str, ...], compat_data: str | None) -> None:
+           ssh_config: str | None, extra_tests: tuple[str, ...], compat_data: str | None, force: bool) -> None:
     """Verify a target against PROFILE: one probe gathers the facts, pytest + testinfra assert them.
 
     Exit status: 0 all checks passed (skips allowed), 3 a check failed, 2 invalid profile or target.
     """
     plan = build_plan(load_profile(profile), compat_data)
     run_plan(plan, target, require_gpu=require_gpu, junit=junit, as_json=as_json, keyword=keyword,
-             ssh_config=ssh_config, extra_tests=extra_tests)
+             ssh_config=ssh_config, extra_tests=extra_tests, force=force)
 
 
 def run_plan(plan: Plan, target: str, *, require_gpu: bool = False, junit: str | None = None,
              as_json: bool = False, keyword: str | None = None, ssh_config: str | None = None,
-             extra_tests: tuple[str, ...] = ()) -> runner.Run:
+             extra_tests: tuple[str, ...] = (), force: bool = False) -> runner.Run:
     """Everything `verify` does once the plan is built: print the report; raise VerificationFailed
     (exit 3) when a check failed, UsageError (exit 2) for a bad or unreachable target."""
     targets.parse(target)     # refuse a bad address before anything starts
+    if junit:
+        check_file(junit, force=force, option="--junit")    # and a report path that would clobber a file
     with targets.open_target(target, ssh_config=ssh_config) as tgt:
         run = runner.run(plan, tgt.hostspec, keyword=keyword, junit=junit, require_gpu=require_gpu,
-                         extra_tests=extra_tests)
+                         extra_tests=extra_tests, junit_force=force)
     if run.exit_code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         raise UsageError(f"pytest could not run the suite (exit {run.exit_code})", "see pytest's message above")
     unreachable = [r for r in run.results if r.found.startswith(UNREACHABLE)]

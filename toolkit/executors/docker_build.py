@@ -86,13 +86,23 @@ def scrub(text: str, build_args: dict[str, str]) -> str:
     return text
 
 
-def prepare_context(plan, directory: Path, buildkit: bool) -> Path:
-    """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse)."""
+def prepare_context(plan, directory: Path, buildkit: bool, force: bool = False,
+                    option: str = "--keep-context") -> Path:
+    """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse) into
+    directory: toolkit's earlier context there is replaced, anything else refused unless force."""
     from toolkit.render.dockerfile import render
 
-    directory.mkdir(parents=True, exist_ok=True)
-    render(plan, buildkit=buildkit).write(directory)
+    render(plan, buildkit=buildkit).write(directory, force=force, prune=True, option=option)
     return directory
+
+
+def check_context(plan, directory: Path, force: bool = False, option: str = "--keep-context") -> None:
+    """Refuse (exit 2) before anything starts when prepare_context would clobber directory."""
+    from toolkit.outputs.atomic import check_output
+    from toolkit.render.dockerfile import render
+
+    rendered = render(plan, buildkit=True)
+    check_output(directory, rendered.files, rendered.trees, force=force, option=option)
 
 
 def connect(timeout: int = 30):

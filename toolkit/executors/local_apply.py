@@ -22,6 +22,7 @@ from toolkit.executors.inventory import LOCAL, Host
 from toolkit.executors.results import FAILED, REBOOT_MARK, HostResult, OutputTracker, ProgressFn, failure, open_log
 from toolkit.model.plan import Plan
 from toolkit.model.steps import CopyTree
+from toolkit.outputs.wheels import copy_wheels
 from toolkit.render import script as script_render
 
 WRAPPER = """\
@@ -94,6 +95,20 @@ def wrapper_text(tmp: str, trees: list[tuple[str, str]]) -> str:
     return WRAPPER.format(dir=shlex.quote(tmp), places=places, mark=REBOOT_MARK)
 
 
+def staged_trees(job: Job, tmp: Path, tracker: OutputTracker) -> list[tuple[str, str]]:
+    """The wheelhouse folders, copied into tmp first: only regular wheel/sdist files, no symlinks
+    (toolkit.outputs.wheels); what was left out is noted in the log. None in a dry run."""
+    if job.dry_run:
+        return []
+    trees = []
+    for n, (src, dest) in enumerate(job.trees):
+        copied = copy_wheels(Path(src), tmp / f"tree{n}")
+        for skipped in copied.skipped:
+            tracker.note(f"wheelhouse {src}: skipped {skipped}")
+        trees.append((str(tmp / f"tree{n}"), dest))
+    return trees
+
+
 def as_root(argv: list[str], *, is_root: bool, password: str | None) -> list[str]:
     """argv run as root; with a password, sudo reads it from stdin (-S), its prompt silenced."""
     if is_root:
@@ -130,7 +145,8 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
             return refused
         with tempfile.TemporaryDirectory(prefix="toolkit-apply.", ignore_cleanup_errors=True) as tmp:
             (Path(tmp) / "setup.sh").write_text(job.script, encoding="utf-8")
-            (Path(tmp) / "run.sh").write_text(wrapper_text(tmp, list(job.trees)), encoding="utf-8")
+            (Path(tmp) / "run.sh").write_text(wrapper_text(tmp, staged_trees(job, Path(tmp), tracker)),
+                                              encoding="utf-8")
             argv = root_command(f"{tmp}/run.sh", is_root=os.geteuid() == 0, password=job.password,
                                 dry_run=job.dry_run)
             tracker.note(f"running setup.sh{' --dry-run' if job.dry_run else ''} on this machine")

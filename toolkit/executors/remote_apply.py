@@ -15,10 +15,8 @@ boot_id over SSH) and applied again, so what needed the reboot carries on.
 from __future__ import annotations
 
 import codecs
-import os
 import secrets
 import shlex
-import stat
 import time
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from toolkit.executors.results import (
     FAILED, UNREACHABLE, HostResult, OutputTracker, Progress, ProgressFn, failure,
 )
 from toolkit.executors.ssh import ConnectError, Connection, SshSettings
+from toolkit.outputs.wheels import wheel_files
 
 BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
 POLL_SECONDS = 5.0
@@ -72,7 +71,8 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
             _say(tracker, host, "uploading")
             with conn.client.open_sftp() as sftp:
                 tmp = _make_temp(sftp)
-                _upload(sftp, tmp, job)
+                for skipped in _upload(sftp, tmp, job):
+                    tracker.note(f"wheelhouse: skipped {skipped}")
             command = shlex.join(root_command(f"{tmp}/run.sh", is_root=host.is_root, password=job.password,
                                               dry_run=job.dry_run))
             tracker.note(f"running {command}")
@@ -103,26 +103,27 @@ def _make_temp(sftp: paramiko.SFTPClient) -> str:
     return path
 
 
-def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job) -> None:
+def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job) -> list[str]:
+    """setup.sh, run.sh and the wheelhouse folders; returns the wheelhouse entries left out."""
     trees = [(f"{tmp}/tree{i}", dest) for i, (_src, dest) in enumerate(job.trees)]
     for name, text in (("setup.sh", job.script), ("run.sh", wrapper_text(tmp, trees))):
         with sftp.open(f"{tmp}/{name}", "w") as fh:
             fh.write(text.encode())
         sftp.chmod(f"{tmp}/{name}", 0o600)
+    skipped: list[str] = []
     if not job.dry_run:
         for (src, _dest), (remote, _) in zip(job.trees, trees):
-            _put_tree(sftp, Path(src), remote)
+            _put_tree(sftp, Path(src), remote, skipped)
+    return skipped
 
 
-def _put_tree(sftp: paramiko.SFTPClient, local: Path, remote: str) -> None:
+def _put_tree(sftp: paramiko.SFTPClient, local: Path, remote: str, skipped: list[str]) -> None:
+    """A wheelhouse: only its regular wheel/sdist files, never through a symlink (outputs.wheels)."""
     sftp.mkdir(remote, 0o755)
-    for entry in sorted(local.iterdir()):
-        target = f"{remote}/{entry.name}"
-        if entry.is_dir() and not entry.is_symlink():
-            _put_tree(sftp, entry, target)
-        elif entry.is_file():
-            sftp.put(str(entry), target)
-            sftp.chmod(target, stat.S_IMODE(os.stat(entry).st_mode) | 0o444)
+    for name, fh, size in wheel_files(local, skipped):
+        target = f"{remote}/{name}"
+        sftp.putfo(fh, target, file_size=size)
+        sftp.chmod(target, 0o644)
 
 
 def _stream(conn: Connection, command: str, password: str | None, tracker: OutputTracker) -> int:

@@ -8,6 +8,7 @@ secrets redacted and finally classifies the run.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import deque
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from toolkit.executors.failure_hints import diagnose
+from toolkit.executors.logdirs import LOG_HEADER, log_name
 
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -167,15 +169,21 @@ class OutputTracker:
 
 
 def open_log(log_dir: str | None, host: str) -> tuple[IO[str] | None, str | None]:
-    """The per-host log file (mode 0600) in log_dir, or (None, None) without a log dir."""
+    """The per-host log file (mode 0600) in log_dir, or (None, None) without a log dir.
+
+    Its name is unique per host (logdirs.log_name); its first line is toolkit's header, so a later
+    run may replace it. apply checks --log-dir beforehand (outputs.check_output): what is there and
+    not toolkit's is refused, and a symbolic link put there is never followed (O_NOFOLLOW)."""
     if not log_dir:
         return None, None
     folder = Path(log_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9._@-]+", "_", host).strip("_") or "host"
-    path = folder / f"{name}.log"
-    path.touch(mode=0o600)
-    return open(path, "w", encoding="utf-8"), str(path)
+    path = folder / log_name(host)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    log = os.fdopen(fd, "w", encoding="utf-8")
+    log.write(LOG_HEADER)
+    return log, str(path)
 
 
 def failure(host: str, status: str, step: str, lines: list[str], seconds: float = 0.0,

@@ -86,24 +86,19 @@ class Rendered:
         self.files: dict[str, str] = dict(files or {})
         self.trees: dict[str, str] = dict(trees or {})   # relative dest -> local source folder
 
-    def write(self, outdir) -> list:
-        """Write files (and copy trees) under outdir; returns the paths written."""
-        import shutil
-        from pathlib import Path
+    def write(self, outdir, *, force: bool = False, prune: bool = False, option: str = "-o") -> list:
+        """Write files (and copy trees: wheels only) under outdir, all or nothing; returns the paths
+        written. Refuses (exit 2) to overwrite what toolkit did not write unless force; prune removes
+        toolkit's files of an earlier output there that this one lacks (see toolkit.outputs)."""
+        from toolkit.outputs.atomic import write_output
+        from toolkit.ui import warn
 
-        root = Path(outdir)
-        written = []
-        for rel, text in sorted(self.files.items()):
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            if text.startswith("#!"):
-                path.chmod(0o755)
-            written.append(path)
-        for rel, src in sorted(self.trees.items()):
-            dest = root / rel
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.copytree(src, dest)
-            written.append(dest)
-        return written
+        return write_output(outdir, self.files, self.trees, force=force, prune=prune, option=option, report=warn)
+
+    def merged(self, other: "Rendered") -> "Rendered":
+        """One output of two renders (render --format all); a path both write must agree."""
+        clash = [rel for rel in set(self.files) & set(other.files) if self.files[rel] != other.files[rel]]
+        clash += [rel for rel in set(self.trees) & set(other.trees) if self.trees[rel] != other.trees[rel]]
+        if clash:
+            raise ValueError(f"two renderers write different content to {sorted(clash)}")
+        return Rendered({**self.files, **other.files}, {**self.trees, **other.trees})

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.model.plan import Plan
+from toolkit.outputs.atomic import write_file
 from toolkit.render.testinfra import render, suite_path
 from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, Result
 from toolkit.verify import suite
@@ -73,7 +74,11 @@ def _longrepr(report) -> str:
 
 
 def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | None = None,
-        require_gpu: bool = False, extra_tests: tuple[str, ...] = (), pytest_args: tuple[str, ...] = ()) -> Run:
+        require_gpu: bool = False, extra_tests: tuple[str, ...] = (), pytest_args: tuple[str, ...] = (),
+        junit_force: bool = False) -> Run:
+    """Run the plan's suite against hostspec. The JUnit report is written by pytest into the run's
+    own folder, then put at `junit` whole (toolkit.outputs: a file toolkit did not write is kept
+    unless junit_force)."""
     with tempfile.TemporaryDirectory(prefix="toolkit-verify-") as tmp:
         root = Path(tmp)
         rendered = render(plan)
@@ -86,7 +91,7 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
         if keyword:
             args += ["-k", keyword]
         if junit:
-            args += [f"--junit-xml={Path(junit).resolve()}", "-o", f"junit_suite_name=toolkit-{plan.name}"]
+            args += [f"--junit-xml={root / 'junit.xml'}", "-o", f"junit_suite_name=toolkit-{plan.name}"]
         if require_gpu:
             args.append("--require-gpu")
         args += list(pytest_args)
@@ -97,6 +102,8 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
         finally:
             _forget_modules(root)
         seconds = time.perf_counter() - started
+        if junit and (root / "junit.xml").is_file():
+            write_file(junit, (root / "junit.xml").read_bytes(), force=junit_force, option="--junit")
     return Run(results=list(collector.by_node.values()), exit_code=int(code), seconds=round(seconds, 3),
                errors=collector.errors)
 

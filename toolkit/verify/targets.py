@@ -27,7 +27,7 @@ from pathlib import Path
 from toolkit import inputs
 from toolkit.errors import UsageError
 from toolkit.verify import ssh_config
-from toolkit.verify.ssh_values import SHOWN_PATH, SSH_HOST_RE, SSH_USER_RE, shown
+from toolkit.verify.ssh_values import SSH_HOST_RE, SSH_USER_RE, shown
 
 __all__ = ["SSH_HOST_RE", "SSH_USER_RE", "Address", "Target", "open_target", "parse"]
 

@@ -158,14 +158,17 @@ def test_local_apply_streams_classifies_and_places_folders(tmp_path):
     """The local executor end to end with a stand-in setup.sh (it touches nothing on this machine)."""
     src = tmp_path / "wheels"
     (src / "sub").mkdir(parents=True)
-    (src / "sub" / "w.txt").write_text("w")
+    (src / "w-1.0-py3-none-any.whl").write_text("w")
+    (src / "secret.whl").symlink_to("/etc/shadow")      # never followed: skipped and noted in the log
     dest = tmp_path / "placed" / "wheelhouse"
-    fake = f'test -f {dest}/sub/w.txt\necho "[changed] step 1/2: a"\necho "[ok] unchanged  step 2/2: b"\n'
+    fake = f'test -f {dest}/w-1.0-py3-none-any.whl\necho "[changed] step 1/2: a"\necho "[ok] unchanged  step 2/2: b"\n'
     events: list[Progress] = []
     r = apply_local(Job(script=fake, trees=((str(src), str(dest)),), total=2, log_dir=str(tmp_path / "logs")),
                     progress=events.append)
     assert (r.status, r.steps_changed, r.steps_total) == (CHANGED, 1, 2), r
-    assert [e.tag for e in events] == ["changed", "ok"] and (dest / "sub" / "w.txt").read_text() == "w"
-    assert "[changed] step 1/2: a" in (tmp_path / "logs" / "local.log").read_text()
+    assert [e.tag for e in events] == ["changed", "ok"] and (dest / "w-1.0-py3-none-any.whl").read_text() == "w"
+    assert sorted(p.name for p in dest.iterdir()) == ["w-1.0-py3-none-any.whl"]
+    log = (tmp_path / "logs" / "local.log").read_text()
+    assert "[changed] step 1/2: a" in log and "skipped secret.whl (a symbolic link" in log
     r = apply_local(Job(script="echo '[failed] step 1/1: a'\nexit 1\n", total=1, dry_run=True))
     assert (r.status, r.failed_step) == (FAILED, "step 1/1: a")

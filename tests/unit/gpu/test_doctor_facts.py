@@ -25,5 +25,17 @@ def test_saved_facts_mask_url_credentials_and_are_private(tmp_path):
 
 
 def test_unwritable_path_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="cannot write --save-facts file"):
-        write_facts({}, str(tmp_path / "missing" / "facts.json"))
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(UsageError, match="cannot write --save-facts"):
+        write_facts({}, str(tmp_path / "plain" / "facts.json"))
+
+
+def test_a_file_toolkit_did_not_write_is_kept_unless_force(tmp_path):
+    path = tmp_path / "facts.json"
+    path.write_text("mine")
+    with pytest.raises(UsageError, match="--force"):
+        write_facts({}, str(path))
+    assert path.read_text() == "mine"
+    write_facts({"a": 1}, str(path), force=True)
+    write_facts({"a": 2}, str(path))          # toolkit's own file now: replaced without --force
+    assert json.loads(path.read_text()) == {"a": 2}

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from toolkit.outputs.atomic import write_output
 from toolkit.render import ansible
 
 from . import CASES, HOSTILE, bundled_plans, check_golden, full_plan, hostile_plan, plan_of, tool
@@ -152,12 +152,10 @@ def test_committed_playbooks_are_current():
         assert not rendered.trees, f"{name}: bundled profiles cannot carry a wheelhouse folder"
         for rel, text in rendered.files.items():
             wanted[COMMITTED / name / Path(rel).relative_to("ansible")] = text
-    if update:
-        if COMMITTED.exists():
-            shutil.rmtree(COMMITTED)
-        for path, text in wanted.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+    if update:   # only files carrying toolkit's header are replaced or removed (toolkit.outputs)
+        old = [str(p.relative_to(COMMITTED)) for p in COMMITTED.rglob("*") if p.is_file()] if COMMITTED.exists() else []
+        write_output(COMMITTED, {str(p.relative_to(COMMITTED)): t for p, t in wanted.items()}, remove=old,
+                     manifest=False, option="ansible/")
     present = {p for p in COMMITTED.rglob("*") if p.is_file()} if COMMITTED.exists() else set()
     stale = sorted(str(p.relative_to(REPO)) for p, t in wanted.items()
                    if not p.is_file() or p.read_text(encoding="utf-8") != t)
