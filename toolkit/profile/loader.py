@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from toolkit.errors import Problem, ProfileError
 from toolkit.profile.bundled import bundled_path
 from toolkit.profile.merge import merge, position_of
+from toolkit.profile import semantics
 from toolkit.profile.model import Profile
 from toolkit.profile.yamlsource import LDict, load_located
 
@@ -144,13 +145,14 @@ def load_profile(path: str | Path) -> LoadedProfile:
     if not p.exists() and "/" not in str(path) and not str(path).endswith((".yaml", ".yml")):
         p = bundled_path(str(path)) or p
     tree, chain = _load_chain(p, ())
+    problems = {(pr.field, pr.message): pr for pr in semantics.problems(tree, chain[0])}
     try:
         profile = Profile.model_validate(_plain(tree))
     except ValidationError as exc:
-        problems = {}
         for err in exc.errors():
             pr = _problem(err, tree, chain[0])
             problems.setdefault((pr.field, pr.message), pr)
+    if problems:
         raise ProfileError(sorted(problems.values(), key=lambda q: (q.file, q.line or 0, q.column or 0))) from None
     digest = hashlib.sha256(json.dumps(profile.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     return LoadedProfile(profile, p, chain, tree, digest)
