@@ -157,8 +157,9 @@ def requirement_problem(spec: str) -> str | None:
     try:
         Requirement(spec)
     except InvalidRequirement as exc:
-        reason = str(exc).splitlines()[0].strip()
-        return f"not a valid pip requirement: {reason}"
+        reason = str(exc).splitlines()[0].strip().rstrip(".")
+        return (f"pip would refuse this requirement ({reason}); write e.g. numpy>=1.26,<3, numpy==1.26.* or "
+                "numpy~=1.26 (~= needs two version parts, .* and +local only after == or !=)")
     return None
 
 
