@@ -74,7 +74,7 @@ def _apt_name(item):
 
 def _where(tree, path: tuple) -> str:
     pos = position_of(tree, path)
-    return f"{pos.file}:{pos.line}" if pos else ".".join(map(str, path))
+    return f"{pos.file}:{pos.line}:{pos.column}" if pos else ".".join(map(str, path))
 
 
 def _duplicates(tree, file: str, lists, key, what: str, hint: str) -> list[Problem]:

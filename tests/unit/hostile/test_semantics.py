@@ -76,7 +76,7 @@ CASES = {
                                  "git.config.credential.helper", "allow_unsafe_config"),
     "check-duplicate-name": ({"p.yaml": "name: p\nchecks:\n  - name: ok\n    command: [\"true\"]\n"
                                         "  - name: ok\n    command: [\"false\"]\n"}, "p.yaml", 5, "checks.1.name",
-                             "duplicate check name 'ok' (first at p.yaml:3"),
+                             "duplicate check name 'ok' (first at p.yaml:3:5"),
     "check-named-like-builtin": ({"p.yaml": "name: p\nextends: pytorch-cuda\nchecks:\n  - name: driver-floor\n"
                                             "    command: [\"true\"]\n"}, "p.yaml", 4, "checks.1.name",
                                  "taken by toolkit's own check command:driver-floor"),
