@@ -72,10 +72,10 @@ def _merge(parent, child, path: tuple):
     return child
 
 
-def _keyed(parent: LList, child: LList, key) -> LList:
-    """The parent's items the child does not name, then every item of the child."""
-    named = {key(item) for item in child} - {None}
-    out = LList(pos=child.pos)
+def _keyed(parent: LList, child: LList, key, named: set | None = None) -> LList:
+    """The parent's items the child does not name (in this list, or in `named`), then all the child's."""
+    named = {key(item) for item in child} - {None} if named is None else named
+    out = LList(pos=child.pos or parent.pos)
     for item, pos in zip(parent, parent.item_pos):
         if key(item) is None or key(item) not in named:
             out.append(item)
@@ -91,16 +91,8 @@ def _merge_pip_lists(out: LDict, parent: LDict, child: LDict) -> None:
     named = {_pip_key(item) for items in mine for item in items} - {None}
     for name in PIP_LISTS:
         theirs, own = parent.get(name), child.get(name, LList())
-        if not isinstance(theirs, LList) or not isinstance(own, LList):
-            continue
-        kept = LList(pos=own.pos or theirs.pos)
-        for item, pos in zip(theirs, theirs.item_pos):
-            if _pip_key(item) is None or _pip_key(item) not in named:
-                kept.append(item)
-                kept.item_pos.append(pos)
-        kept.extend(own)
-        kept.item_pos.extend(own.item_pos)
-        out[name] = kept
+        if isinstance(theirs, LList) and isinstance(own, LList):
+            out[name] = _keyed(theirs, own, _pip_key, named)
 
 
 def position_of(tree, path: tuple):

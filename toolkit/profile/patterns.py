@@ -63,6 +63,21 @@ DESCRIBE = {
 }
 
 
+def check_quiet(pattern: re.Pattern[str], value: str) -> str:
+    """check() for a character-class pattern whose values may be secrets (env values): the error
+    names the first character at fault, never the value."""
+    if pattern.fullmatch(value):
+        return value
+    bad = next((i for i, ch in enumerate(value) if not pattern.fullmatch(ch)), None)
+    if bad is None:
+        raise ValueError(f"expected {DESCRIBE[pattern]}, at most the allowed length ({len(value)} characters; "
+                         "the value is not shown: it may be a secret)")
+    ch = value[bad]
+    shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
+    raise ValueError(f"expected {DESCRIBE[pattern]}: character {bad + 1} ({shown}) is not allowed "
+                     "(the value is not shown: it may be a secret)")
+
+
 def check(pattern: re.Pattern[str], value: str) -> str:
     """Return value if it matches pattern, else raise ValueError saying what was expected."""
     if not pattern.fullmatch(value):

@@ -61,6 +61,8 @@ CASES = {
                              "looks like a secret"),
     "env-credential-url": ({"p.yaml": f"name: p\nenv:\n  DATABASE_URL: postgres://me:{SECRET}@db/x\n"}, "p.yaml", 3,
                            "env.DATABASE_URL", "holds credentials"),
+    "env-value-never-echoed": ({"p.yaml": f"name: p\nenv:\n  MY_SETTING: \"{SECRET}$x\"\n"}, "p.yaml", 3,
+                               "env.MY_SETTING", "character 16 ('$') is not allowed"),
     "jupyter-ip-word": ({"p.yaml": "name: p\njupyter:\n  enabled: true\n  ip: localhost\n"}, "p.yaml", 4,
                         "jupyter.ip", "IPv4 or IPv6"),
     "jupyter-ip-out-of-range": ({"p.yaml": "name: p\njupyter:\n  ip: 999.999.999.999\n"}, "p.yaml", 3,
