@@ -46,7 +46,7 @@ git:
   config:
     init.defaultBranch: main
 env:
-  TOOLKIT_TEST: "a b=c, d"
+  PROFILE_TEST_VALUE: "a b=c, d"
 """
 
 
@@ -114,7 +114,7 @@ def test_second_run_changes_nothing(plan, container, capsys):
 
     rc, out = container.exec_run(["sh", "-c", "jq --version && id alice && /opt/venv/bin/python -c 'import six' "
                                   "&& git config --system init.defaultBranch && stat -c %U /opt/venv/bin "
-                                  "&& . /etc/profile.d/toolkit.sh && printf '%s\\n' \"$TOOLKIT_TEST\""])
+                                  "&& . /etc/profile.d/toolkit.sh && printf '%s\\n' \"$PROFILE_TEST_VALUE\""])
     text = out.decode()
     assert rc == 0, text
     assert "uid=1500(alice)" in text and "\nmain\n" in text and "\nalice\n" in text

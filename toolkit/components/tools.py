@@ -10,6 +10,7 @@ from toolkit.components.python import pip_source
 from toolkit.model.checks import check
 from toolkit.model.steps import AptPackages, GitConfig, Metadata, PipInstall, Service
 
+USER_CHECKS = "checks"         # the component of the profile's own checks
 JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
 JUPYTER_CONFIG = "/etc/jupyter/jupyter_server_config.py"
 PASSWORD_CONFIG = """\
@@ -74,7 +75,7 @@ def git(ctx: Context) -> Contribution:
 def extra_checks(ctx: Context) -> Contribution:
     out = Contribution()
     for c in ctx.profile.checks:
-        out.checks.append(check("command", "checks", f"profile check {c.name}", ident=f"command:{c.name}",
+        out.checks.append(check("command", USER_CHECKS, f"profile check {c.name}", ident=f"command:{c.name}",
                                 argv=tuple(c.command), expect=c.expect))
     return out
 

@@ -64,6 +64,29 @@ def _versions(loaded: LoadedProfile, res) -> dict:
     return out
 
 
+def _checks(loaded: LoadedProfile, parts: list[Contribution]) -> dict:
+    """Every check once, by id. Where two components check one thing (pip_package:jupyterlab from
+    jupyter and from the profile's pin), the later one wins, as the later install does. A profile
+    check whose id a built-in check has is refused: dropping either would verify something else."""
+    builtin: dict = {}
+    for part in parts:
+        for c in part.checks:
+            if c.component != tools.USER_CHECKS:
+                builtin[c.id] = c
+    problems = []
+    user = {}
+    for i, c in enumerate(c for part in parts for c in part.checks if c.component == tools.USER_CHECKS):
+        if c.id in builtin:
+            name = c.id.split(":", 1)[1]
+            problems.append(loaded.problem(f"checks.{i}.name", f"check name {name!r} is taken by toolkit's own "
+                                           f"check {c.id} ({builtin[c.id].description})",
+                                           "choose another name for your check"))
+        user.setdefault(c.id, c)
+    if problems:
+        raise ProfileError(problems)
+    return {**builtin, **user}
+
+
 def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None) -> Plan:
     p = loaded.profile
     res = resolve(loaded, data_file, facts)
@@ -94,10 +117,7 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         tools.metadata(ctx, versions),
     ]
     steps = tuple(s for part in parts for s in part.steps)
-    checks = {}
-    for part in parts:
-        for c in part.checks:
-            checks.setdefault(c.id, c)
+    checks = _checks(loaded, parts)
     decisions = tuple(Decision(d.field, d.value, d.rule, d.source) for d in res.decisions)
     return Plan(name=p.name, description=p.description, digest=loaded.digest, target=target, steps=steps,
                 checks=tuple(checks.values()), versions=tuple(versions.items()), decisions=decisions,

@@ -16,6 +16,7 @@ from toolkit import inputs
 from toolkit.errors import Problem, ProfileError
 from toolkit.profile.bundled import bundled_path, did_you_mean
 from toolkit.profile.merge import merge, position_of
+from toolkit.profile import semantics
 from toolkit.profile.model import Profile
 from toolkit.profile.yamlsource import LDict, load_located
 
@@ -177,13 +178,14 @@ def load_profile(path: str | Path) -> LoadedProfile:
             raise ProfileError([Problem(inputs.shown(str(path), 80), None, None, "", "no such file or bundled profile",
                                         f"{guess + ' ' if guess else ''}`toolkit profiles` lists the bundled ones")])
     tree, chain = _load_chain(p, ())
+    problems = {(pr.field, pr.message): pr for pr in semantics.problems(tree, chain[0])}
     try:
         profile = Profile.model_validate(_plain(tree))
     except ValidationError as exc:
-        problems = {}
         for err in exc.errors():
             pr = _problem(err, tree, chain[0])
             problems.setdefault((pr.field, pr.message), pr)
+    if problems:
         raise ProfileError(sorted(problems.values(), key=lambda q: (q.file, q.line or 0, q.column or 0))) from None
     digest = hashlib.sha256(json.dumps(profile.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     return LoadedProfile(profile, p, chain, tree, digest)

@@ -11,10 +11,21 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from toolkit.profile import patterns as P
+from toolkit.profile import policy
 
 
 def _pattern(pattern):
     return AfterValidator(lambda v: P.check(pattern, v))
+
+
+def _rule(problem):
+    """A validator from a policy function that returns None (fine) or why not."""
+    def validate(value: str) -> str:
+        why = problem(value)
+        if why:
+            raise ValueError(why)
+        return value
+    return AfterValidator(validate)
 
 
 def _no_dotdot(value: str) -> str:
@@ -25,19 +36,21 @@ def _no_dotdot(value: str) -> str:
 
 Version = Annotated[str, _pattern(P.VERSION)]
 AptPackage = Annotated[str, _pattern(P.APT_PACKAGE)]
-PipRequirement = Annotated[str, _pattern(P.PIP_REQUIREMENT)]
+PipRequirement = Annotated[str, _pattern(P.PIP_REQUIREMENT), _rule(policy.requirement_problem)]
 UnixName = Annotated[str, _pattern(P.UNIX_NAME)]
 AbsPath = Annotated[str, _pattern(P.ABS_PATH), AfterValidator(_no_dotdot)]
 LocalPath = Annotated[str, _pattern(P.LOCAL_PATH)]
-EnvName = Annotated[str, _pattern(P.ENV_NAME)]
-EnvValue = Annotated[str, _pattern(P.ENV_VALUE)]
+EnvName = Annotated[str, _pattern(P.ENV_NAME), _rule(policy.env_name_problem)]
+EnvValue = Annotated[str, AfterValidator(lambda v: P.check_quiet(P.ENV_VALUE, v)), _rule(policy.env_value_problem)]
+VenvPath = Annotated[AbsPath, _rule(policy.venv_path_problem)]
+FreeText = Annotated[str, AfterValidator(P.free_text)]
 Url = Annotated[str, _pattern(P.URL)]
 NoProxy = Annotated[str, _pattern(P.NO_PROXY_ENTRY)]
 ImageRef = Annotated[str, _pattern(P.IMAGE_REF)]
 GitKey = Annotated[str, _pattern(P.GIT_CONFIG_KEY)]
 SafeText = Annotated[str, _pattern(P.SAFE_TEXT)]
 CheckArg = Annotated[str, _pattern(P.CHECK_ARG)]
-IpAddress = Annotated[str, _pattern(P.IP_ADDRESS)]
+IpAddress = Annotated[str, AfterValidator(P.ip_address)]
 AutoVersion = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.VERSION, v))]
 DriverBranch = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.DRIVER_BRANCH, v))]
 SystemOrVersion = Annotated[str, AfterValidator(lambda v: v if v == "system" else P.check(P.VERSION, v))]
@@ -101,7 +114,8 @@ class GPU(Strict):
 
 class Python(Strict):
     version: SystemOrVersion = "system"
-    venv: AbsPath = "/opt/venv"
+    venv: VenvPath = Field(default="/opt/venv", description="The virtual environment: a folder of its own "
+                           "(handed to the user with chown -R); system folders are refused.")
     installer: Literal["pip", "uv"] = Field(
         default="pip",
         description="pip: the OS's python3 creates the venv. uv: uv provides the interpreter and creates the "
@@ -147,7 +161,8 @@ class Jupyter(Strict):
     enabled: bool = False
     flavor: Literal["lab", "notebook"] = "lab"
     port: int = Field(default=8888, ge=1, le=65535)
-    ip: IpAddress | None = Field(default=None, description="Listen address; default 0.0.0.0 in containers, 127.0.0.1 on hosts.")
+    ip: IpAddress | None = Field(default=None, description="Listen address (an IPv4 or IPv6 address); default "
+                                 "0.0.0.0 in containers, 127.0.0.1 on hosts.")
     auth: Literal["token", "password"] = Field(
         default="token", description="Supplied at run time (JUPYTER_TOKEN / JUPYTER_PASSWORD_HASH), never stored."
     )
@@ -157,6 +172,9 @@ class Jupyter(Strict):
 class Git(Strict):
     enabled: bool = True
     lfs: bool = False
+    allow_unsafe_config: bool = Field(
+        default=False, description="Allow git.config keys that make git run programs (core.pager, "
+        "credential.helper, filter.*, ...) or weaken TLS and ownership checks (http.sslVerify, safe.directory).")
     config: dict[GitKey, SafeText] = Field(default_factory=dict)
 
 
@@ -208,7 +226,9 @@ class Profile(Strict):
     """A toolkit profile: one environment, from OS to frameworks."""
 
     name: Annotated[str, _pattern(P.PROFILE_NAME)]
-    description: Annotated[str, _pattern(P.DESCRIPTION)] = ""
+    description: FreeText = Field(
+        default="", description="One line of text for people (labels, `toolkit plan`); not inherited through "
+        "extends. Any printable characters; no control or bidi formatting characters.")
     extends: Annotated[str, _pattern(P.LOCAL_PATH)] | None = None
     os: OS = Field(default_factory=OS)
     gpu: GPU = Field(default_factory=GPU)

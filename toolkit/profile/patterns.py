@@ -6,7 +6,9 @@ None of these patterns admit quotes, backticks, `$`, backslashes or newlines.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import unicodedata
 
 VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -33,7 +35,6 @@ IMAGE_REF = re.compile(
 )
 GIT_CONFIG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9_.-]+)*\.[A-Za-z][A-Za-z0-9-]*$")
 SAFE_TEXT = re.compile(r"^[A-Za-z0-9 _.,:@/+=%-]{0,512}$")
-DESCRIPTION = re.compile(r"^[^\x00-\x1f\x7f`$\\\"']{0,300}$")
 # Arguments of user-defined check commands: run as argv (never through a shell) and
 # quoted by every renderer; still no quotes, backticks, `$`, pipes or redirects.
 CHECK_ARG = re.compile(r"^[A-Za-z0-9 _.,:;@/+=%()\[\]{}*!?#~-]{1,1024}$")
@@ -56,11 +57,25 @@ DESCRIBE = {
     IMAGE_REF: "an image reference such as debian:12 or registry.example.com/ns/image:tag",
     GIT_CONFIG_KEY: "a git config key such as user.name or init.defaultBranch",
     SAFE_TEXT: "plain text without quotes, '$', backticks, backslashes or newlines",
-    DESCRIPTION: "one line of text without quotes, '$', backticks or backslashes",
     CHECK_ARG: "one command argument without quotes, '$', backticks, '|', '&', '<', '>' or newlines",
     IP_ADDRESS: "an IP address such as 127.0.0.1 or 0.0.0.0",
     DRIVER_BRANCH: "auto or a driver branch (major version) such as \"550\" or \"580\"",
 }
+
+
+def check_quiet(pattern: re.Pattern[str], value: str) -> str:
+    """check() for a character-class pattern whose values may be secrets (env values): the error
+    names the first character at fault, never the value."""
+    if pattern.fullmatch(value):
+        return value
+    bad = next((i for i, ch in enumerate(value) if not pattern.fullmatch(ch)), None)
+    if bad is None:
+        raise ValueError(f"expected {DESCRIBE[pattern]}, at most the allowed length ({len(value)} characters; "
+                         "the value is not shown: it may be a secret)")
+    ch = value[bad]
+    shown = repr(ch) if ch.isascii() and ch.isprintable() else f"U+{ord(ch):04X}"
+    raise ValueError(f"expected {DESCRIBE[pattern]}: character {bad + 1} ({shown}) is not allowed "
+                     "(the value is not shown: it may be a secret)")
 
 
 def check(pattern: re.Pattern[str], value: str) -> str:
@@ -68,3 +83,69 @@ def check(pattern: re.Pattern[str], value: str) -> str:
     if not pattern.fullmatch(value):
         raise ValueError(f"expected {DESCRIBE[pattern]}, got {value!r}")
     return value
+
+
+# ----------------------------------------------------------------------------- free text
+# Text that only reaches labels, comments and JSON (a profile's description): any printable
+# character, quotes and non-ASCII letters included (every renderer quotes it), but nothing that
+# controls a terminal or reorders text: C0/C1 controls, DEL, format characters such as the bidi
+# overrides U+202A-U+202E and U+2066-U+2069, zero-width characters, line/paragraph separators,
+# surrogates, private-use and unassigned code points.
+FREE_TEXT_MAX = 300
+_NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def free_text(value: str) -> str:
+    """Return value if it is one line of printable text; the error never echoes the value."""
+    if len(value) > FREE_TEXT_MAX:
+        raise ValueError(f"text longer than {FREE_TEXT_MAX} characters ({len(value)})")
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in _NOT_TEXT:
+            raise ValueError(f"control or invisible formatting character U+{ord(ch):04X} at position {i + 1} "
+                             "is not allowed (one line of printable text)")
+    return value
+
+
+def ip_address(value: str) -> str:
+    """Return value if it is an IPv4 or IPv6 address (no zone index, no host names)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1, "
+                         f"got {value[:64]!r}") from None
+    if "%" in value:
+        raise ValueError("IPv6 zone indexes (fe80::1%eth0) are not supported; use an address without '%'")
+    return value
+
+
+# ----------------------------------------------------------------------------- secret names
+# The one rule for "this variable name looks like it holds a secret" (profile env, build args,
+# anything that masks or refuses by name). Names are split into words at '_', '-', '.' and
+# camelCase boundaries, upper-cased, then:
+# - a word that is or ends with TOKEN, SECRET(S), PASSWORD(S), PASSWD, PASSPHRASE, CREDENTIAL(S),
+#   APIKEY, PRIVATEKEY; or is exactly PASS, PW, CREDS, PAT (a personal access token) or DSN;
+# - KEY (or KEYS) right after API, ACCESS, SECRET, PRIVATE, AUTH, CLIENT, MASTER, SERVICE, ACCOUNT,
+#   ENCRYPTION, SIGNING, LICENSE, APP, DEPLOY, SSH, SESSION, STORAGE, WEBHOOK (AWS_ACCESS_KEY_ID,
+#   OPENAI_API_KEY) - GPG_KEY (a fingerprint) or SORT_KEY are not secrets;
+# Words such as TOKENIZERS (TOKENIZERS_PARALLELISM) or PWD (the working directory) do not match.
+_SECRET_WORDS = ("TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE",
+                 "CREDENTIAL", "CREDENTIALS", "APIKEY", "PRIVATEKEY")
+_SECRET_EXACT_WORDS = {"PASS", "PW", "CREDS", "PAT", "DSN"}
+_KEY_OWNERS = {"API", "ACCESS", "SECRET", "PRIVATE", "AUTH", "CLIENT", "MASTER", "SERVICE", "ACCOUNT",
+               "ENCRYPTION", "SIGNING", "LICENSE", "APP", "DEPLOY", "SSH", "SESSION", "STORAGE", "WEBHOOK"}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def secret_words(name: str) -> list[str]:
+    return [w for w in re.split(r"[_.\-]+", _CAMEL.sub("_", name).upper()) if w]
+
+
+def looks_secret(name: str) -> bool:
+    """True when a variable (or key) name suggests its value is a secret; see the rule above."""
+    words = secret_words(name)
+    for i, word in enumerate(words):
+        if word in _SECRET_EXACT_WORDS or word.endswith(_SECRET_WORDS):
+            return True
+        if word in ("KEY", "KEYS") and i > 0 and words[i - 1] in _KEY_OWNERS:
+            return True
+    return False

@@ -19,7 +19,7 @@ def json_schema() -> dict:
 
 # pydantic cannot see patterns behind AfterValidators; add them so editors check the same rules.
 FIELD_PATTERNS = {
-    ("Profile", "name"): P.PROFILE_NAME, ("Profile", "description"): P.DESCRIPTION, ("Profile", "extends"): P.LOCAL_PATH,
+    ("Profile", "name"): P.PROFILE_NAME, ("Profile", "extends"): P.LOCAL_PATH,
     ("OS", "version"): P.VERSION, ("OS", "base_image"): P.IMAGE_REF,
     ("Python", "venv"): P.ABS_PATH, ("User", "name"): P.UNIX_NAME, ("User", "shell"): P.ABS_PATH,
     ("PyTorch", "version"): P.VERSION, ("TensorFlow", "version"): P.VERSION, ("Keras", "version"): P.VERSION,
@@ -32,6 +32,9 @@ ITEM_PATTERNS = {
     ("Network", "ca_certificates"): P.LOCAL_PATH, ("PipIndex", "extra_index_urls"): P.URL,
     ("Proxy", "no_proxy"): P.NO_PROXY_ENTRY, ("ExtraCheck", "command"): P.CHECK_ARG,
 }
+# Free text: no C0/C1 controls, DEL, bidi/zero-width format characters or line separators
+# (a subset of the Python rule, which also refuses other format and unassigned code points).
+FREE_TEXT = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff]{0,%d}(?!\n)$" % P.FREE_TEXT_MAX
 MAP_PATTERNS = {("Profile", "env"): (P.ENV_NAME, P.ENV_VALUE), ("Git", "config"): (P.GIT_CONFIG_KEY, P.SAFE_TEXT)}
 
 
@@ -64,6 +67,7 @@ def _add_patterns(schema: dict) -> None:
         prop = defs[model]["properties"][field]
         prop["propertyNames"] = {"pattern": _js(kp)}
         prop["additionalProperties"]["pattern"] = _js(vp)
+    defs["Profile"]["properties"]["description"]["pattern"] = FREE_TEXT
     for model, field, extra in (("GPU", "cuda", "auto"), ("GPU", "cudnn", "auto"), ("Python", "version", "system")):
         prop = defs[model]["properties"][field]
         prop["pattern"] = f"^(?:{extra}|{P.VERSION.pattern[1:-1]})(?!\n)$"

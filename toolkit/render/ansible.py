@@ -26,8 +26,8 @@ from toolkit.model.steps import (
 from toolkit.render import ansible_gpu
 from toolkit.render.common import Rendered, dispatcher, pip_options, sh
 from toolkit.render.script import (
-    PROFILE_D, profile_d_text, safe_header, unit_name, unit_path, unit_text,
-    venv_owner,
+    PROFILE_D, VENV_GUARD, VENV_GUARD_MESSAGE, profile_d_text, safe_header, unit_name, unit_path, unit_text,
+    venv_owner, venv_paths,
 )
 
 # Folders every Debian/Ubuntu host has: a copy into them needs no directory task (which would
@@ -126,6 +126,19 @@ def prerequisite_probes() -> list[dict]:
                                                   f"import {module}"]},
              "register": var, "changed_when": False, "failed_when": False, "check_mode": False,
              "tags": ["always"]} for module, var in PREREQUISITES.items()]
+
+
+def venv_guard_tasks(plan: Plan) -> list[dict]:
+    """Before any task: every venv path is missing, empty or already a virtual environment."""
+    return [
+        {"name": "Check that every venv path is missing, empty or already a virtual environment",
+         "ansible.builtin.command": {"argv": ["sh", "-c", VENV_GUARD, "venv_guard", *venv_paths(plan)]},
+         "register": "toolkit_venv_guard", "changed_when": False, "failed_when": False, "check_mode": False,
+         "tags": ["always"]},
+        {"name": "Refuse a venv path that is not a virtual environment",
+         "ansible.builtin.fail": {"msg": Template("{{ toolkit_venv_guard.stdout }} " + VENV_GUARD_MESSAGE)},
+         "when": "toolkit_venv_guard.rc != 0", "tags": ["always"]},
+    ]
 
 
 def _apt_task(name: str, packages, update_cache: bool = True) -> dict:
@@ -281,7 +294,7 @@ def render(plan: Plan) -> Rendered:
     env = play_environment(plan)
     if env:
         play["environment"] = env
-    play["pre_tasks"] = prerequisite_probes()
+    play["pre_tasks"] = prerequisite_probes() + venv_guard_tasks(plan)
     play["tasks"] = [t for n, s in enumerate(plan.steps, 1) for t in render_tasks(s, n, plan)]
     files = {"ansible/playbook.yml": safe_header(plan) + dump([play])}
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}

@@ -244,11 +244,23 @@ def _service(step: Service, b: _Build) -> list[str]:
     return lines
 
 
+def label_word(value: str) -> str:
+    r"""A double-quoted LABEL word. Dockerfile quotes know only \" \\ and \$ (a JSON \u00e9 stays
+    literal, a bare $ expands), so those three are escaped and printable characters, non-ASCII
+    letters included, are written as they are. Anything unprintable (validation refuses it in
+    profile text) is written as inert text \uXXXX, never raw."""
+    def one(ch: str) -> str:
+        if ch in '"\\$':
+            return "\\" + ch
+        return ch if ch.isprintable() else f"\\u{ord(ch):04x}"
+    return '"' + "".join(one(ch) for ch in value) + '"'
+
+
 def _metadata(step: Metadata, b: _Build) -> list[str]:
     labels = list(step.labels)
     if b.created:
         labels.append(("org.opencontainers.image.created", b.created))
-    lines = ["LABEL " + CONT.join(f"{json_str(str(k))}={json_str(str(v))}" for k, v in labels)] if labels else []
+    lines = ["LABEL " + CONT.join(f"{label_word(str(k))}={label_word(str(v))}" for k, v in labels)] if labels else []
     return lines + b.copy(step.path, step.profile_json, "0644", "root")
 
 

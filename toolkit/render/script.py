@@ -54,6 +54,33 @@ def venv_owner(plan: Plan, venv: str) -> str:
     return "root"
 
 
+# A venv path that exists but is not a virtual environment (a file, a dangling link, a folder that
+# is neither empty nor holds pyvenv.cfg) is refused before anything changes: `python -m venv` would
+# mix its files into a venv and `chown -R` would hand them to the profile's user. Prints the first
+# such path and exits 3. Shared by setup.sh and the playbook's pre_tasks.
+VENV_GUARD = ('for p in "$@"; do if [ -e "$p" ] || [ -L "$p" ]; then if [ -d "$p" ]; then '
+              '[ -f "$p/pyvenv.cfg" ] && continue; c="$(ls -A -- "$p" 2>/dev/null)" || c=unreadable; '
+              '[ -z "$c" ] && continue; fi; printf "%s" "$p"; exit 3; fi; done')
+VENV_GUARD_MESSAGE = ("exists and is not a Python virtual environment (no pyvenv.cfg): toolkit would make it one and "
+                      "hand it to the profile's user with chown -R. Nothing was changed; choose another python.venv "
+                      "in the profile, or move that folder away")
+
+
+def venv_paths(plan: Plan) -> tuple[str, ...]:
+    """Every venv the plan creates or installs into, the profile's own first."""
+    paths = [plan.target.venv] + [s.path for s in plan.steps if isinstance(s, Venv)] + [
+        s.venv for s in plan.steps if isinstance(s, PipInstall)]
+    return tuple(dict.fromkeys(p for p in paths if p))
+
+
+def _venv_preflight(plan: Plan) -> str:
+    guard = sh("sh", "-c", VENV_GUARD, "venv_guard", *venv_paths(plan))
+    return ("# Before any step: every venv path is missing, empty or already a virtual environment.\n"
+            f'if ! TOOLKIT_BAD_VENV="$({guard})"; then\n'
+            f'  echo "setup.sh: $TOOLKIT_BAD_VENV "{sh(VENV_GUARD_MESSAGE)} >&2\n'
+            "  exit 1\nfi\n")
+
+
 def _systemd_escape(name: str) -> str:
     """systemd-escape(1): any text -> a valid unit name part."""
     out = []
@@ -257,6 +284,7 @@ def render(plan: Plan) -> Rendered:
     steps = "\n".join(render_step(s, i, plan) for i, s in enumerate(plan.steps, 1))
     if any(isinstance(s, script_gpu.STEP_TYPES) for s in plan.steps):
         steps = script_gpu.library(len(plan.steps)) + "\n" + steps
+    steps = _venv_preflight(plan) + "\n" + steps
     state_head = (f'"profile": {json_str(plan.name)},\n  "digest": {json_str(plan.digest)},\n'
                   f'  "renderer": "setup.sh"')
     text = template("setup.sh.j2").render(

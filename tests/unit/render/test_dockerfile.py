@@ -275,6 +275,28 @@ def test_q_round_trips_through_bash():
         assert "\n" not in q(value) and not q(value).endswith("\\")
 
 
+def docker_word(quoted: str) -> str:
+    """A double-quoted Dockerfile word as BuildKit's lexer reads it (shell/lex.go processDoubleQuote):
+    \\" \\\\ and \\$ lose their backslash, other backslashes stay; a bare $ would expand (refused here)."""
+    assert quoted[0] == quoted[-1] == '"'
+    out, i, body = [], 0, quoted[1:-1]
+    while i < len(body):
+        ch = body[i]
+        assert ch != "$", f"unescaped $ in a LABEL word: {quoted}"
+        assert ch.isprintable(), f"raw control character in a LABEL word: {quoted!r}"
+        if ch == "\\" and i + 1 < len(body) and body[i + 1] in '"$\\':
+            ch, i = body[i + 1], i + 1
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def test_label_words_keep_free_text_as_written():
+    text = "Alice's café \"env\" $HOME ${X:-y} `id` \\ {{ x }} 100% ünï"
+    assert docker_word(dockerfile.label_word(text)) == text
+    assert "\\u" not in dockerfile.label_word("café")           # no JSON escapes: Docker keeps them literal
+
+
 @pytest.mark.parametrize("buildkit", [True, False], ids=["buildkit", "legacy"])
 def test_hostile_plan_stays_inert(buildkit):
     r = dockerfile.render(make_hostile_plan(), buildkit=buildkit)
@@ -301,10 +323,11 @@ def test_hostile_plan_stays_inert(buildkit):
             pair = r'("(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*")'
             assert re.fullmatch(rf"(?:\s*{pair})+\s*", rest), f"{kw} holds more than NAME=\"json\" pairs: {rest}"
             pairs = re.findall(pair, rest)
+            decode = docker_word if kw == "LABEL" else json.loads
             for key, value in pairs:
-                assert isinstance(json.loads(value), str)
+                assert isinstance(decode(value), str)
                 if key.startswith('"'):
-                    assert isinstance(json.loads(key), str)
+                    assert isinstance(decode(key), str)
         elif kw == "HEALTHCHECK":
             assert rest.startswith("CMD [") and all(isinstance(a, str) for a in json.loads(rest[4:]))
         else:

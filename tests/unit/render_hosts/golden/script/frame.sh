@@ -189,6 +189,12 @@ need_folder() {
   fi
 }
 
+# Before any step: every venv path is missing, empty or already a virtual environment.
+if ! TOOLKIT_BAD_VENV="$(sh -c 'for p in "$@"; do if [ -e "$p" ] || [ -L "$p" ]; then if [ -d "$p" ]; then [ -f "$p/pyvenv.cfg" ] && continue; c="$(ls -A -- "$p" 2>/dev/null)" || c=unreadable; [ -z "$c" ] && continue; fi; printf "%s" "$p"; exit 3; fi; done' venv_guard /opt/venv)"; then
+  echo "setup.sh: $TOOLKIT_BAD_VENV "'exists and is not a Python virtual environment (no pyvenv.cfg): toolkit would make it one and hand it to the profile'"'"'s user with chown -R. Nothing was changed; choose another python.venv in the profile, or move that folder away' >&2
+  exit 1
+fi
+
 
 TOOLKIT_STEP=""
 TOOLKIT_STEP_JSON=""
