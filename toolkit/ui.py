@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from toolkit import redact
+
 
 def use_colour(stream=None) -> bool:
     stream = stream or sys.stdout
@@ -18,11 +20,11 @@ def style(text: str, stream=None, **kw) -> str:
 
 
 def out(text: str = "") -> None:
-    click.echo(text)
+    click.echo(redact.url(text))
 
 
 def err(text: str) -> None:
-    click.echo(text, err=True)
+    click.echo(redact.url(text), err=True)
 
 
 def warn(text: str) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 from pathlib import Path
 
 import click
 
+from toolkit import redact
 from toolkit.errors import EXIT_FAILED, ToolkitError, UsageError
 from toolkit.gpu import diagnose, facts
 from toolkit.ui import out, style
@@ -17,8 +17,6 @@ from toolkit.ui import out, style
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan", "ok": "green"}
 SSH_TIMEOUT = 20
 PROBE_TIMEOUT = 300
-# "http://user:secret@proxy:3128" in daemon.json or the environment -> "http://***@proxy:3128"
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"']+@")
 
 
 def connect(url: str, known_hosts: str | None, identity: str | None):
@@ -47,7 +45,8 @@ def remote_facts(client, python: str | None) -> dict:
 
 def write_facts(raw: dict, path: str) -> None:
     """The probe's raw JSON, for a bug report or a test fixture; credentials in URLs masked, mode 0600."""
-    text = URL_CREDENTIALS.sub(r"\g<scheme>***@", json.dumps(raw, indent=2, sort_keys=True)) + "\n"
+    # "http://user:p@ss@proxy:3128" in daemon.json or the environment -> "http://***@proxy:3128"
+    text = redact.url(json.dumps(raw, indent=2, sort_keys=True)) + "\n"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -25,6 +25,7 @@ from pathlib import Path
 import paramiko
 import yaml
 
+from toolkit import redact
 from toolkit.errors import UsageError
 from toolkit.verify.targets import SSH_HOST_RE, SSH_USER_RE, parse
 
@@ -85,7 +86,7 @@ def _target(where: str, text: str) -> dict:
     """user@host:port (ssh:// optional) -> {'address', 'user', 'port'} with what it names."""
     url = text if "://" in text else f"ssh://{text}"
     if not url.startswith("ssh://"):
-        raise UsageError(f"{where}: {text!r} is not an ssh address", "use ssh://user@host:port")
+        raise UsageError(f"{where}: {redact.value(text)!r} is not an ssh address", "use ssh://user@host:port")
     try:
         addr = parse(url)
     except UsageError as exc:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from toolkit import redact
 from toolkit.errors import Problem, ProfileError
 from toolkit.profile.bundled import bundled_path
 from toolkit.profile.merge import merge, position_of
@@ -123,7 +124,7 @@ def _problem(err: dict, tree: LDict, file: str) -> Problem:
     elif kind.endswith("_type"):
         message = f"{err['msg'].replace('Input should be', 'expected')}, got {type(value).__name__}"
     elif kind == "literal_error":
-        message = f"expected {err['ctx']['expected']}, got {value!r}"
+        message = f"expected {err['ctx']['expected']}, got {redact.value(str(value))!r}"
     else:
         message = err["msg"].removeprefix("Value error, ")
     return Problem(pos.file if pos else file, pos.line if pos else None, pos.column if pos else None,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from toolkit import redact
+
 VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 APT_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{0,99}(=[A-Za-z0-9.+:~-]{1,64})?$")
@@ -66,5 +68,5 @@ DESCRIBE = {
 def check(pattern: re.Pattern[str], value: str) -> str:
     """Return value if it matches pattern, else raise ValueError saying what was expected."""
     if not pattern.fullmatch(value):
-        raise ValueError(f"expected {DESCRIBE[pattern]}, got {value!r}")
+        raise ValueError(f"expected {DESCRIBE[pattern]}, got {redact.value(value)!r}")
     return value

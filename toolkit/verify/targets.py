@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit import redact
 from toolkit.errors import UsageError
 
 IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
@@ -80,14 +81,14 @@ def _parse_ssh(rest: str) -> Address:
     try:
         port = url.port
     except ValueError:
-        raise UsageError(f"invalid ssh port in {rest!r}") from None
+        raise UsageError(f"invalid ssh port in {redact.value(rest)!r}") from None
     host = url.hostname or ""
     if url.path or url.query or url.password or not host:
-        raise UsageError(f"invalid ssh target {rest!r}", "use ssh://user@host:port (no path, no password)")
+        raise UsageError(f"invalid ssh target {redact.value(rest)!r}", "use ssh://user@host:port (no path, no password)")
     if ":" in host:
         host = f"[{host}]"
     if not SSH_HOST_RE.match(host) or (url.username and not SSH_USER_RE.match(url.username)):
-        raise UsageError(f"invalid ssh target {rest!r}")
+        raise UsageError(f"invalid ssh target {redact.value(rest)!r}")
     return Address("ssh", host, url.username, port)
 
 
