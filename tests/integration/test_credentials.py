@@ -158,3 +158,80 @@ def test_legacy_builder_refuses_credentials_instead_of_leaking(docker_engine, ba
                      timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "only BuildKit keeps" in result.stderr and "Legacy-S3cret" not in result.stdout + result.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def host_networked_sshd(docker_engine, sshd_image, ssh_keypair, tmp_path):
+    """An sshd container in the host's network namespace, listening on 127.0.0.1:PORT only: its
+    setup.sh reaches the test servers on 127.0.0.1 as a real host on the same network would."""
+    from . import harness
+
+    key_path, public_key = ssh_keypair
+    port = free_port()
+    start = harness.SSHD_START_SCRIPT.replace("/usr/sbin/sshd -D -e",
+                                              f"/usr/sbin/sshd -D -e -p {port} -o ListenAddress=127.0.0.1")
+    container = docker_engine.containers.run(sshd_image, ["sh", "-c", start], detach=True, network_mode="host",
+                                             labels={TEST_LABEL: "1"},
+                                             environment={"TOOLKIT_AUTHORIZED_KEY": public_key})
+    try:
+        known = tmp_path / "known_hosts"
+        known.write_text(harness.keyscan("127.0.0.1", port))
+        yield container, port, key_path, known
+    finally:
+        harness.remove_container(container)
+
+
+@pytest.mark.docker
+def test_apply_over_ssh_with_private_index_and_proxy_leaks_no_credential(docker_engine, base_image, servers,
+                                                                          host_networked_sshd, tmp_path):
+    from .harness import DEPLOY_PASSWORD, DEPLOY_USER
+
+    iport, pport, creds, forms, icounts, pcounts = servers
+    container, port, key_path, known = host_networked_sshd
+    path = profile(tmp_path, base_image, pport, iport)
+    netrc = tmp_path / "netrc"        # the index's login from a netrc file this time, the proxy's from the env
+    netrc.write_text(f"machine 127.0.0.1 login {creds['index_user']} password {creds['index_password']}\n")
+    netrc.chmod(0o600)
+    logs = tmp_path / "logs"
+    env = {"TOOLKIT_PROXY_USERNAME": creds["proxy_user"], "TOOLKIT_PROXY_PASSWORD": creds["proxy_password"],
+           "TOOLKIT_SUDO_PASSWORD": DEPLOY_PASSWORD}
+    with PsSampler() as ps:
+        result = toolkit("apply", str(path), "--host", f"ssh://{DEPLOY_USER}@127.0.0.1:{port}", "--identity",
+                         str(key_path), "--known-hosts", str(known), "--netrc", str(netrc), "--no-verify",
+                         "--log-dir", str(logs), env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert icounts.allowed >= 2 and pcounts.allowed >= 2, (icounts, pcounts)
+    rc, imported = container.exec_run(["/opt/venv/bin/python", "-c", f"import {PACKAGE}; print({PACKAGE}.VALUE)"])
+    assert rc == 0 and imported.decode().strip() == "42", imported
+    log_text = "\n".join(p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
+    assert "step" in log_text
+    (tmp_path / "patterns").write_text("\n".join(forms) + "\n")
+    container.put_archive("/", _tar({"patterns": (tmp_path / "patterns").read_bytes()}))
+    rc, found = container.exec_run(["sh", "-c", "grep -rlF -f /patterns /etc /home /root /opt /tmp /var/lib/toolkit "
+                                    "2>/dev/null | grep -vx /patterns; ls -d /tmp/toolkit-apply.* 2>/dev/null; true"])
+    assert found.decode().strip() == "", found          # nothing on the host, and apply's temp folder is gone
+    places = {"toolkit output": output, "logs": log_text, "ps": "\n".join(ps.samples)}
+    leaks = {where: secrets_in(text, forms) for where, text in places.items()}
+    assert not any(leaks.values()), leaks
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

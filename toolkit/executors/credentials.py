@@ -184,3 +184,14 @@ def gather(plan: Plan, environ: Mapping[str, str] | None = None, netrc_path: str
                          "into the image's environment, where it would replace them during the build",
                          "set keep_in_image: false (the image's users then set their own proxy)")
     return Credentials(tuple(indexes), _checked(proxy, "the proxy", set()) if proxy else None)
+
+
+def host_files(creds: Credentials) -> tuple[tuple[str, str], ...]:
+    """The files apply puts (0600, in its private temp folder, removed after the run) for setup.sh
+    --credentials DIR: a netrc for pip (NETRC), the proxy's user:password for the proxy URLs."""
+    files = []
+    if creds.indexes:
+        files.append((NETRC_FILE, creds.netrc_text()))
+    if creds.proxy:
+        files.append((PROXY_FILE, creds.proxy_auth() + "\n"))
+    return tuple(files)
