@@ -170,7 +170,6 @@ def test_rendered_outputs_hold_no_credential_and_no_proxy_arg(private_profile):
 def test_setup_sh_inserts_the_proxy_login_from_a_file_only(private_profile, tmp_path):
     text = script.render(private_profile).files["setup.sh"]
     function = re.search(r"^proxy_url\(\) \{.*?^\}$", text, re.MULTILINE | re.DOTALL).group(0)
-    creds = tmp_path / "creds"
     write_credentials(tmp_path, (("proxy-auth", "u:p%40ss\n"), ("netrc", "machine i login u password p\n")))
     assert stat.S_IMODE(os.stat(tmp_path / "credentials").st_mode) == 0o700
     assert all(stat.S_IMODE(os.stat(p).st_mode) == 0o600 for p in (tmp_path / "credentials").iterdir())
