@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping
 MASK = "***"
 MIN_SECRET = 4       # shorter known values are not searched for in free text (they would mangle every line)
 SECRET_NAME = re.compile(
-    r"TOKEN|PASSWORD|PASSWD|PASSPHRASE|(?:^|_)PASS(?:$|_)|SECRET|KEY|CREDENTIAL|AUTH|NETRC|COOKIE|SESSION|PRIVATE|(?:^|_)PAT$",
+    r"TOKEN|PASSWORD|PASSWD|PASSPHRASE|(?:^|_)PASS(?:$|_)|SECRET|KEY|CREDENTIAL|AUTH|NETRC|COOKIE|SESSION"
+    r"|PRIVATE|(?:^|_)PAT$",
     re.IGNORECASE)
 # A scheme, then the rest of one URL-ish token (up to whitespace, a quote or an angle bracket).
 _WHOLE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,31}://)(?P<rest>.*)$", re.DOTALL)

@@ -19,8 +19,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from toolkit.model.plan import Plan
-from toolkit.model.steps import (PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
-                                 NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv, WriteFile)
+from toolkit.model.steps import (PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment,
+                                 GitConfig, Metadata, NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv,
+                                 WriteFile)
 from toolkit.profile import patterns
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
-    PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
+    NvidiaDriver, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
 from toolkit.render import script_gpu
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, sh, template

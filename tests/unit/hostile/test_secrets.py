@@ -186,3 +186,11 @@ def test_apply_wrapper_passes_the_credentials_folder_by_path():
     text = wrapper_text("/tmp/toolkit-apply.abc", [])
     assert '[ -d "$dir/credentials" ] && creds=("--credentials=$dir/credentials")' in text
     assert 'bash "$dir/setup.sh" "${creds[@]}" "$@"' in text
+
+
+def test_devcontainer_passes_the_profiles_proxy_as_build_args_without_credentials(private_profile):
+    from toolkit.render import devcontainer
+
+    doc = json.loads(devcontainer.render(private_profile).files[".devcontainer/devcontainer.json"])
+    assert doc["build"]["args"]["http_proxy"] == "http://proxy.example:3128"
+    assert SECRET not in json.dumps(doc)
