@@ -47,7 +47,8 @@ RUN python3 -m venv -- /opt/venv \
 # [pytorch] PyTorch (cu126)
 USER 1000:1000
 RUN --mount=type=cache,target=/home/dev/.cache/pip,uid=1000,gid=1000 \
-    /opt/venv/bin/python -m pip install --index-url https://download.pytorch.org/whl/cu126 \
+    --mount=type=secret,id=toolkit-netrc,target=/run/secrets/toolkit-netrc,uid=1000,gid=1000 \
+    NETRC=/run/secrets/toolkit-netrc /opt/venv/bin/python -m pip install --index-url https://download.pytorch.org/whl/cu126 \
         torch==2.7.1 \
         'torchvision==0.22.*'
 

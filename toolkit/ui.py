@@ -20,6 +20,8 @@ import sys
 
 import click
 
+from toolkit import redact
+
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 # style() writes ESC as this per-process mark; out/err turn marked SGR codes back into ESC (or drop them)
 MARK = "\ue000" + secrets.token_hex(8)
@@ -57,11 +59,11 @@ def safe_for(text: object, stream) -> str:
 
 
 def out(text: object = "") -> None:
-    click.echo(safe_for(text, sys.stdout))
+    click.echo(safe_for(redact.url(str(text)), sys.stdout))
 
 
 def err(text: object) -> None:
-    click.echo(safe_for(text, sys.stderr), err=True)
+    click.echo(safe_for(redact.url(str(text)), sys.stderr), err=True)
 
 
 def warn(text: str) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from toolkit.errors import ToolkitError, UsageError, VerificationFailed
-from toolkit.executors import fanout, inventory
+from toolkit.executors import credentials, fanout, inventory
 from toolkit.executors.inventory import Host
 from toolkit.executors.os_check import REFUSED_STEP as OS_REFUSED
 from toolkit.executors.results import BAD, HostResult
@@ -46,13 +46,15 @@ def sudo_password(hosts: list[Host]) -> str | None:
 
 def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: bool, password: str | None,
            log_dir: str | None, known_hosts: str | None, accept_new: bool, echo=out,
-           allow_os_mismatch: bool = False) -> list[HostResult]:
+           allow_os_mismatch: bool = False, creds: credentials.Credentials | None = None) -> list[HostResult]:
     from toolkit.executors.local_apply import apply_local, job_for
     from toolkit.executors.remote_apply import apply_remote
     from toolkit.executors.ssh import KnownHosts, SshSettings
 
+    creds = creds or credentials.Credentials()
     job = job_for(plan, dry_run=dry_run, password=password, log_dir=log_dir, reboot=reboot,
-                  expect_os=(plan.target.distro, plan.target.os_version), allow_os_mismatch=allow_os_mismatch)
+                  expect_os=(plan.target.distro, plan.target.os_version), allow_os_mismatch=allow_os_mismatch,
+                  credentials=credentials.host_files(creds), masked=creds.secrets())
     settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
 
     def work(host: Host, progress) -> HostResult:
@@ -168,14 +170,17 @@ def show(results: list[HostResult], as_json: bool) -> None:
                    "$XDG_STATE_HOME/toolkit/apply-logs, newest 20 runs kept; printed).")
 @click.option("--force", is_flag=True, help="Overwrite files in --log-dir that toolkit did not write.")
 @click.option("--engine", type=click.Choice(["native", "ansible"]), default="native", show_default=True)
+@click.option("--netrc", "netrc_file", default=None, metavar="FILE",
+              help="Credentials of the profile's pip index and proxy (netrc format; default ~/.netrc when it "
+                   "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
 @click.option("--compat-data", type=click.Path(dir_okay=False), help="Extra compatibility data (YAML).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-host results as JSON.")
 @click.option("--allow-os-mismatch", is_flag=True,
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
 def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local: bool, forks: int, dry_run: bool,
           reboot: bool, no_verify: bool, accept_new_host_keys: bool, known_hosts: str | None, ssh_config: str | None,
-          identity: str | None, log_dir: str | None, force: bool, engine: str, compat_data: str | None,
-          as_json: bool, allow_os_mismatch: bool) -> None:
+          identity: str | None, log_dir: str | None, force: bool, engine: str, netrc_file: str | None,
+          compat_data: str | None, as_json: bool, allow_os_mismatch: bool) -> None:
     """Apply PROFILE to --host URLs, an --inventory or --local, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
@@ -194,8 +199,14 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
 
         check_known_hosts(hosts, known_hosts)
     log_dir = logs_for(log_dir, hosts, engine, force)
+    creds = credentials.gather(plan, netrc_path=netrc_file)
+    if creds and engine == "ansible":
+        raise UsageError("this profile's pip index or proxy needs credentials, which --engine ansible does not "
+                         "carry yet (they would reach its variables and logs)", "use --engine native")
     password = sudo_password(hosts)
     echo = err if as_json else out      # with --json, stdout carries the JSON document alone
+    for line in creds.describe():
+        err(line)
     if engine == "ansible":
         from toolkit.executors.ansible_engine import run_ansible
 
@@ -204,7 +215,7 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
                          log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo,
-                         allow_os_mismatch=allow_os_mismatch)
+                         allow_os_mismatch=allow_os_mismatch, creds=creds)
     if not (no_verify or dry_run):
         verify_hosts(plan, hosts, results, ssh_config=ssh_config, known_hosts=known_hosts)
     show(results, as_json)

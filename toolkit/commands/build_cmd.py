@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import sys
 import tempfile
@@ -14,13 +15,16 @@ from pathlib import Path
 
 import click
 
+from toolkit import redact
 from toolkit.errors import UsageError
 from toolkit.executors import base_image as bi
+from toolkit.executors import credentials
 from toolkit.executors import docker_build as db
 from toolkit.executors.build_progress import Event, brief
 from toolkit.plan.builder import build_plan
 from toolkit.profile import patterns
 from toolkit.profile.loader import LoadedProfile, load_profile
+from toolkit.render.dockerfile import NETRC_SECRET
 from toolkit.render.run_command import next_steps
 from toolkit.ui import console, out, printable, use_colour, warn
 
@@ -38,14 +42,44 @@ def with_base_image(loaded: LoadedProfile, image: str) -> LoadedProfile:
     return dataclasses.replace(loaded, profile=profile, digest=digest)
 
 
-def parse_build_args(items: tuple[str, ...]) -> dict[str, str]:
-    args = {}
+def parse_build_args(items: tuple[str, ...], environ=None) -> tuple[dict[str, str], set[str]]:
+    """(args, names whose value came from the environment): NAME=VALUE, or NAME alone as docker takes
+    it (the value read from this environment, so a secret stays out of argv; unset: left out)."""
+    environ = os.environ if environ is None else environ
+    args, from_env = {}, set()
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep or not ARG_NAME.match(name):
-            raise UsageError(f"--build-arg expects NAME=VALUE, got {item.split('=', 1)[0]!r}...")
+        if not ARG_NAME.match(name):
+            raise UsageError(f"--build-arg expects NAME=VALUE or NAME, got {redact.value(name)[:40]!r}",
+                             "NAME: letters, digits and '_'; NAME alone takes the value from the environment")
+        if not sep:
+            if name not in environ:
+                warn(f"--build-arg {name}: not set in the environment; left out")
+                continue
+            value = environ[name]
+            from_env.add(name)
         args[name] = value
-    return args
+    return args, from_env
+
+
+def shown_args(args: dict[str, str], from_env: set[str]) -> str:
+    """The build args line: values from the environment and of secret-looking names masked, URL credentials too."""
+    safe = redact.mapping(args)
+    return ", ".join(f"{k} (from the environment)" if k in from_env else f"{k}={v}" for k, v in safe.items())
+
+
+@contextmanager
+def secret_files(creds: credentials.Credentials):
+    """BuildKit secrets for creds: id -> a 0600 file in a private temp folder, removed after the build."""
+    if not creds.indexes:
+        yield {}
+        return
+    with tempfile.TemporaryDirectory(prefix="toolkit-secrets-") as tmp:
+        path = Path(tmp) / "netrc"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(creds.netrc_text())
+        yield {NETRC_SECRET: str(path)}
 
 
 @contextmanager
@@ -149,8 +183,15 @@ def summary(result: db.BuildResult) -> str:
 @click.option("--base-image", default=None, metavar="IMAGE", help="Replace the base image (the FROM line).")
 @click.option("--platform", default=None, help="Target platform, e.g. linux/amd64.")
 @click.option("--no-cache", is_flag=True, help="Build every step again, ignoring the layer cache.")
-@click.option("--build-arg", "build_args", multiple=True, metavar="NAME=VALUE",
-              help="Build-time variable (repeatable); values of secret-looking names are never printed.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="NAME[=VALUE]",
+              help="Build-time variable (repeatable); NAME alone takes its value from the environment (keeps "
+                   "secrets out of argv). Values from the environment, of secret-looking names and URL "
+                   "credentials are never printed.")
+@click.option("--netrc", "netrc_file", default=None, metavar="FILE",
+              help="Credentials of the profile's pip index and proxy (netrc format; default ~/.netrc when it "
+                   "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
+@click.option("--network", type=click.Choice(["default", "host", "none"]), default=None,
+              help="Network of the RUN steps (host: reach servers on this machine's 127.0.0.1).")
 @click.option("--no-buildkit", is_flag=True, help="Use the legacy builder even when BuildKit is available.")
 @click.option("--keep-context", default=None, metavar="DIR",
               help="Write the build context into DIR and keep it (toolkit's earlier context there is replaced).")
@@ -159,10 +200,10 @@ def summary(result: db.BuildResult) -> str:
               help="Extra compatibility data (YAML) overlaid on toolkit's own.")
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
-          build_args: tuple[str, ...], no_buildkit: bool, keep_context: str | None, force: bool,
-          compat_data: str | None) -> None:
+          build_args: tuple[str, ...], netrc_file: str | None, network: str | None, no_buildkit: bool,
+          keep_context: str | None, force: bool, compat_data: str | None) -> None:
     """Build a container image from PROFILE on a Docker engine, following each step."""
-    args = parse_build_args(build_args)
+    args, from_env = parse_build_args(build_args)
     loaded = load_profile(profile)
     if base_image:
         loaded = with_base_image(loaded, base_image)
@@ -180,15 +221,27 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     else:
         why = "--no-buildkit" if no_buildkit else "no docker CLI with BuildKit (buildx, or a client before 23.0) found"
         out(f"building {tag} from profile {plan.name} with the legacy builder ({why})")
+    creds = credentials.gather(plan, netrc_path=netrc_file)
+    if creds and client is None:
+        raise UsageError("this profile's pip index or proxy needs credentials, which only BuildKit keeps out of "
+                         "the image and its history; the legacy builder would leak them",
+                         "build with BuildKit (drop --no-buildkit; install docker-buildx)")
+    for line in creds.describe():
+        out(line)
     if args:
-        out("build args: " + ", ".join(f"{k}={v}" for k, v in db.redacted(args).items()))
+        out("build args: " + shown_args(args, from_env))
+    # The profile's proxy as docker's predefined build args (the Dockerfile declares none), its login
+    # inserted; a --build-arg of the same name wins.
+    all_args = {**creds.proxy_args(credentials.proxy_settings(plan)), **args}
+    masked = creds.secrets() + tuple(args[k] for k in from_env)
     verbose = (ctx.obj or {}).get("verbose", 0) > 0
-    with context_dir(keep_context) as directory:
+    with context_dir(keep_context) as directory, secret_files(creds) as secrets:
         db.prepare_context(plan, directory, buildkit=client is not None, force=force)
         if keep_context:
             out(f"build context (kept): {keep_context}")
         display = (RichDisplay if use_colour() else PlainDisplay)(verbose)
-        request = db.BuildRequest(context=directory, tag=tag, build_args=args, no_cache=no_cache, platform=platform)
+        request = db.BuildRequest(context=directory, tag=tag, build_args=all_args, no_cache=no_cache,
+                                  platform=platform, network=network, secrets=secrets, masked=masked)
         try:
             result = db.build(request, display, buildkit=client)
         finally:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import shutil
 from pathlib import Path
 
 import click
 
+from toolkit import redact
 from toolkit.errors import EXIT_FAILED, ToolkitError, UsageError
 from toolkit.gpu import diagnose, facts
 from toolkit.outputs.atomic import FileOut, check_file, write_file
@@ -18,8 +18,6 @@ from toolkit.ui import out, style
 COLOURS = {"error": "red", "warning": "yellow", "info": "cyan", "ok": "green"}
 SSH_TIMEOUT = 20
 PROBE_TIMEOUT = 300
-# "http://user:secret@proxy:3128" in daemon.json or the environment -> "http://***@proxy:3128"
-URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@\"']+@")
 
 
 def connect(url: str, known_hosts: str | None, identity: str | None):
@@ -52,7 +50,7 @@ def remote_facts(client, python: str | None) -> dict:
 def write_facts(raw: dict, path: str, force: bool = False) -> None:
     """The probe's raw JSON, for a bug report or a test fixture; credentials in URLs masked, mode 0600.
     Written whole or not at all; a file toolkit did not write is refused unless force."""
-    text = URL_CREDENTIALS.sub(r"\g<scheme>***@", json.dumps(raw, indent=2, sort_keys=True)) + "\n"
+    text = redact.url(json.dumps(raw, indent=2, sort_keys=True)) + "\n"
     write_file(path, FileOut(text.encode("utf-8"), 0o600), force=force, option="--save-facts")
 
 

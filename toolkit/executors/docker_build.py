@@ -16,13 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toolkit import redact
 from toolkit.errors import ToolkitError
 from toolkit.executors.build_progress import BuildKitParser, BuildLog, LegacyParser, Sink, StepRecord, brief
 from toolkit.executors.failure_hints import diagnose
 
 BUILDKIT = "BuildKit"
 LEGACY = "the legacy builder"
-SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
 START_HINT = ("start one: `sudo systemctl start docker` (or `dockerd &` as root; in a toolkit checkout "
               "scripts/ensure-docker.sh installs and starts one), or point DOCKER_HOST at a running engine")
 
@@ -56,6 +56,9 @@ class BuildRequest:
     labels: dict[str, str] = field(default_factory=dict)
     no_cache: bool = False
     platform: str | None = None
+    network: str | None = None                                  # e.g. host: RUN steps share the host's network
+    secrets: dict[str, str] = field(default_factory=dict)       # BuildKit secret id -> file (never its text)
+    masked: tuple[str, ...] = ()                                # values output must never show
 
 
 @dataclass(frozen=True)
@@ -69,21 +72,23 @@ class BuildResult:
 
 
 def is_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
+    return redact.is_secret_name(name)
 
 
 def redacted(build_args: dict[str, str]) -> dict[str, str]:
-    """Build args safe to print: values of secret-looking names replaced by ***."""
-    return {k: ("***" if is_secret(k) else v) for k, v in build_args.items()}
+    """Build args safe to print: values of secret-looking names replaced by ***, URL credentials masked."""
+    return redact.mapping(build_args)
 
 
-def scrub(text: str, build_args: dict[str, str]) -> str:
-    """Remove secret build-arg values from a line of build output (values under 4 characters would
-    mangle every line, so those are only hidden where build args are listed)."""
-    for name, value in build_args.items():
-        if len(value) >= 4 and is_secret(name):
-            text = text.replace(value, "***")
-    return text
+def scrub(text: str, build_args: dict[str, str], masked: tuple[str, ...] = ()) -> str:
+    """A line of build output without secret build-arg values, known secrets or URL credentials
+    (values under 4 characters would mangle every line: those are only hidden where args are listed)."""
+    return redact.text(text, [v for k, v in build_args.items() if is_secret(k)] + list(masked))
+
+
+def _line_filter(request: BuildRequest):
+    masked = tuple(v for k, v in request.build_args.items() if is_secret(k)) + request.masked
+    return lambda text: redact.text(text, masked)
 
 
 def prepare_context(plan, directory: Path, buildkit: bool, force: bool = False,
@@ -187,17 +192,22 @@ def _build_buildkit(request: BuildRequest, client: str, log: BuildLog, sink: Sin
             env[name] = value
         for name, value in sorted(request.labels.items()):
             argv += ["--label", f"{name}={value}"]
+        for ident, path in sorted(request.secrets.items()):
+            argv += ["--secret", f"id={ident},src={path}"]     # a file path, never the secret itself
+        if request.network:
+            argv += ["--network", request.network]
         if request.no_cache:
             argv.append("--no-cache")
         if request.platform:
             argv += ["--platform", request.platform]
         argv.append(str(request.context))
+        clean = _line_filter(request)
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                 text=True, errors="replace", bufsize=1)
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
-                parser.feed(scrub(line, request.build_args))
+                parser.feed(clean(line))
             rc = proc.wait()
         except BaseException:
             proc.terminate()
@@ -214,15 +224,21 @@ def _build_buildkit(request: BuildRequest, client: str, log: BuildLog, sink: Sin
 def _build_legacy(request: BuildRequest, api, log: BuildLog, sink: Sink | None) -> str:
     from docker.errors import APIError
 
+    if request.secrets:
+        raise ToolkitError("this build needs credentials (a private index or an authenticated proxy), which only "
+                           "BuildKit can keep out of the image and its history; the legacy builder would leak them",
+                           "build with BuildKit (drop --no-buildkit; install docker-buildx), or build without "
+                           "the credentials")
     parser = LegacyParser(log, sink)
+    clean = _line_filter(request)
     try:
         for chunk in api.build(path=str(request.context), dockerfile=request.dockerfile, tag=request.tag,
                                decode=True, rm=True, forcerm=True, nocache=request.no_cache,
                                buildargs=dict(request.build_args) or None, labels=dict(request.labels) or None,
-                               platform=request.platform):
-            parser.feed({k: scrub(v, request.build_args) if isinstance(v, str) else v for k, v in chunk.items()})
+                               platform=request.platform, network_mode=request.network):
+            parser.feed({k: clean(v) if isinstance(v, str) else v for k, v in chunk.items()})
     except APIError as exc:
-        log.error = scrub(str(exc.explanation or exc), request.build_args)
+        log.error = clean(str(exc.explanation or exc))
     parser.close()
     if log.error is not None or not log.image_id:
         log.error = log.error or "the engine reported no image id"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import paramiko
 
-from toolkit import inputs
+from toolkit import inputs, redact
 from toolkit.errors import UsageError
 from toolkit.executors import inventory_check
 from toolkit.verify.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
@@ -104,7 +104,7 @@ def _target(where: str, text: str) -> dict:
     """user@host:port (ssh:// optional) -> {'address', 'user', 'port'} with what it names."""
     url = text if "://" in text else f"ssh://{text}"
     if not url.startswith("ssh://"):
-        raise UsageError(f"{where}: {shown(text)} is not an ssh address", "use ssh://user@host:port")
+        raise UsageError(f"{where}: {shown(redact.value(text))} is not an ssh address", "use ssh://user@host:port")
     try:
         addr = parse(url)
     except UsageError as exc:

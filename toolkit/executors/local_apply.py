@@ -25,6 +25,7 @@ from toolkit.model.steps import CopyTree
 from toolkit.outputs.wheels import copy_wheels
 from toolkit.render import script as script_render
 
+CREDENTIALS = "credentials"          # folder of credential files in the private temp folder (setup.sh --credentials)
 WRAPPER = """\
 #!/usr/bin/env bash
 # toolkit apply: put uploaded folders in place, run setup.sh, report a pending reboot, clean up.
@@ -42,7 +43,9 @@ place() {{
 if [ "${{1:-}}" != --dry-run ]; then
 {places}  :
 fi
-bash "$dir/setup.sh" "$@"
+creds=()
+[ -d "$dir/{creds}" ] && creds=("--credentials=$dir/{creds}")
+bash "$dir/setup.sh" "${{creds[@]}}" "$@"
 rc=$?
 if [ -e /var/run/reboot-required ]; then
   echo "{mark} (/var/run/reboot-required exists)"
@@ -65,6 +68,8 @@ class Job:
     reboot_timeout: float = 600.0
     expect_os: tuple[str, str] | None = None     # (distro, version) the profile is for
     allow_os_mismatch: bool = False
+    credentials: tuple[tuple[str, str], ...] = ()   # (file name, text) for setup.sh --credentials, 0600
+    masked: tuple[str, ...] = ()                     # values the logs must never show (the credentials')
 
 
 def job_for(plan: Plan, **options) -> Job:
@@ -89,10 +94,22 @@ def os_gate(job: Job, host: str, os_release: str, tracker: OutputTracker, second
     return None
 
 
+def write_credentials(tmp: Path, files: tuple[tuple[str, str], ...]) -> None:
+    """tmp/credentials/NAME, each created 0600 (never readable by others, not even for a moment)."""
+    if not files:
+        return
+    folder = tmp / CREDENTIALS
+    folder.mkdir(mode=0o700)
+    for name, text in files:
+        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+
 def wrapper_text(tmp: str, trees: list[tuple[str, str]]) -> str:
     """run.sh for a private temp folder `tmp`; trees: (folder on the target, dest) to put in place."""
     places = "".join(f"  place {shlex.quote(src)} {shlex.quote(dest)} || exit 1\n" for src, dest in trees)
-    return WRAPPER.format(dir=shlex.quote(tmp), places=places, mark=REBOOT_MARK)
+    return WRAPPER.format(dir=shlex.quote(tmp), places=places, mark=REBOOT_MARK, creds=CREDENTIALS)
 
 
 def staged_trees(job: Job, tmp: Path, tracker: OutputTracker) -> list[tuple[str, str]]:
@@ -128,7 +145,7 @@ def tracker_for(job: Job, host: Host, progress: ProgressFn | None):
     """(tracker, log file): the per-host log opened in job.log_dir, the password redacted."""
     log, log_path = open_log(job.log_dir, host.name)
     tracker = OutputTracker(host.name, job.total, dry_run=job.dry_run, log=log, log_path=log_path,
-                            secrets=(job.password or "",), progress=progress)
+                            secrets=(job.password or "", *job.masked), progress=progress)
     return tracker, log
 
 
@@ -145,6 +162,7 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
             return refused
         with tempfile.TemporaryDirectory(prefix="toolkit-apply.", ignore_cleanup_errors=True) as tmp:
             (Path(tmp) / "setup.sh").write_text(job.script, encoding="utf-8")
+            write_credentials(Path(tmp), job.credentials)
             (Path(tmp) / "run.sh").write_text(wrapper_text(tmp, staged_trees(job, Path(tmp), tracker)),
                                               encoding="utf-8")
             argv = root_command(f"{tmp}/run.sh", is_root=os.geteuid() == 0, password=job.password,

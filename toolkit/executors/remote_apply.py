@@ -24,7 +24,7 @@ import paramiko
 
 from toolkit.executors.inventory import Host
 from toolkit.executors.local_apply import (
-    Job, as_root, os_gate, password_input, root_command, tracker_for, wrapper_text,
+    CREDENTIALS, Job, as_root, os_gate, password_input, root_command, tracker_for, wrapper_text,
 )
 from toolkit.executors.os_check import READ_COMMAND
 from toolkit.executors.results import (
@@ -111,10 +111,23 @@ def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job) -> list[str]:
             fh.write(text.encode())
         sftp.chmod(f"{tmp}/{name}", 0o600)
     skipped: list[str] = []
+    if job.credentials:
+        _put_credentials(sftp, f"{tmp}/{CREDENTIALS}", job.credentials)
     if not job.dry_run:
         for (src, _dest), (remote, _) in zip(job.trees, trees):
             _put_tree(sftp, Path(src), remote, skipped)
     return skipped
+
+
+def _put_credentials(sftp: paramiko.SFTPClient, folder: str, files: tuple[tuple[str, str], ...]) -> None:
+    """Credential files over SFTP: folder 0700, each file made 0600 before a byte is written; never argv or env."""
+    sftp.mkdir(folder, 0o700)
+    sftp.chmod(folder, 0o700)
+    for name, text in files:
+        path = f"{folder}/{name}"
+        with sftp.open(path, "w") as fh:
+            fh.chmod(0o600)
+            fh.write(text.encode())
 
 
 def _put_tree(sftp: paramiko.SFTPClient, local: Path, remote: str, skipped: list[str]) -> None:

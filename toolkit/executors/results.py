@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from toolkit import redact
 from toolkit.executors.failure_hints import diagnose
 from toolkit.executors.logdirs import LOG_HEADER, log_name
 
@@ -74,13 +75,14 @@ ProgressFn = Callable[[Progress], None]
 
 
 def redactor(secrets: tuple[str, ...]) -> Callable[[str], str]:
-    live = [s for s in secrets if s]
+    """A line filter: every secret value and the credentials of every URL masked."""
+    live = tuple(s for s in secrets if s)
 
-    def redact(text: str) -> str:
-        for secret in live:
+    def mask(text: str) -> str:
+        for secret in live:          # a sudo password is masked whatever its length
             text = text.replace(secret, REDACTED)
-        return text
-    return redact
+        return redact.url(text)
+    return mask
 
 
 class OutputTracker:

@@ -72,6 +72,12 @@ class TrustCA(Step):
         return ("sh", "-c", script, "probe", self.bundle, *pairs)
 
 
+# Docker's predefined proxy build args: a build sees them without an ARG line, and then they stay out
+# of `docker history` (credentials in a proxy URL included).
+PROXY_VARIABLES = frozenset(n for base in ("http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy")
+                            for n in (base, base.upper()))
+
+
 @dataclass(frozen=True)
 class Environment(Step):
     """Variables for every later step and for the user's sessions (/etc/profile.d, ENV)."""

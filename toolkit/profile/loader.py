@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from toolkit import inputs
+from toolkit import inputs, redact
 from toolkit.errors import Problem, ProfileError
 from toolkit.profile.bundled import bundled_path, did_you_mean
 from toolkit.profile.merge import merge, position_of
@@ -153,7 +153,7 @@ def _problem(err: dict, tree: LDict, file: str) -> Problem:
     elif kind.endswith("_type"):
         message = f"{err['msg'].replace('Input should be', 'expected')}, got {type(value).__name__}"
     elif kind == "literal_error":
-        message = f"expected {err['ctx']['expected']}, got {_shown(value)}"
+        message = f"expected {err['ctx']['expected']}, got {_shown(redact.value(str(value)))}"
     else:
         message = inputs.shown(err["msg"].removeprefix("Value error, "), 300)
     return Problem(pos.file if pos else file, pos.line if pos else None, pos.column if pos else None,

@@ -10,6 +10,8 @@ import ipaddress
 import re
 import unicodedata
 
+from toolkit import redact
+
 VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 APT_PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]{0,99}(=[A-Za-z0-9.+:~-]{1,64})?$")
@@ -81,7 +83,7 @@ def check_quiet(pattern: re.Pattern[str], value: str) -> str:
 def check(pattern: re.Pattern[str], value: str) -> str:
     """Return value if it matches pattern, else raise ValueError saying what was expected."""
     if not pattern.fullmatch(value):
-        raise ValueError(f"expected {DESCRIBE[pattern]}, got {value!r}")
+        raise ValueError(f"expected {DESCRIBE[pattern]}, got {redact.value(value)!r}")
     return value
 
 
@@ -118,34 +120,3 @@ def ip_address(value: str) -> str:
     return value
 
 
-# ----------------------------------------------------------------------------- secret names
-# The one rule for "this variable name looks like it holds a secret" (profile env, build args,
-# anything that masks or refuses by name). Names are split into words at '_', '-', '.' and
-# camelCase boundaries, upper-cased, then:
-# - a word that is or ends with TOKEN, SECRET(S), PASSWORD(S), PASSWD, PASSPHRASE, CREDENTIAL(S),
-#   APIKEY, PRIVATEKEY; or is exactly PASS, PW, CREDS, PAT (a personal access token) or DSN;
-# - KEY (or KEYS) right after API, ACCESS, SECRET, PRIVATE, AUTH, CLIENT, MASTER, SERVICE, ACCOUNT,
-#   ENCRYPTION, SIGNING, LICENSE, APP, DEPLOY, SSH, SESSION, STORAGE, WEBHOOK (AWS_ACCESS_KEY_ID,
-#   OPENAI_API_KEY) - GPG_KEY (a fingerprint) or SORT_KEY are not secrets;
-# Words such as TOKENIZERS (TOKENIZERS_PARALLELISM) or PWD (the working directory) do not match.
-_SECRET_WORDS = ("TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE",
-                 "CREDENTIAL", "CREDENTIALS", "APIKEY", "PRIVATEKEY")
-_SECRET_EXACT_WORDS = {"PASS", "PW", "CREDS", "PAT", "DSN"}
-_KEY_OWNERS = {"API", "ACCESS", "SECRET", "PRIVATE", "AUTH", "CLIENT", "MASTER", "SERVICE", "ACCOUNT",
-               "ENCRYPTION", "SIGNING", "LICENSE", "APP", "DEPLOY", "SSH", "SESSION", "STORAGE", "WEBHOOK"}
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def secret_words(name: str) -> list[str]:
-    return [w for w in re.split(r"[_.\-]+", _CAMEL.sub("_", name).upper()) if w]
-
-
-def looks_secret(name: str) -> bool:
-    """True when a variable (or key) name suggests its value is a secret; see the rule above."""
-    words = secret_words(name)
-    for i, word in enumerate(words):
-        if word in _SECRET_EXACT_WORDS or word.endswith(_SECRET_WORDS):
-            return True
-        if word in ("KEY", "KEYS") and i > 0 and words[i - 1] in _KEY_OWNERS:
-            return True
-    return False

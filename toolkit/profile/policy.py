@@ -11,7 +11,7 @@ import posixpath
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from toolkit.profile.patterns import looks_secret
+from toolkit.redact import looks_secret
 
 # ----------------------------------------------------------------------------- env names
 RUN_TIME_HINT = ("pass it when the environment runs instead (docker run -e NAME, an EnvironmentFile= of a "

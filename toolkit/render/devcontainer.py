@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from toolkit.model.plan import Plan
-from toolkit.model.steps import Service
+from toolkit.model.steps import PROXY_VARIABLES, Environment, Service
 from toolkit.render.common import Rendered, header
 
 SHM = ["--shm-size", "1g"]    # PyTorch DataLoader workers need more than Docker's 64 MB
@@ -22,6 +22,11 @@ def _settings(plan: Plan) -> dict:
         "build": {"dockerfile": "../Dockerfile", "context": ".."},
         "remoteUser": t.user or "root",
     }
+    # The Dockerfile declares no proxy ARG (kept out of `docker history`): pass the profile's as build args.
+    proxy = {k: v for s in plan.steps if isinstance(s, Environment) and s.build_only
+             for k, v in s.variables if k in PROXY_VARIABLES}
+    if proxy:
+        doc["build"]["args"] = proxy
     ports = [s.port for s in plan.steps if isinstance(s, Service) and s.port is not None]
     if ports:
         doc["forwardPorts"] = ports

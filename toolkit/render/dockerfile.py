@@ -19,8 +19,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from toolkit.model.plan import Plan
-from toolkit.model.steps import (AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
-                                 NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv, WriteFile)
+from toolkit.model.steps import (PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment,
+                                 GitConfig, Metadata, NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv,
+                                 WriteFile)
 from toolkit.profile import patterns
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
 
@@ -31,6 +32,8 @@ APT_CACHE = ("--mount=type=cache,target=/var/cache/apt,sharing=locked",
 MODE = re.compile(r"^[0-7]{3,4}$")
 OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}(?::[a-z_][a-z0-9_-]{0,31})?$")
 _PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without backslash
+NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index credentials (toolkit build --netrc)
+NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
 IGNORE_REASONS = {
     "DL3008": "versions come from the base image's release; pin one with name=version in the profile",
@@ -171,9 +174,14 @@ def _environment(step: Environment, b: _Build) -> list[str]:
     if not pairs:
         return []
     if step.build_only:
-        # ARG, not ENV: set for the RUN lines below, absent from the image's environment. Docker keeps
-        # ARG values used by RUN in `docker history`; profiles refuse credentials in proxy URLs.
-        return [f"ARG {k}={v}" for k, v in pairs]
+        # Docker's predefined proxy args are not declared: a declared ARG's value (and any --build-arg
+        # that replaces it, credentials included) is recorded in `docker history`; undeclared, the
+        # engine passes them to every RUN and records nothing. `toolkit build` passes them.
+        proxy = [(k, str(v)) for k, v in step.variables if k in PROXY_VARIABLES]
+        lines = [comment("build-time proxy: docker's predefined build args, kept out of `docker history`;"),
+                 comment("`toolkit build` passes them; by hand: " + " ".join(
+                     f"--build-arg {k}={v}" for k, v in proxy if k.islower()))] if proxy else []
+        return lines + [f"ARG {k}={v}" for k, v in pairs if k not in PROXY_VARIABLES]
     return ["ENV " + CONT.join(f"{k}={v}" for k, v in pairs)]
 
 
@@ -207,6 +215,20 @@ def _pip_cache(step: PipInstall, b: _Build, owner: str) -> str | None:
     return None
 
 
+def _netrc_secret(step: PipInstall, b: _Build, owner: str) -> str | None:
+    """The BuildKit secret mount of the index credentials (a netrc, read by pip through NETRC) for a
+    step with its own index: in no layer, no history; absent (and unused) when the build gives none."""
+    if not (step.index_url or step.extra_index_urls):
+        return None
+    t = b.plan.target
+    who = ""
+    if owner == t.user and t.uid is not None and t.gid is not None:
+        who = f",uid={int(t.uid)},gid={int(t.gid)}"
+    elif owner != "root":
+        who = ",mode=0444"      # an owner without known ids: the file exists for this RUN only
+    return f"--mount=type=secret,id={NETRC_SECRET},target={NETRC_PATH}{who}"
+
+
 def _pip(step: PipInstall, b: _Build) -> list[str]:
     owner = b.owners.get(step.venv, "root")
     mounts = []
@@ -219,7 +241,11 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
     args += pip_options(step)
     if b.buildkit and step.find_links in b.mounts:
         mounts.append(f"--mount=type=bind,source={b.mounts[step.find_links]},target={step.find_links}")
-    command = words(*args) + ITEM + ITEM.join(q(r) for r in step.requirements)
+    netrc = _netrc_secret(step, b, owner) if b.buildkit else None
+    if netrc:
+        mounts.append(netrc)
+    command = (f"NETRC={NETRC_PATH} " if netrc else "") + words(*args) + ITEM + ITEM.join(
+        q(r) for r in step.requirements)
     return b.run([command], mounts=tuple(mounts), as_user=owner)
 
 

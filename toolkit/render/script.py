@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
-    PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
+    NvidiaDriver, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
 from toolkit.render import script_gpu
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, sh, template
@@ -164,7 +164,13 @@ def _sha_probe(path: str, content: str) -> str:
 
 
 def _exports(variables) -> str:
-    return "".join(f"export {sh(f'{k}={v}')}\n" for k, v in variables)
+    # A proxy URL gets the proxy's login from `--credentials` (a root-only file) at run time.
+    return "".join(f"{k}=\"$(proxy_url {sh(v)})\"; export {k}\n" if _is_proxy_url(k) else f"export {sh(f'{k}={v}')}\n"
+                   for k, v in variables)
+
+
+def _is_proxy_url(name: str) -> bool:
+    return name in PROXY_VARIABLES and name.lower() != "no_proxy"
 
 
 def _apt(step: AptPackages, plan: Plan) -> Block:

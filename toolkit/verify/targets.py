@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import inputs
+from toolkit import inputs, redact
 from toolkit.errors import UsageError
 from toolkit.verify import ssh_config
 from toolkit.verify.ssh_values import SSH_HOST_RE, SSH_USER_RE, shown
@@ -87,17 +87,17 @@ def _parse_ssh(rest: str) -> Address:
         if port == 0:
             raise ValueError(port)
     except ValueError:
-        raise UsageError(f"invalid ssh port in {shown(rest.rpartition('@')[2])}") from None
+        raise UsageError(f"invalid ssh port in {shown(redact.value(rest).rpartition('@')[2])}") from None
     host = url.hostname or ""
     if url.password is not None:
         raise UsageError("a password in an ssh:// address is not supported (not shown here)",
                          "log in with a key (--identity or the ssh agent); sudo's password: TOOLKIT_SUDO_PASSWORD")
     if url.path or url.query or url.fragment or not host:
-        raise UsageError(f"invalid ssh target {shown(rest)}", "use ssh://user@host:port (no path)")
+        raise UsageError(f"invalid ssh target {shown(redact.value(rest))}", "use ssh://user@host:port (no path)")
     if ":" in host:
         host = f"[{host}]"
     if not SSH_HOST_RE.fullmatch(host) or (url.username and not SSH_USER_RE.fullmatch(url.username)):
-        raise UsageError(f"invalid ssh target {shown(rest)}", "use ssh://user@host:port (letters, digits, . _ -)")
+        raise UsageError(f"invalid ssh target {shown(redact.value(rest))}", "use ssh://user@host:port (letters, digits, . _ -)")
     return Address("ssh", host, url.username, port)
 
 

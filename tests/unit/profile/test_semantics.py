@@ -9,7 +9,8 @@ from toolkit.errors import ProfileError
 from toolkit.plan.builder import build_plan
 from toolkit.profile import policy
 from toolkit.profile.loader import load_profile
-from toolkit.profile.patterns import free_text, ip_address, looks_secret
+from toolkit.profile.patterns import free_text, ip_address
+from toolkit.redact import looks_secret
 
 
 def write(tmp_path, name, text):

@@ -19,7 +19,10 @@ def settings(plan) -> dict:
 
 def test_gpu_plan(plan):
     doc = settings(plan)
-    assert doc["build"] == {"dockerfile": "../Dockerfile", "context": ".."}
+    assert doc["build"] == {"dockerfile": "../Dockerfile", "context": "..",
+                            # the Dockerfile declares no proxy ARG: the profile's proxy goes as build args
+                            "args": {"http_proxy": "http://proxy:3128", "HTTP_PROXY": "http://proxy:3128",
+                                     "no_proxy": "localhost,.corp", "NO_PROXY": "localhost,.corp"}}
     assert doc["runArgs"] == ["--gpus", "all", "--shm-size", "1g"]
     assert doc["hostRequirements"] == {"gpu": True}
     assert doc["forwardPorts"] == [8888]

@@ -3,7 +3,7 @@
 #
 # Sets up this host for profile golden: 0 step(s), each checked first and
 # skipped when already done, so running it again changes nothing.
-# Usage: sudo bash setup.sh [--dry-run] [--help]
+# Usage: sudo bash setup.sh [--dry-run] [--credentials=DIR] [--help]
 set -Eeuo pipefail
 
 TOOLKIT_PROFILE=golden
@@ -19,16 +19,21 @@ TOOLKIT_STEP_JSON=""
 TOOLKIT_RESULTS=()
 TOOLKIT_CHANGED=0
 TOOLKIT_UNCHANGED=0
+TOOLKIT_CREDENTIALS=""
 export DEBIAN_FRONTEND=noninteractive
 
 usage() {
   cat <<'TOOLKIT_USAGE'
-Usage: setup.sh [--dry-run] [--help]
+Usage: setup.sh [--dry-run] [--credentials=DIR] [--help]
 
 Applies the toolkit profile this script was rendered from to this host (run as root).
 Every step is probed first and skipped when already done.
 
   --dry-run  run only the probes and list what would change; changes nothing
+  --credentials=DIR
+             DIR/netrc: the pip index's login (netrc format); DIR/proxy-auth: the proxy's
+             user:password (percent-encoded). Files readable by root only; never in argv or logs
+             (toolkit apply puts them in its private temp folder and removes them after the run)
   --help     show this help
 
 Exit status: 0 done, 1 a step failed, 2 usage error.
@@ -39,10 +44,24 @@ TOOLKIT_USAGE
 for arg in "$@"; do
   case "$arg" in
     --dry-run) TOOLKIT_DRY_RUN=1 ;;
+    --credentials=?*) TOOLKIT_CREDENTIALS="${arg#--credentials=}" ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg (see --help)" >&2; exit 2 ;;
   esac
 done
+
+if [ -n "$TOOLKIT_CREDENTIALS" ] && [ -f "$TOOLKIT_CREDENTIALS/netrc" ]; then
+  export NETRC="$TOOLKIT_CREDENTIALS/netrc"     # pip reads the index's login from it (a path, not the login)
+fi
+
+# proxy_url URL: URL with the proxy's user:password from --credentials inserted (read from a file).
+proxy_url() {
+  local auth=""
+  if [ -n "$TOOLKIT_CREDENTIALS" ] && [ -f "$TOOLKIT_CREDENTIALS/proxy-auth" ]; then
+    IFS= read -r auth <"$TOOLKIT_CREDENTIALS/proxy-auth" || true
+  fi
+  if [ -n "$auth" ]; then printf '%s' "${1%%://*}://$auth@${1#*://}"; else printf '%s' "$1"; fi
+}
 
 if [ "$TOOLKIT_DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
   echo "setup.sh: run as root (sudo bash setup.sh), or use --dry-run" >&2
