@@ -20,8 +20,9 @@ def settings(plan) -> dict:
 def test_gpu_plan(plan):
     doc = settings(plan)
     assert doc["build"] == {"dockerfile": "../Dockerfile", "context": ".."}
-    assert doc["runArgs"] == ["--gpus", "all", "--shm-size", "1g"]
-    assert doc["hostRequirements"] == {"gpu": True}
+    # The GPU is optional (the devcontainer CLI adds --gpus where there is one): opens on a laptop too.
+    assert doc["runArgs"] == ["--shm-size", "1g"]
+    assert doc["hostRequirements"] == {"gpu": "optional"}
     assert doc["forwardPorts"] == [8888]
     assert doc["remoteUser"] == "dev"
     assert doc["customizations"]["vscode"]["settings"]["python.defaultInterpreterPath"] == "/opt/venv/bin/python"
