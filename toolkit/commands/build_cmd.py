@@ -18,6 +18,7 @@ import click
 from toolkit.errors import UsageError
 from toolkit.executors import docker_build as db
 from toolkit.executors.build_progress import Event, brief
+from toolkit.executors.image_tag import EXAMPLE, tag_problem
 from toolkit.plan.builder import build_plan
 from toolkit.profile import patterns
 from toolkit.profile.loader import LoadedProfile, load_profile
@@ -164,6 +165,9 @@ def summary(result: db.BuildResult) -> str:
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
           build_args: tuple[str, ...], no_buildkit: bool, keep_context: str | None, compat_data: str | None) -> None:
     """Build a container image from PROFILE on a Docker engine, following each step."""
+    problem = tag_problem(tag)
+    if problem:     # before anything is loaded or started: Docker would refuse it only after the build
+        raise UsageError(f"-t/--tag: {problem}", EXAMPLE)
     args = parse_build_args(build_args)
     loaded = load_profile(profile)
     if base_image:

@@ -52,15 +52,15 @@ class StableNames:
     (testinfra's, e.g. docker://<container id>) becomes the target label, and tests from --tests
     files (outside the suite's folder: no path in their id) get user.<file> as their class."""
 
-    def __init__(self, host_id: str, label: str) -> None:
-        self.host_id, self.label = host_id, label
+    def __init__(self, host_id: str, label: str, suite: str = "tests/") -> None:
+        self.host_id, self.label, self.suite = host_id, label, suite
 
     def rename(self, nodeid: str, location_path: str) -> str:
         path, sep, rest = nodeid.partition("::")
         rest = rest.replace(f"[{self.host_id}-", f"[{self.label}-").replace(f"[{self.host_id}]", f"[{self.label}]")
         rest = rest.replace(f"-{self.host_id}]", f"-{self.label}]")
-        if not path:
-            stem = Path(location_path).stem if location_path else ""
+        if not path.startswith(self.suite):     # a --tests file: its id has no path, or one relative to its folder
+            stem = Path(path or location_path).stem if (path or location_path) else ""
             path = f"user/{stem or 'tests'}.py"
         return f"{path}{sep}{rest}"
 
@@ -122,7 +122,7 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
         collector = Collector()
         plugins: list = [collector, suite]
         if target_label:
-            plugins.insert(0, StableNames(_host_id(hostspec), target_label))
+            plugins.insert(0, StableNames(_host_id(hostspec), target_label, suite_path(plan)))
         started = time.perf_counter()
         try:
             code = pytest.main(args, plugins=plugins)
