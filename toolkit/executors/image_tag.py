@@ -59,10 +59,14 @@ def tag_problem(ref: str) -> str | None:
                 "not starting with '.' or '-'")
     if not name:
         return f"{shown(ref)} has a tag but no repository name"
-    if len(name) > MAX_NAME:
-        return f"the repository name is {len(name)} characters long; Docker allows at most {MAX_NAME}"
     parts = name.split("/")
-    if len(parts) > 1 and _is_domain(parts[0]):
+    explicit_domain = len(parts) > 1 and _is_domain(parts[0])
+    # The limit counts the full name the engine stores: docker.io/library/NAME for a bare NAME.
+    full = name if explicit_domain else "docker.io/" + ("library/" if len(parts) == 1 else "") + name
+    if len(full) > MAX_NAME:
+        return (f"the repository name is {len(name)} characters long ({len(full)} as {shown(full[:24] + '...')}); "
+                f"Docker allows at most {MAX_NAME} for the full name")
+    if explicit_domain:
         problem = _domain_problem(parts[0])
         if problem:
             return problem

@@ -42,10 +42,12 @@ BAD_TAGS = {
     "non-numeric port": ("registry.local:http/img", "port 'http' is not a number"),
     "bad registry host": ("-registry.local/img", "not a host name part"),
     "name too long": ("a" * 256, "at most 255"),
+    "name too long once docker.io/library/ is added": ("a" * 238, "at most 255"),
     "tag without name": (":1", "no repository name"),
 }
 GOOD_TAGS = ["img", "img:1", "team/img:1.0", "registry.example.com:5000/ns/img:tag", "localhost/img",
-             "localhost:5000/a__b--c.d:v_1", "Registry.Example.COM/img:Latest", "[::1]:5000/img:1", "a" * 255]
+             "localhost:5000/a__b--c.d:v_1", "Registry.Example.COM/img:Latest", "[::1]:5000/img:1", "a" * 237,
+             "x/" + "a" * 243]
 
 
 @pytest.mark.parametrize("case", sorted(BAD_TAGS))
