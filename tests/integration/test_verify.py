@@ -261,8 +261,11 @@ def test_ctrl_c_removes_the_container_and_exits_130(docker_engine, datascience_i
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:      # the test itself failed: SIGKILL leaves the container, so remove it here
             proc.kill()
+            proc.wait()
+            for cid in set(_verify_containers(docker_engine, datascience_image)) - before:
+                docker_engine.api.remove_container(cid, force=True)
     assert proc.returncode == 130, out + err
     assert "interrupted" in err and "Traceback" not in err
     left = set(_verify_containers(docker_engine, datascience_image)) & started

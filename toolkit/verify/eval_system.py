@@ -70,8 +70,14 @@ def writable(p, facts):
         problems += [f"not writable: {why}" for why in found.get("unwritable", [])]
         if found.get("truncated"):
             problems.append(f"(more under {tree})")
+    hidden = f.get("hidden") or []
+    if hidden and not f.get("hidden_by_user"):
+        problems.append("could not look inside: " + "; ".join(hidden))
     if problems:
         return Outcome(False, expected, "; ".join(problems) + how, fix)
+    if "hidden" in f:    # judged by permission bits; what the user's own private folders hide is the user's
+        seen = f" (not seen: inside {'; '.join(hidden)})" if hidden else ""
+        return Outcome(True, expected, f"owner and mode let {user} write each folder{seen}{how}")
     return Outcome(True, expected, f"{user} wrote a new folder and file in each; no unwritable folder found{how}")
 
 

@@ -188,11 +188,17 @@ def writable(req):
     if me == 0:
         res = run_as(argv, pw, env)
         how = "as %s (root dropped to uid %d)" % (pw.pw_name, pw.pw_uid)
-    elif shutil.which("sudo"):
-        res = run(["sudo", "-n", "-u", pw.pw_name, "--"] + argv, env=dict(os.environ, **env))
-        how = "as %s through sudo -n -u" % pw.pw_name
     else:
-        return {"_error": "the probe runs as uid %d, neither root nor %s, and sudo is missing" % (me, pw.pw_name)}
+        # sudo rights are often granted as root only: then root runs this gatherer, and drops to the user.
+        res = {"rc": 127}
+        if shutil.which("sudo"):
+            res = run(["sudo", "-n", "-u", pw.pw_name, "--"] + argv, env=dict(os.environ, **env))
+            how = "as %s through sudo -n -u" % pw.pw_name
+            if res["rc"] != 0:
+                res = run(["sudo", "-n", "--", sys.executable, "-c", SOURCE, "writable", json.dumps(req)])
+                how = "as %s through sudo -n (root dropped to uid %d)" % (pw.pw_name, pw.pw_uid)
+        if res["rc"] != 0:   # no way to become the user (sudo wants a password): judge by permission bits
+            return bits_test(req, pw)
     try:
         out = json.loads(res["out"].strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -226,6 +232,63 @@ def run_as(argv, pw, env):
         return {"rc": 126, "out": "", "err": str(exc)}
     return {"rc": proc.returncode, "out": proc.stdout.decode("utf-8", "replace"),
             "err": proc.stderr.decode("utf-8", "replace")}
+
+
+def bits_test(req, pw):
+    """Without the user's rights: owner, group and mode of each folder say whether pw could write it.
+    Folders this process cannot look into are listed under "hidden" with who owns the folder that hides them."""
+    import grp
+    gids = {pw.pw_gid} | {g.gr_gid for g in grp.getgrall() if pw.pw_name in g.gr_mem}
+
+    def may_write(st):
+        if st.st_uid == pw.pw_uid:
+            return st.st_mode & 0o300 == 0o300
+        if st.st_gid in gids:
+            return st.st_mode & 0o030 == 0o030
+        return st.st_mode & 0o003 == 0o003
+
+    def check(path):
+        where = path
+        while True:
+            try:
+                st = os.lstat(where)
+                break
+            except FileNotFoundError:
+                where = os.path.dirname(where)
+            except OSError:
+                return None, where
+        if not os.path.isdir(where):
+            return "%s is not a folder" % where, None
+        return (None if may_write(st) else "%s cannot write %s (%s)" % (pw.pw_name, where, owner_of(where))), None
+
+    out = {"uid": pw.pw_uid, "dirs": {}, "trees": {}, "hidden": [],
+           "how": "judged by owner and mode: uid %d cannot become %s (sudo wants a password)" % (os.geteuid(), pw.pw_name)}
+    for path in req.get("dirs", []):
+        why, hidden = check(path)
+        out["dirs"][path] = why
+        if hidden:
+            out["hidden"].append(owner_of(os.path.dirname(hidden)))
+    for root in req.get("trees", []):
+        found = {"missing": False, "unwritable": [], "truncated": False}
+        todo = [(root, 0)]
+        while todo:
+            path, depth = todo.pop()
+            why, hidden = check(path)
+            if hidden:
+                out["hidden"].append(owner_of(os.path.dirname(hidden)))
+                continue
+            if why:
+                found["unwritable"].append(why)
+                continue
+            if depth < WRITE_DEPTH:
+                try:
+                    todo.extend((e.path, depth + 1) for e in os.scandir(path) if e.is_dir(follow_symlinks=False))
+                except OSError:
+                    out["hidden"].append(owner_of(path))
+        out["trees"][root] = found
+    out["hidden"] = sorted(set(out["hidden"]))
+    out["hidden_by_user"] = all((" is owned by %s:" % pw.pw_name) in h for h in out["hidden"])
+    return out
 
 
 def write_test(req):
@@ -657,7 +720,8 @@ def settle_deferred(deferred, facts):
         interp.setdefault("imports", {})[name] = result
 
 
-MODES = {"probe": gather, "interp": interp_facts, "torch": torch_facts, "tf": tf_facts, "writable-as": write_test}
+MODES = {"probe": gather, "interp": interp_facts, "torch": torch_facts, "tf": tf_facts, "writable-as": write_test,
+         "writable": writable}
 
 
 def main(argv):

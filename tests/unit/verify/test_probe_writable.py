@@ -62,3 +62,32 @@ def test_the_request_and_the_fact_key_agree():
     req = facts.request_for([c])
     assert req["writable"] == [{"user": "dev", "dirs": ["/home/dev", "/tmp"], "trees": ["/home/dev"]}]
     assert facts.sections(c) == [probe.writable_key(req["writable"][0])] == [facts.writable_key(c.p)]
+
+
+def test_permission_bits_when_the_probe_cannot_become_the_user(tmp_path):
+    """Over SSH as a user whose sudo wants a password: owner and mode decide (here for `nobody`)."""
+    nobody = pwd.getpwnam("nobody")
+    if os.geteuid() == nobody.pw_uid:
+        return
+    open_dir, closed = tmp_path / "open", tmp_path / "closed"
+    open_dir.mkdir()
+    closed.mkdir()
+    os.chmod(open_dir, 0o777)
+    os.chmod(closed, 0o755)
+    out = probe.bits_test({"dirs": [str(open_dir / "new"), str(closed / "new")], "trees": [str(open_dir)]}, nobody)
+    assert out["dirs"][str(open_dir / "new")] is None
+    assert out["dirs"][str(closed / "new")].startswith(f"nobody cannot write {closed} (")
+    assert out["trees"][str(open_dir)]["unwritable"] == [] and "judged by owner and mode" in out["how"]
+
+
+def test_evaluating_permission_bits_and_what_they_cannot_see():
+    from toolkit.verify.eval_system import writable
+
+    from .recorded import CHECKS, WRITABLE_KEY
+
+    p = CHECKS["writable"].p
+    base = {"dirs": {d: None for d in p["dirs"]}, "trees": {"/home/dev": {"unwritable": []}}, "how": "judged"}
+    own = dict(base, hidden=["/home/dev is owned by dev:dev, mode 0750"], hidden_by_user=True)
+    assert writable(p, {WRITABLE_KEY: own}).ok and "not seen: inside /home/dev" in writable(p, {WRITABLE_KEY: own}).found
+    other = dict(base, hidden=["/home/dev is owned by root:root, mode 0700"], hidden_by_user=False)
+    assert not writable(p, {WRITABLE_KEY: other}).ok
