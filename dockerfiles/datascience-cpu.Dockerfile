@@ -32,7 +32,9 @@ RUN git config --system init.defaultBranch main \
 
 # [user] user dev
 RUN groupadd --gid 1000 dev \
-    && useradd --no-log-init --create-home --uid 1000 --gid 1000 --home-dir /home/dev --shell /bin/bash dev
+    && useradd --no-log-init --create-home --uid 1000 --gid 1000 --home-dir /home/dev --shell /bin/bash dev \
+    && mkdir -p -- /home/dev/.cache \
+    && chown -- 1000:1000 /home/dev /home/dev/.cache
 
 # [python] virtual environment /opt/venv
 RUN python3 -m venv -- /opt/venv \
@@ -40,14 +42,14 @@ RUN python3 -m venv -- /opt/venv \
 
 # [packages] pip base packages
 USER 1000:1000
-RUN --mount=type=cache,target=/home/dev/.cache/pip,uid=1000,gid=1000 \
-    /opt/venv/bin/python -m pip install \
+RUN --mount=type=cache,id=toolkit-pip-1000,target=/var/cache/toolkit-pip,uid=1000,gid=1000 \
+    /opt/venv/bin/python -m pip install --cache-dir /var/cache/toolkit-pip \
         'numpy>=1.26,<3' \
         'pandas>=2.1,<3'
 
 # [jupyter] Jupyter lab
-RUN --mount=type=cache,target=/home/dev/.cache/pip,uid=1000,gid=1000 \
-    /opt/venv/bin/python -m pip install \
+RUN --mount=type=cache,id=toolkit-pip-1000,target=/var/cache/toolkit-pip,uid=1000,gid=1000 \
+    /opt/venv/bin/python -m pip install --cache-dir /var/cache/toolkit-pip \
         jupyterlab
 
 # [jupyter] Jupyter server

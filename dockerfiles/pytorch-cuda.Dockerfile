@@ -38,7 +38,9 @@ RUN git config --system init.defaultBranch main \
 # [user] user dev
 RUN if [ "$(id -u ubuntu 2>/dev/null)" = 1000 ]; then userdel -r ubuntu; fi \
     && groupadd --gid 1000 dev \
-    && useradd --no-log-init --create-home --uid 1000 --gid 1000 --home-dir /home/dev --shell /bin/bash dev
+    && useradd --no-log-init --create-home --uid 1000 --gid 1000 --home-dir /home/dev --shell /bin/bash dev \
+    && mkdir -p -- /home/dev/.cache \
+    && chown -- 1000:1000 /home/dev /home/dev/.cache
 
 # [python] virtual environment /opt/venv
 RUN python3 -m venv -- /opt/venv \
@@ -46,21 +48,21 @@ RUN python3 -m venv -- /opt/venv \
 
 # [pytorch] PyTorch (cu126)
 USER 1000:1000
-RUN --mount=type=cache,target=/home/dev/.cache/pip,uid=1000,gid=1000 \
+RUN --mount=type=cache,id=toolkit-pip-1000,target=/var/cache/toolkit-pip,uid=1000,gid=1000 \
     --mount=type=secret,id=toolkit-netrc,target=/run/secrets/toolkit-netrc,uid=1000,gid=1000 \
-    NETRC=/run/secrets/toolkit-netrc /opt/venv/bin/python -m pip install --index-url https://download.pytorch.org/whl/cu126 \
+    NETRC=/run/secrets/toolkit-netrc /opt/venv/bin/python -m pip install --cache-dir /var/cache/toolkit-pip --index-url https://download.pytorch.org/whl/cu126 \
         torch==2.7.1 \
         'torchvision==0.22.*'
 
 # [packages] pip base packages
-RUN --mount=type=cache,target=/home/dev/.cache/pip,uid=1000,gid=1000 \
-    /opt/venv/bin/python -m pip install \
+RUN --mount=type=cache,id=toolkit-pip-1000,target=/var/cache/toolkit-pip,uid=1000,gid=1000 \
+    /opt/venv/bin/python -m pip install --cache-dir /var/cache/toolkit-pip \
         'numpy>=1.26,<3' \
         'pandas>=2.1,<3'
 
 # [jupyter] Jupyter lab
-RUN --mount=type=cache,target=/home/dev/.cache/pip,uid=1000,gid=1000 \
-    /opt/venv/bin/python -m pip install \
+RUN --mount=type=cache,id=toolkit-pip-1000,target=/var/cache/toolkit-pip,uid=1000,gid=1000 \
+    /opt/venv/bin/python -m pip install --cache-dir /var/cache/toolkit-pip \
         jupyterlab
 
 # [jupyter] Jupyter server

@@ -133,3 +133,31 @@ def test_legacy_builder_fallback_builds_and_reports(docker_engine, base_image, h
     finally:
         remove_image(docker_engine, tag)
 
+
+
+@pytest.mark.docker
+def test_tag_check_agrees_with_the_engine(docker_engine, base_image):
+    """Every name the hostile corpus refuses, the engine refuses too; every name it accepts, the engine tags."""
+    from tests.unit.hostile.test_image import BAD_TAGS, GOOD_TAGS
+    from toolkit.executors.image_tag import tag_problem
+
+    def engine_accepts(tag: str) -> bool:
+        res = subprocess.run(["docker", "tag", base_image, tag], capture_output=True, text=True, timeout=60)
+        if res.returncode == 0:
+            subprocess.run(["docker", "rmi", tag], capture_output=True, timeout=60)
+        return res.returncode == 0
+
+    for case, (tag, _) in BAD_TAGS.items():
+        if tag and "\n" not in tag:
+            assert not engine_accepts(tag), f"{case}: the engine accepts {tag!r}"
+    for tag in GOOD_TAGS:
+        # IPv6 registry hosts ([::1]:5000/...) joined the reference grammar after engine 20.10 (the CI's).
+        assert tag_problem(tag) is None and (tag.startswith("[") or engine_accepts(tag)), tag
+
+
+def test_invalid_tag_exits_2_before_any_engine_is_asked():
+    result = toolkit("build", "datascience-cpu", "-t", "Team/Image:1", env={"DOCKER_HOST": "unix:///nonexistent.sock"},
+                     timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "-t/--tag: repository name 'Team/Image' must be lowercase" in result.stderr
+    assert "cannot reach" not in result.stderr and "Traceback" not in result.stderr

@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -102,8 +105,9 @@ def test_datascience_image_verifies_green(docker_engine, datascience_image, ds_p
     cases = suite.findall("testcase")
     names = [case.get("name") for case in cases]
     assert len(cases) == len(plan.checks)
-    for c in plan.checks:
-        assert any(name.endswith(f"-{c.id}]") for name in names), c.id
+    # Stable across runs: the target kind, never the container id (CI keeps one history per check).
+    assert sorted(names) == sorted(f"test_check[docker-image-{c.id}]" for c in plan.checks)
+    assert {case.get("classname") for case in cases} == {"tests.test_datascience_test"}
     props = [p for case in cases for p in case.iter("property") if p.get("name") == "toolkit.result"]
     assert {json.loads(p.get("value"))["id"] for p in props} == {c.id for c in plan.checks}
 
@@ -185,6 +189,107 @@ def test_missing_image_and_stopped_container_are_usage_errors(ds_profile, docker
         assert res.returncode == EXIT_INVALID and "not running" in res.stderr
     finally:
         c.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def root_owned_cache(docker_engine, datascience_image):
+    """A child of the datascience image whose ~/.cache belongs to root (what BuildKit's pip cache mount left
+    in images before the fix): the image's user cannot create ~/.cache/huggingface there."""
+    c = docker_engine.containers.run(datascience_image, ["chown", "-R", "root:root", "/home/dev/.cache"],
+                                     entrypoint=[], user="root", detach=True, labels={TEST_LABEL: "1"})
+    try:
+        assert c.wait(timeout=120)["StatusCode"] == 0, c.logs().decode()
+        image = c.commit(repository="toolkit-test/datascience-root-cache", tag="latest",
+                         conf={"Labels": {TEST_LABEL: "1"}})
+    finally:
+        c.remove(force=True)
+    yield "toolkit-test/datascience-root-cache:latest"
+    docker_engine.images.remove(image.id, force=True)
+
+
+@pytest.mark.docker
+def test_the_built_image_lets_its_user_write_home_and_caches(docker_engine, datascience_image):
+    script = ("mkdir -p ~/.cache/huggingface/hub ~/.cache/torch && touch ~/.cache/torch/x && "
+              "find /home/dev ! -user dev | wc -l")
+    assert images.run_in_image(docker_engine, datascience_image, script).split()[-1] == "0"
+
+
+@pytest.mark.docker
+def test_a_root_owned_cache_fails_verify_naming_the_check(docker_engine, root_owned_cache, ds_profile):
+    res = toolkit("verify", str(ds_profile), "--target", f"docker-image://{root_owned_cache}", "--json")
+    assert res.returncode == EXIT_VERIFY_FAILED, res.stdout + res.stderr
+    failed = {c["id"]: c for c in json.loads(res.stdout)["checks"] if c["status"] == "failed"}
+    assert set(failed) == {"writable:dev"}, failed
+    assert "/home/dev/.cache is owned by root:root" in failed["writable:dev"]["found"]
+    assert "chown -R dev:" in failed["writable:dev"]["hint"]
+    # The same image verified as root (docker exec -u root): the probe drops to dev and still fails.
+    c = docker_engine.containers.run(root_owned_cache, ["sleep", "infinity"], entrypoint=[], user="root",
+                                     detach=True, labels={TEST_LABEL: "1"})
+    try:
+        res = toolkit("verify", str(ds_profile), "--target", f"docker://{c.id}", "-k", "writable", "--json")
+        assert res.returncode == EXIT_VERIFY_FAILED, res.stdout + res.stderr
+        doc = {r["id"]: r for r in json.loads(res.stdout)["checks"]}
+        assert doc["writable:dev"]["status"] == "failed" and "root dropped to uid 1000" in doc["writable:dev"]["found"]
+        assert doc["writable:/opt/venv"]["status"] == "passed"
+    finally:
+        c.remove(force=True)
+
+
+def _verify_containers(client, image: str) -> dict[str, list[str]]:
+    """Containers verify started from image (named toolkit-verify-* or labelled), read without inspecting each:
+    other tests on a shared engine remove theirs at any moment."""
+    return {c["Id"]: c["Names"] for c in client.api.containers(all=True)
+            if c.get("Image") == image and (any(n.lstrip("/").startswith("toolkit-verify-") for n in c["Names"])
+                                            or (c.get("Labels") or {}).get("dev.toolkit.verify") == "1")}
+
+
+@pytest.mark.docker
+def test_ctrl_c_removes_the_container_and_exits_130(docker_engine, datascience_image, ds_profile):
+    before = set(_verify_containers(docker_engine, datascience_image))
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
+    # Its own process group, as a terminal's foreground job: Ctrl-C reaches toolkit and its docker children.
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "verify", str(ds_profile), "--target",
+                             f"docker-image://{datascience_image}"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not set(_verify_containers(docker_engine, datascience_image)) - before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        started = set(_verify_containers(docker_engine, datascience_image)) - before
+        assert started, "verify never started its container"
+        time.sleep(1.0)                      # inside the checks (the probe is running)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:      # the test itself failed: SIGKILL leaves the container, so remove it here
+            proc.kill()
+            proc.wait()
+            for cid in set(_verify_containers(docker_engine, datascience_image)) - before:
+                docker_engine.api.remove_container(cid, force=True)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in err
+    left = set(_verify_containers(docker_engine, datascience_image)) & started
+    assert not left, f"verify left its container behind: {left}"
+
+
+def test_engine_down_says_so_not_image_not_found(tmp_path, ds_profile_text_only):
+    sock_path = tmp_path / "closed.sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    sock.close()                         # the file stays, nothing listens: connection refused
+    for target in ("docker-image://toolkit-test/anything:1", "docker://some-container"):
+        env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), DOCKER_HOST=f"unix://{sock_path}")
+        res = subprocess.run([sys.executable, "-m", "toolkit", "verify", str(ds_profile_text_only), "--target",
+                              target], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+        assert res.returncode == EXIT_INVALID, res.stderr
+        assert f"cannot reach the Docker engine at unix://{sock_path}" in res.stderr
+        assert "not found" not in res.stderr.split("hint:")[0] and "no container" not in res.stderr
+        assert "systemctl start docker" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.fixture
+def ds_profile_text_only(tmp_path) -> Path:
+    return images.datascience_profile(tmp_path / "p", "debian:12", None)
 
 
 # ------------------------------------------------------------------------------------ ssh

@@ -21,6 +21,7 @@ from toolkit.executors import base_image as bi
 from toolkit.executors import credentials
 from toolkit.executors import docker_build as db
 from toolkit.executors.build_progress import Event, brief
+from toolkit.executors.image_tag import EXAMPLE, tag_problem
 from toolkit.plan.builder import build_plan
 from toolkit.profile import patterns
 from toolkit.profile.loader import LoadedProfile, load_profile
@@ -203,6 +204,9 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
           build_args: tuple[str, ...], netrc_file: str | None, network: str | None, no_buildkit: bool,
           keep_context: str | None, force: bool, compat_data: str | None) -> None:
     """Build a container image from PROFILE on a Docker engine, following each step."""
+    problem = tag_problem(tag)
+    if problem:     # before anything is loaded or started: Docker would refuse it only after the build
+        raise UsageError(f"-t/--tag: {problem}", EXAMPLE)
     args, from_env = parse_build_args(build_args)
     loaded = load_profile(profile)
     if base_image:

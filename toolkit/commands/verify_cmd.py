@@ -48,12 +48,22 @@ def run_plan(plan: Plan, target: str, *, require_gpu: bool = False, junit: str |
              extra_tests: tuple[str, ...] = (), force: bool = False) -> runner.Run:
     """Everything `verify` does once the plan is built: print the report; raise VerificationFailed
     (exit 3) when a check failed, UsageError (exit 2) for a bad or unreachable target."""
-    targets.parse(target)     # refuse a bad address before anything starts
+    address = targets.parse(target)     # refuse a bad address before anything starts
     if junit:
         check_file(junit, force=force, option="--junit")    # and a report path that would clobber a file
+    if require_gpu and not any(c.tier == "gpu" for c in plan.checks):
+        raise UsageError(f"--require-gpu: profile {plan.name} has no GPU-tier checks, so nothing would prove a GPU "
+                         "works (gpu.enabled is false, or no framework with a GPU build)",
+                         "verify a GPU profile (e.g. pytorch-cuda), or drop --require-gpu")
     with targets.open_target(target, ssh_config=ssh_config) as tgt:
         run = runner.run(plan, tgt.hostspec, keyword=keyword, junit=junit, require_gpu=require_gpu,
-                         extra_tests=extra_tests, junit_force=force)
+                         extra_tests=extra_tests, junit_force=force,
+                         target_label=runner.target_label(address))
+    if run.exit_code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt    # the container is gone already; the CLI boundary exits 130
+    if require_gpu and run.results and not any(r.tier == "gpu" for r in run.results):
+        raise VerificationFailed(f"--require-gpu: -k {keyword!r} selected no GPU-tier check, so nothing proved a GPU",
+                                 hint="widen -k to include the gpu checks, or drop --require-gpu")
     if run.exit_code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
         raise UsageError(f"pytest could not run the suite (exit {run.exit_code})", "see pytest's message above")
     unreachable = [r for r in run.results if r.found.startswith(UNREACHABLE)]

@@ -46,6 +46,10 @@ def contribute(ctx: Context) -> Contribution:
                             version=t.python_version))
     out.checks.append(check("venv", "python", f"virtual environment at {t.venv}", path=t.venv))
     out.checks.append(check("pip_check", "python", "pip check reports no broken requirements", python=py))
+    if owner != "root" and ctx.profile.python.installer != "uv":
+        # The venv is given to its user so that it can pip install more: prove it, as that user.
+        out.checks.append(check("writable", "python", f"{owner} can install into {t.venv}",
+                                ident=f"writable:{t.venv}", user=owner, dirs=(t.venv,), trees=(t.venv,)))
     return out
 
 

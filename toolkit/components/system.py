@@ -38,6 +38,11 @@ def user(ctx: Context) -> Contribution:
                                     f"{u.name} ALL=(ALL:ALL) NOPASSWD: ALL\n", mode="0440"))
     out.checks.append(check("user", "user", f"user {u.name} ({u.uid}:{u.gid})", ident=f"user:{u.name}",
                             name=u.name, uid=u.uid, gid=u.gid, home=home, shell=u.shell, sudo=u.sudo))
+    # What the user's own tools write (model downloads under ~/.cache/huggingface, ~/.cache/torch, temp
+    # files): tested as that user, with a new folder in each and no folder under the home it cannot write.
+    out.checks.append(check("writable", "user", f"{u.name} can write its home, ~/.cache and /tmp",
+                            ident=f"writable:{u.name}", user=u.name, dirs=(home, f"{home}/.cache", "/tmp"),
+                            trees=(home,)))
     return out
 
 

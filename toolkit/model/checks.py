@@ -24,6 +24,7 @@ CHECK_KINDS: dict[str, tuple[str, ...]] = {
     "shm": ("min_mb",),
     "command": ("argv", "expect"),
     "file": ("path",),
+    "writable": ("user", "dirs", "trees"),   # as user: a new folder in each of dirs; every folder under trees
     "gpu_driver": (),
     "gpu_inventory": (),
     "torch_gpu": ("python",),

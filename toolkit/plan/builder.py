@@ -9,6 +9,7 @@ from toolkit.components import driver, frameworks, network, packages, python, sy
 from toolkit.components.base import Context, Contribution
 from toolkit.errors import ProfileError
 from toolkit.model.plan import Decision, Plan, Target
+from toolkit.plan.validate import validate
 from toolkit.profile.loader import LoadedProfile
 
 
@@ -119,6 +120,7 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
     steps = tuple(s for part in parts for s in part.steps)
     checks = _checks(loaded, parts)
     decisions = tuple(Decision(d.field, d.value, d.rule, d.source) for d in res.decisions)
-    return Plan(name=p.name, description=p.description, digest=loaded.digest, target=target, steps=steps,
+    plan = Plan(name=p.name, description=p.description, digest=loaded.digest, target=target, steps=steps,
                 checks=tuple(checks.values()), versions=tuple(versions.items()), decisions=decisions,
                 warnings=tuple(res.warnings) + tuple(w for part in parts for w in part.warnings))
+    return validate(plan, loaded)

@@ -1,5 +1,8 @@
 """Plan -> .devcontainer/devcontainer.json, building the Dockerfile rendered beside it (../Dockerfile).
 
+GPU profiles ask for a GPU as optional (hostRequirements.gpu: "optional"), never with a fixed --gpus:
+the devcontainer CLI adds the GPU where the host has one (its --gpu-availability, default "detect").
+
 JSON has no comments: the do-not-edit header is the value of a top-level "_generated" key.
 """
 
@@ -32,9 +35,11 @@ def _settings(plan: Plan) -> dict:
         doc["forwardPorts"] = ports
     uses_torch = any(k == "pytorch" for k, _ in plan.versions)
     if t.gpu:
-        doc["hostRequirements"] = {"gpu": True}
-        doc["runArgs"] = ["--gpus", "all", *SHM]
-    elif uses_torch:
+        # "optional": the container opens on a laptop without a GPU too; the devcontainer CLI (and VS Code)
+        # add --gpus all themselves where the host has one. A fixed --gpus all in runArgs would make
+        # `docker run` fail without the NVIDIA runtime, and `true` refuses such hosts outright.
+        doc["hostRequirements"] = {"gpu": "optional"}
+    if t.gpu or uses_torch:
         doc["runArgs"] = list(SHM)
     if t.venv:
         doc["customizations"] = {"vscode": {

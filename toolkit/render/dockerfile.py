@@ -34,6 +34,7 @@ OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}(?::[a-z_][a-z0-9_-]{0,31})?$")
 _PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without backslash
 NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index credentials (toolkit build --netrc)
 NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
+USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps run as the plan's user
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
 IGNORE_REASONS = {
     "DL3008": "versions come from the base image's release; pin one with name=version in the profile",
@@ -105,6 +106,7 @@ class _Build:
     trees: dict[str, str] = field(default_factory=dict)    # context folder -> local source folder
     mounts: dict[str, str] = field(default_factory=dict)   # CopyTree dest -> context folder
     owners: dict[str, str] = field(default_factory=dict)   # venv path -> owner
+    cmd_owner: str | None = None                           # the service step that wrote the CMD
     user: str = "root"                                     # who the next RUN runs as
 
     def user_ref(self, name: str) -> str:
@@ -193,6 +195,11 @@ def _create_user(step: CreateUser, b: _Build) -> list[str]:
     cmds.append(f"groupadd --gid {words(step.gid, step.name)}")
     cmds.append("useradd --no-log-init --create-home " + words(
         "--uid", step.uid, "--gid", step.gid, "--home-dir", step.home, "--shell", step.shell, step.name))
+    # The home and its cache folder belong to the user even when the base image already had the
+    # folder (useradd then leaves it as it was): model downloads (~/.cache/huggingface, torch) need both.
+    cache = posixpath.join(str(step.home), ".cache")
+    cmds.append(f"mkdir -p -- {q(cache)}")
+    cmds.append(f"chown -- {q(f'{int(step.uid)}:{int(step.gid)}')} {words(step.home, cache)}")
     return b.run(cmds)
 
 
@@ -205,13 +212,20 @@ def _venv(step: Venv, b: _Build) -> list[str]:
     return b.run(cmds)
 
 
-def _pip_cache(step: PipInstall, b: _Build, owner: str) -> str | None:
+def _pip_cache(b: _Build, owner: str) -> tuple[str, list[str]] | None:
+    """The BuildKit cache mount for pip run as owner, and the pip options that use it.
+
+    The user's cache lives outside its home: BuildKit creates a mount target's missing parents
+    owned by root, and a root-owned ~/.cache left in the image stops the user's own tools
+    (Hugging Face, torch hub) from caching anything. One cache per uid, so that profiles with
+    other uids never share a cache folder they cannot write."""
     t = b.plan.target
     if owner == "root":
-        return "--mount=type=cache,target=/root/.cache/pip"
-    if owner == t.user and t.home and t.uid is not None and t.gid is not None:
-        home = _checked(patterns.ABS_PATH, t.home, "home folder")
-        return f"--mount=type=cache,target={home}/.cache/pip,uid={int(t.uid)},gid={int(t.gid)}"
+        return "--mount=type=cache,target=/root/.cache/pip", []
+    if owner == t.user and t.uid is not None and t.gid is not None:
+        uid, gid = int(t.uid), int(t.gid)
+        return (f"--mount=type=cache,id=toolkit-pip-{uid},target={USER_PIP_CACHE},uid={uid},gid={gid}",
+                ["--cache-dir", USER_PIP_CACHE])
     return None
 
 
@@ -233,9 +247,10 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
     owner = b.owners.get(step.venv, "root")
     mounts = []
     args = [f"{step.venv}/bin/python", "-m", "pip", "install"]
-    cache = _pip_cache(step, b, owner) if b.buildkit else None
+    cache = _pip_cache(b, owner) if b.buildkit else None
     if cache:
-        mounts.append(cache)
+        mounts.append(cache[0])
+        args += cache[1]
     else:
         args.append("--no-cache-dir")
     args += pip_options(step)
@@ -257,6 +272,12 @@ def _git_config(step: GitConfig, b: _Build) -> list[str]:
 
 
 def _service(step: Service, b: _Build) -> list[str]:
+    here = f"[{step.component}] {step.title}"
+    if b.cmd_owner is not None:
+        # A second CMD would silently replace the first (and the HEALTHCHECK would probe the wrong one);
+        # plan validation refuses such plans, so this is a bug.
+        raise ValueError(f"two services want the image's CMD: {b.cmd_owner} and {here}")
+    b.cmd_owner = here
     lines = []
     if step.port is not None:
         port = int(step.port)

@@ -50,6 +50,37 @@ def file(p, facts):
                    "re-apply the profile (toolkit apply) so the file is installed")
 
 
+def writable(p, facts):
+    user, dirs, trees = p["user"], list(p["dirs"]), list(p["trees"])
+    f = facts.get(factmod.writable_key(p)) or {}
+    expected = f"{user} can create folders and files in {', '.join(dirs)}"
+    if trees:
+        expected += f", and write every folder under {', '.join(trees)} (to depth 3)"
+    fix = (f"give the folders back to {user}: chown -R {user}: FOLDER (as root; in an image, a RUN step "
+           f"before USER). Images built by toolkit get this right: rebuild with toolkit build")
+    if f.get("no_user"):
+        return Outcome(False, expected, f["_error"], f"create {user} first (re-apply the profile: toolkit apply)")
+    if "_error" in f or not f:
+        return Outcome(False, expected, f.get("_error", "the probe gathered nothing"),
+                       f"run verify as root or as {user} (or give the connecting user sudo -n -u {user})")
+    how = f" ({f['how']})" if f.get("how") else ""
+    problems = [why for why in (f.get("dirs") or {}).values() if why]
+    for tree in trees:
+        found = (f.get("trees") or {}).get(tree) or {}
+        problems += [f"not writable: {why}" for why in found.get("unwritable", [])]
+        if found.get("truncated"):
+            problems.append(f"(more under {tree})")
+    hidden = f.get("hidden") or []
+    if hidden and not f.get("hidden_by_user"):
+        problems.append("could not look inside: " + "; ".join(hidden))
+    if problems:
+        return Outcome(False, expected, "; ".join(problems) + how, fix)
+    if "hidden" in f:    # judged by permission bits; what the user's own private folders hide is the user's
+        seen = f" (not seen: inside {'; '.join(hidden)})" if hidden else ""
+        return Outcome(True, expected, f"owner and mode let {user} write each folder{seen}{how}")
+    return Outcome(True, expected, f"{user} wrote a new folder and file in each; no unwritable folder found{how}")
+
+
 def shm(p, facts):
     mb = (facts.get("shm") or {}).get("mb")
     expected = f"/dev/shm >= {p['min_mb']} MB"

@@ -71,7 +71,7 @@ def duration(check: Check, facts: dict) -> float:
 EVALUATORS: dict[str, Callable[[dict, dict], Outcome]] = {
     **{kind: getattr(sysm, kind) for kind in (
         "os_release", "apt_package", "python_version", "venv", "pip_package", "pip_check",
-        "git", "git_config", "user", "shm", "command", "file")},
+        "git", "git_config", "user", "shm", "command", "file", "writable")},
     **{kind: getattr(fw, kind) for kind in (
         "torch_cuda", "tensorflow_build", "jupyter",
         "gpu_driver", "gpu_inventory", "torch_gpu", "torch_matmul", "tensorflow_gpu")},

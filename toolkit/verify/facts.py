@@ -49,6 +49,8 @@ def request_for(checks) -> dict:
             add("users", p["name"])
         elif kind == "command":
             add("commands", list(p["argv"]))
+        elif kind == "writable":
+            add("writable", {"user": p["user"], "dirs": list(p["dirs"]), "trees": list(p["trees"])})
         elif kind == "git":
             g = req.setdefault("git", {"lfs": False, "config": []})
             g["lfs"] = g["lfs"] or bool(p["lfs"])
@@ -79,7 +81,7 @@ def request_for(checks) -> dict:
             t = python(p["python"]).setdefault("tf", {})
             t["gpu"] = t.get("gpu", False) or kind == "tensorflow_gpu"
         # gpu_driver / gpu_inventory: the gpu section is always gathered.
-    for key in ("apt", "paths", "files", "users", "commands", "jupyter"):
+    for key in ("apt", "paths", "files", "users", "commands", "jupyter", "writable"):
         if key in req:
             req[key] = sorted(req[key], key=lambda v: json.dumps(v, sort_keys=True))
     if "git" in req:
@@ -101,6 +103,8 @@ def sections(check: Check) -> list[str]:
         return [command_key(p["argv"])]
     if kind == "jupyter":
         return [jupyter_key(p)]
+    if kind == "writable":
+        return [writable_key(p)]
     py = p["python"]
     if kind == "pip_check":
         return ["pip_check:" + py]
@@ -115,6 +119,10 @@ def sections(check: Check) -> list[str]:
 
 def command_key(argv) -> str:
     return "command:" + json.dumps(list(argv))
+
+
+def writable_key(p: dict) -> str:
+    return "writable:" + json.dumps([p["user"], list(p["dirs"]), list(p["trees"])])
 
 
 def jupyter_key(p: dict) -> str:

@@ -42,6 +42,34 @@ class Run:
         return {s: sum(r.status == s for r in self.results) for s in (PASSED, FAILED, SKIPPED)}
 
 
+def target_label(address) -> str:
+    """What test names say about the target: its kind (and an ssh host's name), never a container id,
+    so that CI keeps one history per check across runs."""
+    return f"ssh:{address.name}" if address.kind == "ssh" else address.kind
+
+
+class StableNames:
+    """pytest plugin, before JUnit XML and the Collector see a report: the host part of a test id
+    (testinfra's, e.g. docker://<container id>) becomes the target label, and tests from --tests
+    files (outside the suite's folder: no path in their id) get user.<file> as their class."""
+
+    def __init__(self, host_id: str, label: str, suite: str = "tests/") -> None:
+        self.host_id, self.label, self.suite = host_id, label, suite
+
+    def rename(self, nodeid: str, location_path: str) -> str:
+        path, sep, rest = nodeid.partition("::")
+        rest = rest.replace(f"[{self.host_id}-", f"[{self.label}-").replace(f"[{self.host_id}]", f"[{self.label}]")
+        rest = rest.replace(f"-{self.host_id}]", f"-{self.label}]")
+        if not path.startswith(self.suite):     # a --tests file: its id has no path, or one relative to its folder
+            stem = Path(path or location_path).stem if (path or location_path) else ""
+            path = f"user/{stem or 'tests'}.py"
+        return f"{path}{sep}{rest}"
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report) -> None:
+        report.nodeid = self.rename(report.nodeid, str(report.location[0]) if report.location else "")
+
+
 class Collector:
     """pytest plugin: one Result per test item (setup errors and user tests included)."""
 
@@ -75,7 +103,7 @@ def _longrepr(report) -> str:
 
 def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | None = None,
         require_gpu: bool = False, extra_tests: tuple[str, ...] = (), pytest_args: tuple[str, ...] = (),
-        junit_force: bool = False) -> Run:
+        junit_force: bool = False, target_label: str | None = None) -> Run:
     """Run the plan's suite against hostspec. The JUnit report is written by pytest into the run's
     own folder, then put at `junit` whole (toolkit.outputs: a file toolkit did not write is kept
     unless junit_force)."""
@@ -96,9 +124,12 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
             args.append("--require-gpu")
         args += list(pytest_args)
         collector = Collector()
+        plugins: list = [collector, suite]
+        if target_label:
+            plugins.insert(0, StableNames(_host_id(hostspec), target_label, suite_path(plan)))
         started = time.perf_counter()
         try:
-            code = pytest.main(args, plugins=[collector, suite])
+            code = pytest.main(args, plugins=plugins)
         finally:
             _forget_modules(root)
         seconds = time.perf_counter() - started
@@ -106,6 +137,13 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
             write_file(junit, (root / "junit.xml").read_bytes(), force=junit_force, option="--junit")
     return Run(results=list(collector.by_node.values()), exit_code=int(code), seconds=round(seconds, 3),
                errors=collector.errors)
+
+
+def _host_id(hostspec: str) -> str:
+    """The id testinfra gives this host in test names (pytest --hosts)."""
+    import testinfra
+
+    return testinfra.get_host(hostspec).backend.get_pytest_id()
 
 
 def _forget_modules(root: Path) -> None:

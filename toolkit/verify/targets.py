@@ -17,9 +17,12 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +37,10 @@ __all__ = ["SSH_HOST_RE", "SSH_USER_RE", "Address", "Target", "open_target", "pa
 IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
 CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 LABEL = "dev.toolkit.verify=1"
+NAME_PREFIX = "toolkit-verify-"     # containers verify starts: toolkit-verify-<12 hex>, labelled LABEL
 SHM_SIZE = "1g"
+START_HINT = ("start it: `sudo systemctl start docker` (or `dockerd &` as root; in a toolkit checkout "
+              "scripts/ensure-docker.sh installs and starts one), or point DOCKER_HOST at a running engine")
 
 
 @dataclass(frozen=True)
@@ -140,15 +146,37 @@ def strict_ssh_config(path: Path, user_config: str | None) -> Path:
 
 
 def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The docker CLI in its own session: a Ctrl-C at the terminal reaches toolkit, which finishes or
+    undoes what the CLI was doing, instead of killing the CLI halfway through (a container half made)."""
     if not shutil.which("docker"):
         raise UsageError("docker not found on PATH", "install the Docker CLI to verify containers and images")
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False,
+                          start_new_session=True)
+
+
+def engine_unreachable() -> str | None:
+    """Why the Docker engine does not answer, or None when it does."""
+    res = docker("version", "--format", "{{.Server.Version}}", timeout=30)
+    if res.returncode == 0 and res.stdout.strip():
+        return None
+    lines = [line for line in (res.stderr or res.stdout).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else f"docker version exited {res.returncode}"
+
+
+def _engine_error(what: str) -> UsageError | None:
+    """A UsageError saying the engine is down (not that `what` is missing), or None when it answers."""
+    why = engine_unreachable()
+    if why is None:
+        return None
+    where = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
+    return UsageError(f"cannot reach the Docker engine at {where} to verify {what}: {why}", START_HINT)
 
 
 def _require_running(name: str) -> None:
     res = docker("inspect", "--format", "{{.State.Running}}", name)
     if res.returncode != 0:
-        raise UsageError(f"no container {name}: {res.stderr.strip()}", "docker ps lists running containers")
+        raise _engine_error(f"container {name}") or UsageError(
+            f"no container {name}: {res.stderr.strip()}", "docker ps lists running containers")
     if res.stdout.strip() != "true":
         raise UsageError(f"container {name} is not running", f"docker start {name}")
 
@@ -158,20 +186,42 @@ def machine_has_gpu() -> bool:
 
 
 @contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) until the block is done, then raise KeyboardInterrupt: starting and removing
+    a container are never cut in half. Only the main thread has signal handlers; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
 def _image_container(image: str, gpus: str) -> Iterator[str]:
     inspect = docker("image", "inspect", "--format", "{{.Id}}", image)
     if inspect.returncode != 0:
-        raise UsageError(f"image {image} not found: {inspect.stderr.strip()}",
-                         "build it first (toolkit build) or give a running container: docker://NAME")
-    base = ["run", "-d", "--shm-size", SHM_SIZE, "--label", LABEL, "--entrypoint", "sleep"]
+        raise _engine_error(f"image {image}") or UsageError(
+            f"image {image} not found: {inspect.stderr.strip()}",
+            "build it first (toolkit build) or give a running container: docker://NAME")
+    # A name known before `docker run` answers: whatever interrupts us, the container can be removed.
+    name = NAME_PREFIX + uuid.uuid4().hex[:12]
+    base = ["run", "-d", "--name", name, "--shm-size", SHM_SIZE, "--label", LABEL, "--entrypoint", "sleep"]
     want_gpus = gpus == "all" or (gpus == "auto" and machine_has_gpu())
-    res = docker(*base, *(["--gpus", "all"] if want_gpus else []), image, "infinity")
-    if res.returncode != 0 and want_gpus and gpus == "auto":
-        res = docker(*base, image, "infinity")   # no NVIDIA runtime here: GPU checks will say so
-    if res.returncode != 0:
-        raise UsageError(f"could not start a container of {image}: {res.stderr.strip()}")
-    cid = res.stdout.strip()
     try:
-        yield cid
+        with deferred_interrupt():
+            res = docker(*base, *(["--gpus", "all"] if want_gpus else []), image, "infinity")
+            if res.returncode != 0 and want_gpus and gpus == "auto":
+                docker("rm", "-f", "-v", name)
+                res = docker(*base, image, "infinity")   # no NVIDIA runtime here: GPU checks will say so
+        if res.returncode != 0:
+            raise UsageError(f"could not start a container of {image}: {res.stderr.strip()}")
+        yield res.stdout.strip()
     finally:
-        docker("rm", "-f", "-v", cid)
+        with deferred_interrupt():
+            docker("rm", "-f", "-v", name)

@@ -28,6 +28,8 @@ CHECKS = {
     "command": check("command", "checks", "profile check", ident="command:hello", argv=("echo", "hello"),
                      expect="hello"),
     "file": check("file", "network", "CA", ident="file:/etc/ca.crt", path="/etc/ca.crt"),
+    "writable": check("writable", "user", "dev writes home", ident="writable:dev", user="dev",
+                      dirs=("/home/dev", "/home/dev/.cache", "/tmp"), trees=("/home/dev",)),
     "gpu_driver": check("gpu_driver", "gpu", "driver", tier="gpu"),
     "gpu_inventory": check("gpu_inventory", "gpu", "inventory", tier="gpu"),
     "torch_gpu": check("torch_gpu", "pytorch", "torch sees GPUs", tier="gpu", python=PY),
@@ -37,6 +39,9 @@ CHECKS = {
 
 _H200 = {"index": "0", "name": "NVIDIA H200", "driver": "570.124.06", "memory_mb": "143771", "persistence": "Enabled"}
 
+WRITABLE_KEY = 'writable:["dev", ["/home/dev", "/home/dev/.cache", "/tmp"], ["/home/dev"]]'
+ROOT_CACHE = "/home/dev/.cache is owned by root:root, mode 0755"
+
 GOOD = {
     "_probe": {"python": "3.11.2", "euid": 0, "hostname": "t", "seconds": 1.2},
     "_timings": {"os_release": 0.001, "apt": 0.02, "interp:" + PY: 0.6, "pip_check:" + PY: 0.9, "torch:" + PY: 2.5,
@@ -45,6 +50,8 @@ GOOD = {
     "apt": {"git": {"status": "ii ", "version": "1:2.39.5-0+deb12u2"}},
     "paths": {"/opt/venv": {"exists": True, "is_dir": True, "pyvenv_cfg": True, "python": True}},
     "files": {"/etc/ca.crt": True},
+    WRITABLE_KEY: {"uid": 1000, "dirs": {"/home/dev": None, "/home/dev/.cache": None, "/tmp": None},
+                   "trees": {"/home/dev": {"missing": False, "unwritable": [], "truncated": False}}},
     "users": {"dev": {"uid": 1000, "gid": 1000, "home": "/home/dev", "shell": "/bin/bash", "groups": ["dev"],
                       "sudo_bin": True, "sudoers": False,
                       "sudo_list": {"rc": 1, "out": "", "err": "User dev is not allowed to run sudo on t.\n"}}},

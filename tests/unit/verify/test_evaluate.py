@@ -7,7 +7,7 @@ import pytest
 from toolkit.model.checks import CHECK_KINDS, check
 from toolkit.verify.evaluate import EVALUATORS, FAILED, PASSED, SKIPPED, evaluate
 
-from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, edit, facts
+from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, ROOT_CACHE, WRITABLE_KEY, edit, facts
 
 TORCH, TF, INTERP = "torch:" + PY, "tf:" + PY, "interp:" + PY
 
@@ -75,6 +75,16 @@ FAILS = [
     ("command", facts(**{'command:["echo", "hello"]': {"rc": 127, "out": "", "err": "echo: not found"}}),
      "exit 127", "run it on the target"),
     ("file", facts(files={"/etc/ca.crt": False}), "/etc/ca.crt is missing", "re-apply"),
+    # The image whose ~/.cache BuildKit left to root: the folder test and the tree scan both say so.
+    ("writable", edit((WRITABLE_KEY, "dirs", "/home/dev/.cache"),
+                      f"cannot create a folder in /home/dev/.cache: Permission denied ({ROOT_CACHE})"),
+     "/home/dev/.cache is owned by root:root", "chown -R dev:"),
+    ("writable", edit((WRITABLE_KEY, "trees", "/home/dev", "unwritable"), ["/home/dev/.cache/pip is owned by root"]),
+     "not writable: /home/dev/.cache/pip", "chown -R dev:"),
+    ("writable", facts(**{WRITABLE_KEY: {"_error": "no user dev on the target", "no_user": True}}),
+     "no user dev", "create dev first"),
+    ("writable", facts(**{WRITABLE_KEY: {"_error": "the probe runs as uid 1001, neither root nor dev, and sudo is "
+                                                   "missing"}}), "neither root nor dev", "run verify as root or as dev"),
     ("gpu_driver", edit(("gpu", "nouveau"), True), "nouveau is loaded", "blacklist nouveau"),
     ("gpu_driver", facts(gpu=dict(GOOD["gpu"], gpus=[], proc_version=None, smi_error="NVIDIA-SMI has failed")),
      "NVIDIA-SMI has failed", "install the NVIDIA driver"),

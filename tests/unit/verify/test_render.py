@@ -54,4 +54,4 @@ def test_a_changed_check_changes_the_suite():
 
 def test_conftest_provides_require_gpu():
     conftest = render(plan()).files["tests/conftest.py"]
-    assert "from toolkit.verify.suite import pytest_addoption, pytest_configure" in conftest
+    assert "from toolkit.verify.suite import pytest_addoption, pytest_collection_finish, pytest_configure" in conftest
