@@ -83,19 +83,24 @@ class Refresher:
                 if set(patches) - set(row.patches):
                     self._put("pytorch", minor, {"patches": V.sort_versions(set(row.patches) | set(patches))})
                 continue
-            newest = patches[-1]
-            wheels = self.versions("torch")[newest]
-            python, meta = D.python_range(wheels), self._meta(wheels)
-            if python is None or meta is None:
-                self.notes.append(f"torch {newest}: no CPython Linux wheel with metadata; not described")
-                continue
-            cuda, cudnn = D.torch_cuda(meta)
-            new = {"patches": patches, "python": python}
-            if cuda:
-                new.update(pypi_default_cuda=cuda, cudnn=cudnn)
-            new["note"] = f"from the index metadata of torch {newest}"
-            self._put("pytorch", minor, new)
+            new = self.describe_torch(patches)
+            if new:
+                self._put("pytorch", minor, new)
         self._companions()
+
+    def describe_torch(self, patches: list[str]) -> dict | None:
+        newest = patches[-1]
+        wheels = self.versions("torch")[newest]
+        python, meta = D.python_range(wheels), self._meta(wheels)
+        if python is None or meta is None:
+            self.notes.append(f"torch {newest}: no CPython Linux wheel with metadata; not described")
+            return None
+        cuda, cudnn = D.torch_cuda(meta)
+        new = {"patches": patches, "python": python}
+        if cuda:
+            new.update(pypi_default_cuda=cuda, cudnn=cudnn)
+        new["note"] = f"from the index metadata of torch {newest}"
+        return new
 
     def _companions(self) -> None:
         torch_rows = {**{k: r.companions for k, r in self.data.pytorch.releases.items()},
@@ -126,14 +131,19 @@ class Refresher:
                 if set(patches) - set(row.patches):
                     self._put("tensorflow", minor, {"patches": V.sort_versions(set(row.patches) | set(patches))})
                 continue
-            wheels = self.versions("tensorflow")[patches[-1]]
-            python, meta = D.python_range(wheels), self._meta(wheels)
-            derived = D.tf_row(meta) if meta else None
-            if python is None or derived is None:
-                self.notes.append(f"tensorflow {patches[-1]}: no [and-cuda] requirements to derive CUDA/cuDNN from")
-                continue
-            self._put("tensorflow", minor, {"patches": patches, "python": python, **derived,
-                                            "note": f"from the index metadata of tensorflow {patches[-1]}"})
+            new = self.describe_tf(patches)
+            if new:
+                self._put("tensorflow", minor, new)
+
+    def describe_tf(self, patches: list[str]) -> dict | None:
+        wheels = self.versions("tensorflow")[patches[-1]]
+        python, meta = D.python_range(wheels), self._meta(wheels)
+        derived = D.tf_row(meta) if meta else None
+        if python is None or derived is None:
+            self.notes.append(f"tensorflow {patches[-1]}: no [and-cuda] requirements to derive CUDA/cuDNN from")
+            return None
+        return {"patches": patches, "python": python, **derived,
+                "note": f"from the index metadata of tensorflow {patches[-1]}"}
 
     def keras(self) -> None:
         known = self.data.keras.releases
@@ -144,23 +154,27 @@ class Refresher:
 
     def jax(self) -> None:
         known = self.data.jax.releases
-        plugins = {f"jax-{name}-plugin": set(self.versions(f"jax-{name}-plugin")) for name in self.data.jax.extras}
-        jaxlib = self.versions("jaxlib")
         newest = V.newest(known) or "0"
-        for version, wheels in self.versions("jax").items():
+        for version in self.versions("jax"):
             if version in known or V.parse(version) <= V.parse(newest):
                 continue
-            meta = self._meta(wheels)
-            python = D.python_range(jaxlib.get(version, []))
-            low = D.requires_python_min(wheels, meta)
-            if meta is None or python is None:
-                self.notes.append(f"jax {version}: no jaxlib wheels with CPython tags; not described")
-                continue
-            if low and V.parse(low) > V.parse(python["min"]):
-                python["min"] = low
-            extras = D.jax_extras(meta, self.data.jax.extras, plugins, version)
-            self._put("jax", version, {"python": python, "extras": extras,
-                                       "note": f"from the index metadata of jax {version} and its plugins"})
+            new = self.describe_jax(version)
+            if new:
+                self._put("jax", version, new)
+
+    def describe_jax(self, version: str) -> dict | None:
+        plugins = {f"jax-{name}-plugin": set(self.versions(f"jax-{name}-plugin")) for name in self.data.jax.extras}
+        wheels = self.versions("jax").get(version, [])
+        meta = self._meta(wheels)
+        python = D.python_range(self.versions("jaxlib").get(version, []))
+        low = D.requires_python_min(wheels, meta)
+        if meta is None or python is None:
+            self.notes.append(f"jax {version}: no jaxlib wheels with CPython tags; not described")
+            return None
+        if low and V.parse(low) > V.parse(python["min"]):
+            python["min"] = low
+        extras = D.jax_extras(meta, self.data.jax.extras, plugins, version)
+        return {"python": python, "extras": extras, "note": f"from the index metadata of jax {version} and its plugins"}
 
     def run(self) -> dict:
         self.torch()

@@ -96,7 +96,8 @@ def check_co_install(ctx: Ctx, cuda: str | None) -> None:
         if spec is None or torch_has is None:
             unknown.append(prefix)
             continue
-        if not (spec[1].contains(torch_has) or (prefix == "cuda-runtime" and spec[1].contains(f"{cuda}.0"))):
+        fits = _minor_fits(spec[1], cuda) if prefix == "cuda-runtime" else spec[1].contains(torch_has)
+        if not fits:
             shown = f"CUDA {cuda}" if prefix == "cuda-runtime" else f"{torch_has}"
             clashes.append(f"{tf.label}[and-cuda] needs {spec[0]}{spec[1]}, {torch.label} {V.cuda_variant(cuda)} "
                            f"brings {shown}")
@@ -109,6 +110,18 @@ def check_co_install(ctx: Ctx, cuda: str | None) -> None:
         ctx.warn(f"{torch.label} and {tf.label} in one environment both pull nvidia-* wheels; the data does not "
                  f"know tensorflow's {' and '.join(unknown)} requirement, so pip may still refuse - "
                  "consider separate environments")
+    else:
+        ctx.warn(f"{torch.label} and {tf.label} in one environment share nvidia-* wheels: their CUDA runtime and "
+                 "cuDNN requirements overlap, cuBLAS/NCCL pins are not checked - if pip refuses, use separate "
+                 "environments")
+
+
+def _minor_fits(spec: SpecifierSet, cuda: str) -> bool:
+    """Some release of CUDA minor ``cuda`` satisfies the nvidia-cuda-runtime requirement ``spec``."""
+    exact = [s.version for s in spec if s.operator in ("==", "===")]
+    if exact:
+        return any(V.is_valid(v) and V.n_parts(v) >= 2 and V.major_minor(v) == cuda for v in exact)
+    return spec.contains(f"{cuda}.99999") or spec.contains(f"{cuda}.0")
 
 
 def _owned_version(ctx: Ctx, dist: str) -> tuple[str, str] | None:
