@@ -17,3 +17,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_compat_overlay(monkeypatch, tmp_path_factory):
+    """Commands read $XDG_CONFIG_HOME/toolkit/compat.yaml without a flag: tests must not see the user's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))

@@ -1,24 +1,52 @@
 """torchvision / torchaudio releases that go with a torch release.
 
-Every torch 2.x release ships torchvision 0.(x+15) and torchaudio 2.x (2.0 -> 0.15 / 2.0,
-2.7 -> 0.22 / 2.7, 2.13 -> 0.28 / 2.13; compat.yaml's pytorch rows). Pinning the companion's
-minor with `.*` lets pip take the patch built against the pinned torch from the same index.
+Data, not a formula: each pytorch row lists its companions (pytorch/test-infra release_versions.sh).
+torchvision has followed 0.(minor+15), but torchaudio stopped at 2.11 (torch 2.12 and 2.13 pair with
+torchaudio 2.11). Pinning the companion's minor with `.*` lets pip take the patch built against the
+pinned torch from the same index.
 """
 
 from __future__ import annotations
 
-from toolkit.compat.versions import parse
+from . import versions as V
+from .context import Ctx
+from .schema import CompatData
 
 COMPANIONS = ("torchvision", "torchaudio")
 
 
-def companion_requirement(package: str, torch_version: str) -> str:
+def companion_requirement(package: str, torch_version: str, data: CompatData | None = None) -> str:
+    """"torchaudio==2.11.*" for torch 2.13: the companion minor the data lists for that torch release."""
     if package not in COMPANIONS:
         raise ValueError(f"unknown torch companion {package!r}; known: {', '.join(COMPANIONS)}")
-    v = parse(torch_version)
-    major, minor = v.release[0], v.release[1] if len(v.release) > 1 else 0
-    if major != 2:
-        raise ValueError(f"no companion rule for torch {torch_version}")
-    if package == "torchvision":
-        return f"torchvision==0.{minor + 15}.*"
-    return f"torchaudio=={major}.{minor}.*"
+    if data is None:
+        from .data_model import load_data
+        data = load_data()
+    row = data.pytorch.releases.get(V.major_minor(torch_version))
+    minor = row.companions.get(package) if row else None
+    if minor is None:
+        raise ValueError(f"no {package} release is known for torch {torch_version}")
+    return f"{package}=={minor}.*"
+
+
+def companion_for(ctx: Ctx, package: str) -> str | None:
+    """The companion requirement for the picked torch, with its decision; an issue when it is unknown."""
+    pick = ctx.torch
+    if pick is None:
+        return None
+    if package not in COMPANIONS:
+        ctx.issue(("frameworks.pytorch.extras",), f"unknown torch companion {package!r}",
+                  f"use one of: {', '.join(COMPANIONS)}")
+        return None
+    minor = pick.row.companions.get(package)
+    if minor is None:
+        ctx.issue(("frameworks.pytorch.extras", "frameworks.pytorch.version"),
+                  f"no {package} release is known for {pick.label}",
+                  f"describe it under pytorch.releases.{pick.key}.companions in a user compatibility data file "
+                  "(`toolkit compat refresh` derives it from the index), or drop the extra")
+        return None
+    ctx.check_uncertain(pick.source, pick.row, f"companions.{package}")
+    requirement = f"{package}=={minor}.*"
+    ctx.decide("frameworks.pytorch.requirement", requirement, f"the {package} release paired with {pick.label}",
+               f"{pick.source}.companions.{package}")
+    return requirement

@@ -46,7 +46,8 @@ class Ctx:
         return [p for p in (self.torch, self.tf, self.jax) if p is not None]
 
     def issue(self, fields: tuple[str, ...], message: str, hint: str) -> None:
-        unknown = [f for f in fields if f not in ISSUE_FIELDS]
+        unknown = [f for f in fields if f not in ISSUE_FIELDS
+                   and not (f.rpartition(".")[0] in ISSUE_FIELDS and f.rpartition(".")[2].isdigit())]
         if unknown:  # a programming error, not a user error
             raise AssertionError(f"unknown issue field(s) {unknown}")
         self.issues.append(CompatIssue(tuple(fields), message, hint))

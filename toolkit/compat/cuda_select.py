@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from . import versions as V
 from .context import Ctx, FwPick
 from .frameworks import cuda_set, describe_set, releases_with_cuda
-from .gpu_checks import arch_ok, family_floor_of, parse_cc
+from .gpu_checks import arch_ok, driver_need, family_floor_of, parse_cc
 
 CUDA_FIELD = "gpu.cuda"
 _NVIDIA_TAG = re.compile(r"^(?:[\w.-]+/)?nvidia/cuda:(\d+\.\d+\.\d+)-")
@@ -17,7 +17,7 @@ _NVIDIA_TAG = re.compile(r"^(?:[\w.-]+/)?nvidia/cuda:(\d+\.\d+\.\d+)-")
 @dataclass
 class CudaChoice:
     cuda: str
-    cuda_full: str
+    requested_full: str | None  # an explicit X.Y.Z pin; None = pick the patch once the image flavour is known
     candidates: list[str]  # known minors every framework allows (for hints)
 
 
@@ -43,11 +43,15 @@ def floor_ok(ctx: Ctx, minor: str, driver: str) -> bool:
     return V.at_least(driver, family_floor_of(ctx.data, minor))
 
 
-def toolkit_driver_ok(ctx: Ctx, minor: str, driver: str) -> bool:
+def toolkit_driver_rank(ctx: Ctx, minor: str, driver: str) -> int:
+    """2: the driver meets the toolkit driver; 1: it meets the best known lower bound of an unknown one;
+    0: below, or nothing known (an unknown driver is never treated as satisfied)."""
     row = ctx.data.cuda.minors[minor]
     patch = row.images.patch if row.images else V.newest(row.releases)
-    need = row.releases[patch].driver
-    return need is None or V.at_least(driver, need)
+    need, exact, _ = driver_need(ctx.data, patch)
+    if need is None or not V.at_least(driver, need):
+        return 0
+    return 2 if exact else 1
 
 
 def _has_images(ctx: Ctx, minor: str) -> bool:
@@ -65,7 +69,7 @@ def select_cuda(ctx: Ctx) -> CudaChoice | None:
         return None
     cuda, rule, source = _auto(ctx, candidates)
     ctx.decide(CUDA_FIELD, cuda, rule, source)
-    return CudaChoice(cuda, _full(ctx, cuda), candidates)
+    return CudaChoice(cuda, None, candidates)
 
 
 def _explicit(ctx: Ctx, requested: str, candidates: list[str]) -> CudaChoice | None:
@@ -101,11 +105,8 @@ def _explicit(ctx: Ctx, requested: str, candidates: list[str]) -> CudaChoice | N
             ctx.issue((CUDA_FIELD,), f"CUDA {full} is not a known release",
                       f"known CUDA {cuda} releases: {', '.join(V.sort_versions(row.releases))}")
             return None
-        if row.images and full != row.images.patch:
-            ctx.warn(f"CUDA {full} is not the newest {cuda} patch ({row.images.patch}): only the newest patch "
-                     "is maintained and EOL nvidia/cuda tags are deleted after about six months")
     ctx.decide(CUDA_FIELD, cuda, "requested explicitly; every framework offers it", f"cuda.minors.{cuda}")
-    return CudaChoice(cuda, full or _full(ctx, cuda), candidates or [cuda])
+    return CudaChoice(cuda, full, candidates or [cuda])
 
 
 def _cuda_name(pick: FwPick, cuda: str) -> str:
@@ -148,9 +149,14 @@ def _filtered(ctx: Ctx, candidates: list[str]) -> tuple[list[str], list[str]]:
 def _auto(ctx: Ctx, all_candidates: list[str]) -> tuple[str, str, str]:
     candidates, notes = _filtered(ctx, all_candidates)
     fits = f" that fits {', '.join(notes)}" if notes else ""
-    if ctx.tf:
-        cuda = ctx.tf.row.cuda
-        return cuda, f"auto: {ctx.tf.label} is built for CUDA {cuda} exactly", f"{ctx.tf.source}.cuda"
+    if ctx.tf and not (ctx.torch or ctx.jax):
+        built = ctx.tf.row.cuda
+        if built in candidates or len(all_candidates) == 1:
+            return built, f"auto: {ctx.tf.label} is built with CUDA {built}", f"{ctx.tf.source}.cuda"
+        newer = [m for m in candidates if V.at_least(m, built)] or candidates
+        cuda = newer[0]
+        return (cuda, f"auto: {ctx.tf.label} is built with CUDA {built} and its [and-cuda] wheels bring those "
+                      f"libraries; CUDA {cuda} is the closest image CUDA{fits}", f"{ctx.tf.source}.and_cuda_requires")
     image_cuda = override_cuda(ctx.req.base_image)
     if image_cuda in candidates:
         return image_cuda, f"auto: the CUDA of os.base_image {ctx.req.base_image}{fits}", "request"
@@ -171,7 +177,7 @@ def _auto(ctx: Ctx, all_candidates: list[str]) -> tuple[str, str, str]:
     def rank(minor: str):
         certain = not (ctx.data.cuda.minors[minor].uncertain
                        or (ctx.torch and ctx.torch.row.is_uncertain(f"cuda_variants.{V.cuda_variant(minor)}")))
-        return (not driver or toolkit_driver_ok(ctx, minor, driver), certain, V.parse(minor))
+        return (toolkit_driver_rank(ctx, minor, driver) if driver else 2, certain, V.parse(minor))
 
     cuda = max(candidates, key=rank)
     who = " and ".join(p.label for p in ctx.picks) or "no framework"
@@ -200,14 +206,21 @@ def override_cuda(image: str | None) -> str | None:
     return V.major_minor(full) if full else None
 
 
-def _full(ctx: Ctx, cuda: str) -> str:
-    row = ctx.data.cuda.minors[cuda]
+def pick_full(ctx: Ctx, choice: CudaChoice, cudnn_variant: bool) -> str:
+    """The exact CUDA release: the explicit pin, the override image's, or the newest patch with images of
+    the flavour the stack needs (cudnn tags can lag behind the plain ones)."""
+    cuda, row = choice.cuda, ctx.data.cuda.minors[choice.cuda]
     image_full = override_full(ctx.req.base_image)
-    if image_full in row.releases:
+    if choice.requested_full:
+        full, rule, source = choice.requested_full, "requested explicitly (gpu.cuda)", f"cuda.minors.{cuda}.releases"
+    elif image_full in row.releases:
         full, rule, source = image_full, "the CUDA release of the os.base_image override", "request"
     elif row.images:
-        full, rule = row.images.patch, f"newest CUDA {cuda} patch with nvidia/cuda images (the maintained one)"
-        source = f"cuda.minors.{cuda}.images.patch"
+        wants_cudnn = cudnn_variant and row.images.cudnn is not None and row.images.cudnn.patch is not None
+        full = row.images.patch_for(cudnn_variant)
+        what = "cudnn" if wants_cudnn else "base/runtime/devel"
+        rule = f"newest CUDA {cuda} patch with {what} nvidia/cuda images (the maintained one)"
+        source = f"cuda.minors.{cuda}.images.{'cudnn.patch' if wants_cudnn else 'patch'}"
     else:
         full, rule = V.newest(row.releases), f"newest known CUDA {cuda} release (no image facts)"
         source = f"cuda.minors.{cuda}.releases"

@@ -6,6 +6,7 @@ import copy
 import functools
 import os
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -95,17 +96,59 @@ def _bundled() -> CompatData:
     return _validate(copy.deepcopy(_bundled_raw()), f"bundled {_DATA_FILE}")
 
 
-def load_data(extra: str | os.PathLike[str] | None = None) -> CompatData:
-    """The bundled data, optionally overlaid by a user YAML file (deep merge; user rows win)."""
-    if extra is None:
-        return _bundled()
-    name = inputs.shown(os.fspath(extra), 200)
+def bundled_raw() -> dict[str, Any]:
+    """A copy of the bundled data as plain YAML values (for `toolkit compat show` and refresh)."""
+    return copy.deepcopy(_bundled_raw())
+
+
+def user_overlay_path(environ: dict[str, str] | None = None) -> Path:
+    """$XDG_CONFIG_HOME/toolkit/compat.yaml (default ~/.config/toolkit/compat.yaml): read without a flag."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path(env.get("HOME") or Path.home()) / ".config"
+    return root / "toolkit" / _DATA_FILE
+
+
+def read_overlay(path: str | os.PathLike[str]) -> tuple[dict[str, Any], inputs.YamlDoc, str]:
+    """A user overlay file as raw YAML values, through the hardened reader: (data, doc, shown name)."""
+    name = inputs.shown(os.fspath(path), 200)
     try:
-        text = inputs.read_text(extra, what="compatibility data file", display=name)
+        text = inputs.read_text(path, what="compatibility data file", display=name)
     except inputs.InputError as exc:
         raise _error(name, exc.reason, at=exc) from None
     user, doc = _read_yaml(text, name)
     if "schema_version" in user and user["schema_version"] != SCHEMA_VERSION:
         raise _error(name, f"schema_version {inputs.shown(repr(user['schema_version']))} is not supported "
                            f"(this toolkit reads {SCHEMA_VERSION})", doc, ("schema_version",))
-    return _validate(deep_merge(_bundled_raw(), user), name, doc)
+    return user, doc, name
+
+
+def overlay_files(extra: str | os.PathLike[str] | None = None, *, user: bool = False) -> list[tuple[str, Path]]:
+    """(label, path) of every overlay that applies, in merge order (later wins)."""
+    found: list[tuple[str, Path]] = []
+    if user:
+        path = user_overlay_path()
+        if os.path.lexists(path):
+            found.append(("user overlay", path))
+    if extra is not None:
+        found.append(("--compat-data", Path(extra)))
+    return found
+
+
+def load_data(extra: str | os.PathLike[str] | None = None, *, user: bool = False) -> CompatData:
+    """The bundled data, overlaid by the user's XDG overlay (``user=True``) and then by ``extra``
+    (deep merge; later rows win). ``data.layers`` says which files went in."""
+    layers = [f"bundled {_DATA_FILE} (data date {_bundled().data_date})"]
+    files = overlay_files(extra, user=user)
+    if not files:
+        data = _bundled().model_copy()
+        data._layers = layers
+        return data
+    merged = _bundled_raw()
+    for label, path in files:
+        raw, doc, name = read_overlay(path)
+        merged = deep_merge(merged, raw)
+        layers.append(f"{label} {name}")
+        data = _validate(merged, name, doc)  # the file that breaks the data is the one named
+    data._layers = layers
+    return data

@@ -103,13 +103,33 @@ def cuda_set(ctx: Ctx, pick: FwPick) -> list[str]:
     if pick.name == "torch":
         return V.sort_versions(pick.row.cudas())
     if pick.name == "tensorflow":
-        return [pick.row.cuda]
+        return tf_cudas(ctx, pick.row)
     out = []
     for minor in ctx.data.cuda.minors:
         extra = jax_extra_for(ctx, pick, minor)
         if extra is not None:
             out.append(minor)
     return V.sort_versions(out)
+
+
+def tf_and_cuda(ctx: Ctx, row: Any) -> bool:
+    """TensorFlow gets its CUDA/cuDNN from the [and-cuda] pip wheels on this stack."""
+    return ctx.req.gpu and ctx.req.tensorflow_and_cuda and row.and_cuda_extra
+
+
+def tf_cudas(ctx: Ctx, row: Any) -> list[str]:
+    """CUDA minors a TF release runs with. Without [and-cuda] it loads the system CUDA it was built with
+    (exactly); with it, the nvidia-* wheels bring the libraries: a metadata range admits every minor in it,
+    an exact pin leaves the image free to carry the same or a newer minor of that major."""
+    if not tf_and_cuda(ctx, row):
+        return [row.cuda]
+    major = V.major(row.cuda)
+    same = [m for m in ctx.data.cuda.minors if V.major(m) == major]
+    runtime = row.and_cuda_spec("cuda-runtime")
+    if runtime and len(runtime[1]) and not all(s.operator in ("==", "===") for s in runtime[1]):
+        fits = [m for m in same if runtime[1].contains(f"{m}.99999") or runtime[1].contains(f"{m}.0")]
+        return V.sort_versions(fits or [row.cuda])
+    return V.sort_versions(m for m in same if V.at_least(m, row.cuda))
 
 
 def jax_extra_for(ctx: Ctx, pick: FwPick, cuda: str) -> str | None:
@@ -125,6 +145,8 @@ def describe_set(pick: FwPick, cudas: list[str]) -> str:
     if pick.name == "torch":
         return f"{pick.label} offers {', '.join(V.cuda_variant(c) for c in cudas)}"
     if pick.name == "tensorflow":
+        if len(cudas) > 1:
+            return f"{pick.label} with [and-cuda] runs on CUDA {V.span(cudas)} (its nvidia-* wheels bring the libraries)"
         return f"{pick.label} is built for CUDA {cudas[0]} exactly"
     extras = ", ".join(f"jax[{e}]" for e in pick.row.extras)
     majors: dict[str, list[str]] = {}
@@ -141,7 +163,7 @@ def releases_with_cuda(ctx: Ctx, name: str, cuda: str) -> str | None:
         hits = [k for k, r in rows.items() if cuda in r.cudas()]
     elif name == "tensorflow":
         rows = ctx.data.tensorflow.releases
-        hits = [k for k, r in rows.items() if V.cmp(r.cuda, cuda) == 0]
+        hits = [k for k, r in rows.items() if cuda in tf_cudas(ctx, r)]
     else:
         rows = ctx.data.jax.releases
         hits = [k for k in rows if any(

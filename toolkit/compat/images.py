@@ -46,8 +46,15 @@ def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_
     if req.os_version not in available:
         _missing(ctx, cuda, cuda_full, desc, available, cudnn_variant, candidates)
         return ""
-    if V.cmp(cuda_full, images.patch) != 0:
-        ctx.warn(f"nvidia/cuda:{tag} is not the newest {cuda} patch ({images.patch}): it is unmaintained and "
+    newest = images.patch_for(cudnn_variant and images.cudnn is not None)
+    if V.parse(cuda_full) > V.parse(newest):
+        plain = f"; plain {flavor} images exist at {images.patch}" if cudnn_variant and images.cudnn else ""
+        ctx.issue(("gpu.cuda", "os.base_image"), f"nvidia/cuda has no {desc} images for CUDA {cuda_full}: the newest "
+                  f"{desc} patch is {newest}{plain}",
+                  f"set gpu.cuda to {newest} (or {cuda}), let a framework bring cuDNN through pip, or set os.base_image")
+        return ""
+    if V.cmp(cuda_full, newest) != 0:
+        ctx.warn(f"nvidia/cuda:{tag} is not the newest {cuda} {desc} patch ({newest}): it is unmaintained and "
                  "may be deleted from Docker Hub")
     ctx.check_uncertain(f"cuda.minors.{cuda}.images", images)
     if req.os_version in images.uncertain_os:

@@ -17,6 +17,10 @@ ISSUE_FIELDS = (
     "frameworks.pytorch.version",
     "frameworks.tensorflow.version",
     "frameworks.jax.version",
+    "frameworks.keras.version",
+    "frameworks.pytorch.extras",
+    "packages.pip",
+    "packages.pip_base",
 )
 
 
@@ -38,6 +42,9 @@ class StackRequest:
     base_image: str | None = None  # explicit override
     compute_capability: str | None = None  # target fact, e.g. "12.0"
     driver_version: str | None = None  # target fact: installed driver
+    keras: str | None = None
+    torch_extras: tuple[str, ...] = ()  # "torchvision", "torchaudio"
+    pip: tuple[tuple[str, str], ...] = ()  # (profile field, requirement) of the profile's own pip lists
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class Resolution:
     min_driver: str | None
     warnings: tuple[str, ...]
     decisions: tuple[Decision, ...]
+    keras_requirement: str | None = None
 
     def decision(self, field: str) -> Decision | None:
         """The decision recorded for ``field`` (None when that field was not resolved)."""

@@ -19,8 +19,8 @@ def check_os(ctx: Ctx) -> str | None:
     releases = data.os[req.distro]
     row = releases.get(req.os_version)
     if row is None:
-        ctx.issue(("os.version",), f"{req.distro} {req.os_version!r} is not a known release",
-                  f"known {req.distro} releases: {', '.join(V.sort_versions(releases))}")
+        ctx.issue(("os.version",), f"{req.distro} {req.os_version} is not supported (not in the compatibility data)",
+                  f"use one of: {', '.join(V.sort_versions(releases))}")
         return None
     ctx.check_uncertain(f"os.{req.distro}.{req.os_version}", row)
     return row.python

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from . import versions as V
 from .context import Ctx
-from .cuda_select import select_cuda
+from .companions import companion_for
+from .cuda_select import pick_full, select_cuda
 from .cudnn import plan_cudnn
 from .data_model import CompatData, load_data
 from .frameworks import jax_extra_for, pick_frameworks
@@ -12,6 +13,7 @@ from .gpu_checks import check_arch, check_driver, family_floor_of, toolkit_drive
 from .images import resolve_base_image
 from .model import CompatError, Resolution, StackRequest
 from .python_select import check_os, resolve_python
+from .requirements_check import check_co_install, check_pip_lists, resolve_keras
 
 # Resolution attribute -> decision field that explains it (every non-empty value has one).
 DECISION_FIELDS = {
@@ -24,6 +26,7 @@ DECISION_FIELDS = {
     "torch_requirements": "frameworks.pytorch.requirement",
     "tensorflow_requirement": "frameworks.tensorflow.requirement",
     "jax_requirement": "frameworks.jax.requirement",
+    "keras_requirement": "frameworks.keras.requirement",
     "cuda_pip_packages": "gpu.cuda_pip_packages",
     "base_image": "os.base_image",
     "min_driver": "gpu.min_driver",
@@ -42,6 +45,9 @@ def toolkit_driver(cuda_full: str, data: CompatData | None = None) -> str | None
 
 def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
     ctx = Ctx(req, data or load_data())
+    if ctx.data.layers:
+        ctx.decide("compat.data", " + ".join(ctx.data.layers), "compatibility data in merge order (later wins)",
+                   "toolkit compat show lists every value and the file it came from")
     system_python = check_os(ctx)
     pick_frameworks(ctx)
     python = resolve_python(ctx, system_python)
@@ -51,9 +57,10 @@ def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
     if req.gpu:
         choice = select_cuda(ctx)
         if choice:
-            cuda, cuda_full, candidates = choice.cuda, choice.cuda_full, choice.candidates
+            cuda, candidates = choice.cuda, choice.candidates
             plan = plan_cudnn(ctx, cuda)
             cudnn, cudnn_variant, pip_packages = plan.version, plan.image_variant, plan.pip_packages
+            cuda_full = pick_full(ctx, choice, cudnn_variant)
             min_driver = check_driver(ctx, cuda, cuda_full, candidates)
             check_arch(ctx, cuda, candidates)
     elif req.cuda not in (None, "auto"):
@@ -62,7 +69,9 @@ def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
     torch_variant, index_url, torch_reqs = _torch(ctx, cuda)
     tf_req = _tensorflow(ctx)
     jax_req = _jax(ctx, cuda)
-    _co_install_warning(ctx, cuda)
+    keras_req = resolve_keras(ctx)
+    check_co_install(ctx, cuda)
+    check_pip_lists(ctx)
     base_image = resolve_base_image(ctx, cuda, cuda_full, cudnn_variant, candidates)
 
     if ctx.issues or python is None:
@@ -72,7 +81,7 @@ def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
         torch_variant=torch_variant, torch_index_url=index_url, torch_requirements=torch_reqs,
         tensorflow_requirement=tf_req, jax_requirement=jax_req, cuda_pip_packages=tuple(pip_packages),
         base_image=base_image, min_driver=min_driver,
-        warnings=tuple(ctx.warnings), decisions=tuple(ctx.decisions),
+        warnings=tuple(ctx.warnings), decisions=tuple(ctx.decisions), keras_requirement=keras_req,
     )
 
 
@@ -80,21 +89,34 @@ def _torch(ctx: Ctx, cuda: str | None) -> tuple[str | None, str | None, tuple[st
     pick = ctx.torch
     if pick is None:
         return None, None, ()
+    url: str | None
     if cuda:
         variant = V.cuda_variant(cuda)
         ctx.check_uncertain(pick.source, pick.row, f"cuda_variants.{variant}")
         rule = f"the {variant} build of {pick.label} matches CUDA {cuda}"
     else:
         variant, rule = "cpu", "CPU stack: the cpu build"
-    url = ctx.data.pytorch.index_url.format(variant=variant)
+    if variant == "cpu" or pick.row.has_index_variant(variant):
+        url = ctx.data.pytorch.index_url.format(variant=variant)
+        ctx.decide("frameworks.pytorch.index_url", url,
+                   f"wheel index of the {variant} variant (never rely on the PyPI default)", "pytorch.index_url")
+        source = f"{pick.source}.cuda_variants"
+    else:  # only the PyPI wheel's CUDA is known (a release described from the index's metadata)
+        url = None
+        rule = (f"the PyPI wheel of {pick.label} is its CUDA {cuda} build (no {variant} wheel index is known): "
+                "installed from the configured index")
+        source = f"{pick.source}.pypi_default_cuda"
+    ctx.decide("frameworks.pytorch.variant", variant, rule, source)
     requirement = pick.requirement("torch")
-    ctx.decide("frameworks.pytorch.variant", variant, rule, f"{pick.source}.cuda_variants")
-    ctx.decide("frameworks.pytorch.index_url", url, f"wheel index of the {variant} variant (never rely on the PyPI default)",
-               "pytorch.index_url")
     ctx.decide("frameworks.pytorch.requirement", requirement,
                "exact pin of the requested patch" if pick.pin else "requested major.minor only: any patch",
                pick.source + ".patches")
-    return variant, url, (requirement,)
+    reqs = [requirement]
+    for extra in ctx.req.torch_extras:
+        companion = companion_for(ctx, extra)
+        if companion:
+            reqs.append(companion)
+    return variant, url, tuple(reqs)
 
 
 def _tensorflow(ctx: Ctx) -> str | None:
@@ -128,18 +150,3 @@ def _jax(ctx: Ctx, cuda: str | None) -> str | None:
         requirement, rule, source = pick.requirement("jax"), "CPU stack: plain jax", pick.source
     ctx.decide("frameworks.jax.requirement", requirement, rule, source)
     return requirement
-
-
-def _co_install_warning(ctx: Ctx, cuda: str | None) -> None:
-    if not (ctx.torch and ctx.tf):
-        return
-    if not cuda:
-        ctx.warn(f"{ctx.torch.label} and {ctx.tf.label} share one environment: their pinned dependencies can "
-                 "conflict; consider separate environments")
-        return
-    t_cudnn = ctx.torch.row.cudnn_for(V.cuda_variant(cuda))
-    tf_cudnn = ctx.tf.row.cudnn
-    differ = not (t_cudnn and V.prefix_match(tf_cudnn, t_cudnn))
-    detail = (f"cuDNN {t_cudnn} vs {tf_cudnn}" if differ else f"both on cuDNN {tf_cudnn}, but cuBLAS/NCCL pins may differ")
-    ctx.warn(f"{ctx.torch.label} and {ctx.tf.label} in one environment pin nvidia-* wheels (cuDNN, cuBLAS) exactly "
-             f"and differently ({detail}); pip may break one of them - consider separate environments")

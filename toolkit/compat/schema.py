@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from . import versions as V
 
@@ -20,7 +21,18 @@ def _variant(text: str) -> str:
     return text
 
 
+def _spec(text: str) -> str:
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        raise ValueError(f"{text!r} is not a version specifier like >=9.3,<10") from None
+    if not text.strip():
+        raise ValueError("empty version specifier")
+    return text
+
+
 Ver = Annotated[str, AfterValidator(_version)]
+Spec = Annotated[str, AfterValidator(_spec)]
 Variant = Annotated[str, AfterValidator(_variant)]
 
 
@@ -66,10 +78,12 @@ class CudaFamily(_Row):
 
 class CudaRelease(_Row):
     driver: Ver | None
+    container_only: bool = False
 
 
 class CudnnImages(_Row):
     token: str
+    patch: Ver | None = None  # newest patch with cudnn tags when it differs from images.patch
     version: Ver | None = None
     ubuntu: list[Ver]
 
@@ -79,6 +93,12 @@ class CudaImages(_Row):
     ubuntu: list[Ver]
     cudnn: CudnnImages | None = None
     uncertain_os: list[Ver] = []
+
+    def patch_for(self, cudnn_variant: bool) -> str:
+        """Newest patch with tags of the wanted flavour (cudnn images may lag behind the plain ones)."""
+        if cudnn_variant and self.cudnn and self.cudnn.patch:
+            return self.cudnn.patch
+        return self.patch
 
 
 class CudaMinor(_Row):
@@ -110,12 +130,24 @@ class TorchArch(BaseModel):
 class TorchRelease(_Row):
     patches: list[Ver]
     python: PyRange
-    cuda_variants: list[Variant]
-    pypi_default_cuda: Ver | None = None
+    cuda_variants: list[Variant] = []  # wheel indexes download.pytorch.org/whl/cuXYZ
+    pypi_default_cuda: Ver | None = None  # the CUDA of the plain PyPI wheel
     cudnn: dict[Variant, Ver] = {}
+    companions: dict[str, Ver] = {}  # torchvision / torchaudio major.minor
+    min_compute_capability: dict[Variant, Ver] = {}
 
     def cudas(self) -> list[str]:
-        return [c for c in (V.variant_cuda(v) for v in self.cuda_variants) if c]
+        """CUDA minors with a build: the wheel-index variants plus the PyPI wheel's own CUDA."""
+        found = [c for c in (V.variant_cuda(v) for v in self.cuda_variants) if c]
+        if self.pypi_default_cuda and V.major_minor(self.pypi_default_cuda) not in found:
+            found.append(V.major_minor(self.pypi_default_cuda))
+        return found
+
+    def has_index_variant(self, variant: str) -> bool:
+        return variant in self.cuda_variants
+
+    def min_cc_for(self, variant: str) -> str | None:
+        return self.min_compute_capability.get(variant, self.min_compute_capability.get("all"))
 
     def cudnn_for(self, variant: str) -> str | None:
         return self.cudnn.get(variant, self.cudnn.get("all"))
@@ -135,9 +167,22 @@ class TfRelease(_Row):
     cudnn: Ver
     and_cuda_extra: bool
     and_cuda_pins: dict[str, Ver] = {}
+    and_cuda_requires: dict[str, Spec] = {}
+    keras: Spec | None = None
 
     def cudnn_pin(self) -> tuple[str, str] | None:
         return next(((p, v) for p, v in self.and_cuda_pins.items() if p.startswith("nvidia-cudnn-")), None)
+
+    def and_cuda_spec(self, prefix: str) -> tuple[str, SpecifierSet] | None:
+        """(package, specifier) of the [and-cuda] requirement on nvidia-<prefix>-*: metadata ranges first,
+        else the exact pin; None when neither is known."""
+        for package, spec in self.and_cuda_requires.items():
+            if package.startswith(f"nvidia-{prefix}-"):
+                return package, SpecifierSet(spec)
+        for package, pin in self.and_cuda_pins.items():
+            if package.startswith(f"nvidia-{prefix}-"):
+                return package, SpecifierSet(f"=={pin}")
+        return None
 
 
 class TfData(BaseModel):
@@ -151,6 +196,7 @@ class JaxExtra(_Row):
     built_with: Ver
     cudnn: str
     min_compute_capability: Ver
+    min_jax: Ver | None = None  # first jax release with this extra's plugin
 
 
 class JaxRelease(_Row):
@@ -163,6 +209,15 @@ class JaxData(BaseModel):
     model_config = ConfigDict(extra="forbid")
     extras: dict[str, JaxExtra]
     releases: dict[Ver, JaxRelease]
+
+
+class KerasRelease(_Row):
+    patches: list[Ver]
+
+
+class KerasData(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    releases: dict[Ver, KerasRelease] = {}
 
 
 class PythonData(BaseModel):
@@ -183,6 +238,12 @@ class CompatData(BaseModel):
     pytorch: TorchData
     tensorflow: TfData
     jax: JaxData
+    keras: KerasData = KerasData()
+    _layers: list[str] = PrivateAttr(default_factory=list)  # where the data came from, in merge order
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self._layers)
 
     @model_validator(mode="after")
     def _consistent(self) -> CompatData:
@@ -198,19 +259,30 @@ class CompatData(BaseModel):
                     problems.append(f"cuda.minors.{key}.releases.{patch}: must be a {key}.N release")
             if minor.images and minor.images.patch not in minor.releases:
                 problems.append(f"cuda.minors.{key}.images.patch {minor.images.patch} is not in its releases")
+            cudnn = minor.images.cudnn if minor.images else None
+            if cudnn and cudnn.patch and cudnn.patch not in minor.releases:
+                problems.append(f"cuda.minors.{key}.images.cudnn.patch {cudnn.patch} is not in its releases")
         for key, rel in self.pytorch.releases.items():
             _check_patches("pytorch", key, rel.patches, problems)
-            if rel.pypi_default_cuda and V.cuda_variant(rel.pypi_default_cuda) not in rel.cuda_variants:
-                problems.append(f"pytorch.releases.{key}.pypi_default_cuda {rel.pypi_default_cuda} is not one of its cuda_variants")
-            for variant in rel.cudnn:
-                if variant != "all" and variant not in rel.cuda_variants:
-                    problems.append(f"pytorch.releases.{key}.cudnn.{variant} is not one of its cuda_variants")
+            builds = {V.cuda_variant(c) for c in rel.cudas()}
+            for name, table in (("cudnn", rel.cudnn), ("min_compute_capability", rel.min_compute_capability)):
+                for variant in table:
+                    if variant != "all" and variant not in builds:
+                        problems.append(f"pytorch.releases.{key}.{name}.{variant} is not one of its builds "
+                                        "(cuda_variants or pypi_default_cuda)")
+            for companion in rel.companions:
+                if companion not in ("torchvision", "torchaudio"):
+                    problems.append(f"pytorch.releases.{key}.companions.{companion}: only torchvision and torchaudio")
         for key, rel in self.tensorflow.releases.items():
             _check_patches("tensorflow", key, rel.patches, problems)
         for key, rel in self.jax.releases.items():
             for extra in [*rel.extras, *rel.built_with]:
                 if extra not in self.jax.extras:
                     problems.append(f"jax.releases.{key}: unknown extra {extra!r} (known: {', '.join(self.jax.extras)})")
+                elif (first := self.jax.extras[extra].min_jax) and V.parse(key) < V.parse(first):
+                    problems.append(f"jax.releases.{key}: jax[{extra}] does not exist before jax {first}")
+        for key, rel in self.keras.releases.items():
+            _check_patches("keras", key, rel.patches, problems)
         if problems:
             raise ValueError("; ".join(problems))
         return self

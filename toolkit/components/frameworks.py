@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from toolkit.compat import companion_requirement
 from toolkit.components.base import Context, Contribution
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
@@ -16,10 +15,9 @@ def contribute(ctx: Context) -> Contribution:
     py = f"{t.venv}/bin/python"
     source = pip_source(ctx)
     if fw.pytorch:
-        reqs = tuple(res.torch_requirements) + tuple(
-            companion_requirement(extra, fw.pytorch.version) for extra in fw.pytorch.extras)
+        reqs = tuple(res.torch_requirements)  # torch and its companions, as the resolver paired them
         torch_source = dict(source)
-        if res.torch_index_url and not source["no_index"]:
+        if res.torch_index_url and not source["no_index"]:  # None: the PyPI wheel is the wanted build
             torch_source["index_url"] = res.torch_index_url
         out.steps.append(PipInstall("pytorch", f"PyTorch ({res.torch_variant})", venv=t.venv,
                                     requirements=reqs, **torch_source))
@@ -34,9 +32,8 @@ def contribute(ctx: Context) -> Contribution:
                                     tier="gpu", python=py))
     tf_reqs = tuple(r for r in (res.tensorflow_requirement,) if r) + (
         tuple(res.cuda_pip_packages) if fw.tensorflow else ())
-    if fw.keras:
-        pin = fw.keras.version if fw.keras.version.count(".") == 2 else f"{fw.keras.version}.*"
-        tf_reqs += (f"keras=={pin}",)
+    if res.keras_requirement:
+        tf_reqs += (res.keras_requirement,)
     if tf_reqs:
         out.steps.append(PipInstall("tensorflow", "TensorFlow / Keras", venv=t.venv, requirements=tf_reqs, **source))
         out.checks += pip_checks("tensorflow", t.venv, [r for r in tf_reqs if not r.startswith("nvidia-")])

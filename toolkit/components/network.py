@@ -17,6 +17,7 @@ from toolkit.model.steps import AptPackages, Environment, RunCommand, TrustCA
 
 CODENAMES = {
     ("ubuntu", "20.04"): "focal", ("ubuntu", "22.04"): "jammy", ("ubuntu", "24.04"): "noble",
+    ("ubuntu", "26.04"): "resolute",
     ("debian", "11"): "bullseye", ("debian", "12"): "bookworm", ("debian", "13"): "trixie",
 }
 CA_DIR = "/usr/local/share/ca-certificates/toolkit"
@@ -88,7 +89,11 @@ def contribute(ctx: Context) -> Contribution:
         out.steps.append(Environment("network", "proxy settings", variables=tuple(pairs),
                                      build_only=not proxy.keep_in_image))
     if net.apt_mirror:
-        codename = CODENAMES[(ctx.target.distro, ctx.target.os_version)]
+        codename = CODENAMES.get((ctx.target.distro, ctx.target.os_version))
+        if codename is None:
+            raise ProfileError([ctx.loaded.problem(
+                "network.apt_mirror", f"no apt suite name is known for {ctx.target.distro} {ctx.target.os_version}",
+                "leave network.apt_mirror out for this release, or use a release toolkit knows the suites of")])
         out.steps.append(write_file("network", "apt mirror", "/etc/apt/sources.list",
                                     _sources(ctx.target.distro, codename, net.apt_mirror)))
         deb822 = f"/etc/apt/sources.list.d/{ctx.target.distro}.sources"

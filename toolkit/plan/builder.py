@@ -34,13 +34,17 @@ def stack_request(loaded: LoadedProfile, facts: dict | None = None) -> compat.St
         base_image=p.os.base_image,
         compute_capability=facts.get("compute_capability"),
         driver_version=facts.get("driver_version"),
+        keras=fw.keras.version if fw.keras else None,
+        torch_extras=tuple(fw.pytorch.extras) if fw.pytorch else (),
+        pip=tuple((f"packages.{name}.{i}", text) for name in ("pip_base", "pip")
+                  for i, text in enumerate(getattr(p.packages, name))),
     )
 
 
 def resolve(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None):
     """Run the compatibility resolver; its refusals become located profile problems."""
     try:
-        data = compat.load_data(data_file)
+        data = compat.load_data(data_file, user=True)  # bundled, then the XDG user overlay, then --compat-data
         return compat.resolve(stack_request(loaded, facts), data)
     except compat.CompatError as exc:
         problems = []

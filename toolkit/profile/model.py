@@ -69,14 +69,8 @@ class OS(Strict):
         default=None, description="Container base image override (mirrors, air-gapped registries)."
     )
 
-    @model_validator(mode="after")
-    def _known_release(self):
-        known = {"ubuntu": ("20.04", "22.04", "24.04"), "debian": ("11", "12", "13")}
-        if self.version not in known[self.distro]:
-            raise ValueError(
-                f"{self.distro} {self.version} is not supported; use one of {', '.join(known[self.distro])}"
-            )
-        return self
+    # Which releases are supported is the compatibility data's `os:` table (one source of truth); the
+    # resolver refuses the others with the list it knows.
 
 
 class Driver(Strict):

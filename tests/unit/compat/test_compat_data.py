@@ -51,7 +51,7 @@ def test_image_facts():
 
 def test_uncertain_rows_stay_marked():
     data = load_data()
-    assert data.pytorch.releases["2.14"].is_uncertain("pypi_default_cuda")
+    assert data.pytorch.releases["2.14"].is_uncertain("companions.torchaudio")
     assert data.cuda.minors["13.0"].releases["13.0.3"].uncertain
     assert data.cuda.minors["12.2"].releases["12.2.1"].uncertain
     assert data.cuda.minors["13.3"].uncertain
@@ -109,7 +109,7 @@ def test_user_rows_win_over_bundled(tmp_path):
     ("pytorch: {releases: {'2.15': {patches: ['2.15.0']}}}\n", "pytorch.releases.2.15"),
     ("schema_version: 99\n", "schema_version"),
     ("pytorch: {releases: {'2.15': {patches: ['2.15.0'], python: {min: '3.10', max: '3.14'}, "
-     "cuda_variants: [cu130], pypi_default_cuda: '12.8'}}}\n", "pypi_default_cuda"),
+     "cuda_variants: [cu130], cudnn: {cu128: '9.10.2.21'}}}}\n", "cudnn.cu128"),
     ("key: [unclosed\n", "not valid YAML"),
     ("tensorflow: {releases: {'2.22': {typo_field: 1}}}\n", "typo_field"),
 ])
