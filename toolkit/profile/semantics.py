@@ -3,7 +3,6 @@
 - two checks with one name, two requirements for one project (pip names canonicalised; `pip` and
   `pip_base` together), two apt entries for one package: after `extends` merging (the child wins,
   merge.py) any duplicate left comes from one file, and is an error there;
-- a pip requirement for a project a framework section installs (torch with frameworks.pytorch);
 - git.config keys that run programs or weaken TLS, without git.allow_unsafe_config: true.
 
 Runs on the located tree (not the model) so it reports together with schema errors; values of the
@@ -18,22 +17,12 @@ from toolkit.profile.merge import position_of
 from toolkit.profile.policy import apt_key, requirement_key, unsafe_git_key
 from toolkit.profile.yamlsource import LDict, LList
 
-# Distributions each framework section installs itself (with the build for the chosen CUDA).
-FRAMEWORK_DISTS = {
-    "pytorch": ("torch", "torchvision", "torchaudio"),
-    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tf-keras"),
-    "keras": ("keras",),
-    "jax": ("jax", "jaxlib"),
-}
-
-
 def problems(tree: LDict, file: str) -> list[Problem]:
     out: list[Problem] = []
     out += _duplicates(tree, file, [("checks",)], _check_name, "check name", "give each check its own name")
     out += _duplicates(tree, file, [("packages", "pip_base"), ("packages", "pip")], _req_name,
                        "requirement for", "name each project once (pip and pip_base count together)")
     out += _duplicates(tree, file, [("packages", "apt")], _apt_name, "apt package", "name each package once")
-    out += _framework_packages(tree, file)
     out += _unsafe_git(tree, file)
     return out
 
@@ -91,23 +80,6 @@ def _duplicates(tree, file: str, lists, key, what: str, hint: str) -> list[Probl
                                     hint))
             else:
                 seen[name] = at
-    return out
-
-
-def _framework_packages(tree, file: str) -> list[Problem]:
-    frameworks = _node(tree, ("frameworks",))
-    if not isinstance(frameworks, LDict):
-        return []
-    owned = {dist: fw for fw, dists in FRAMEWORK_DISTS.items() if frameworks.get(fw) for dist in dists}
-    out = []
-    for path in (("packages", "pip_base"), ("packages", "pip")):
-        for i, item in _items(tree, path):
-            fw = owned.get(_req_name(item) or "")
-            if fw:
-                out.append(_problem(tree, file, path + (i,),
-                                    f"{_req_name(item)} is installed by frameworks.{fw} (the build that matches "
-                                    "the profile's CUDA and Python); a second requirement would replace it",
-                                    f"set the version in frameworks.{fw}, or remove frameworks.{fw}"))
     return out
 
 

@@ -89,7 +89,7 @@ CASES = {
     "apt-duplicate-package": ({"p.yaml": "name: p\npackages:\n  apt:\n    - curl\n    - curl=7.88.1-10\n"},
                               "p.yaml", 5, "packages.apt.1", "duplicate apt package 'curl'"),
     "pip-framework-owned": ({"p.yaml": "name: p\nextends: pytorch-cuda\npackages:\n  pip:\n    - torch==2.0.0\n"},
-                            "p.yaml", 5, "packages.pip.0", "installed by frameworks.pytorch"),
+                            "p.yaml", 5, "packages.pip.0", "conflicts with frameworks.pytorch"),
     "pip-compatible-one-part": ({"p.yaml": "name: p\npackages:\n  pip: [\"numpy~=1\"]\n"}, "p.yaml", 3,
                                 "packages.pip.0", "pip would refuse"),
     "pip-wildcard-ordered": ({"p.yaml": "name: p\npackages:\n  pip_base:\n    - numpy>=1.*\n"}, "p.yaml", 4,
