@@ -142,7 +142,6 @@ def check_driver(ctx: Ctx, cuda: str, cuda_full: str, candidates: list[str]) -> 
     floor = family_floor_of(data, cuda)
     need, exact, origin = driver_need(data, cuda_full)
     row = data.cuda.minors[cuda]
-    release = row.releases.get(cuda_full)
     if need and exact:
         ctx.check_uncertain(f"cuda.minors.{cuda}.releases.{origin}", row.releases[origin], "driver")
         same = "" if origin == cuda_full else f", a container-only patch of the {origin} toolkit"
