@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from toolkit.model.registry import declared_in
+
 TIERS = ("cpu", "gpu")
 
 
@@ -109,17 +111,7 @@ class TensorflowGpu(CheckKind, kind="tensorflow_gpu", params=("python",)):
     """TensorFlow lists GPU devices."""
 
 
-def kind_classes(base: type[CheckKind] = CheckKind, module: str = __name__) -> list[type[CheckKind]]:
-    """Every CheckKind subclass defined in ``module``, in definition order."""
-    out: list[type[CheckKind]] = []
-    for sub in base.__subclasses__():
-        if sub.__module__ == module:
-            out.append(sub)
-        out += kind_classes(sub, module)
-    return out
-
-
-def _derive(classes: list[type[CheckKind]]) -> dict[str, tuple[str, ...]]:
+def _derive(classes: tuple[type[CheckKind], ...]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for cls in classes:
         if cls.kind in out:
@@ -129,7 +121,7 @@ def _derive(classes: list[type[CheckKind]]) -> dict[str, tuple[str, ...]]:
 
 
 # The closed set of check kinds and the parameters each takes, derived from the classes above.
-CHECK_KINDS: Mapping[str, tuple[str, ...]] = _derive(kind_classes())
+CHECK_KINDS: Mapping[str, tuple[str, ...]] = _derive(declared_in(CheckKind, __name__))
 
 # Kinds older toolkit versions wrote (generated suites, --json files), and how they read today.
 LEGACY_KINDS: Mapping[str, tuple[str, dict]] = {"apt_package": ("os_package", {"family": "debian"})}

@@ -21,7 +21,7 @@ def dpkg(names):
     """Debian family: each package's dpkg status and version (None: not known to dpkg)."""
     if not shutil.which("dpkg-query"):
         return {"_error": "dpkg-query not found (not a Debian/Ubuntu system)"}
-    res = run(["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Abbrev}\t${Version}\n"] + list(names))
+    res = run(["dpkg-query", "-W", "-f", "${Package}\t${db:Status-Abbrev}\t${Version}\n", "--"] + list(names))
     found = {}
     for line in res["out"].splitlines():
         parts = line.split("\t")
