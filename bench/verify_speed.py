@@ -86,7 +86,7 @@ def test_plain(host, c):
     if k == "os_release":
         assert host.system_info.distribution == p["distro"]
         assert host.system_info.release == p["version"]
-    elif k == "apt_package":
+    elif k == "os_package":
         assert host.package(p["name"]).is_installed
     elif k == "file":
         assert host.file(p["path"]).exists

@@ -130,11 +130,11 @@ def test_a_removed_package_fails_and_is_named(docker_engine, without_pandas, ds_
 @pytest.mark.docker
 def test_running_container_and_keyword_selection(running, ds_profile):
     c = running()
-    res = toolkit("verify", str(ds_profile), "--target", f"docker://{c.id}", "-k", "pip_package or apt_package",
+    res = toolkit("verify", str(ds_profile), "--target", f"docker://{c.id}", "-k", "pip_package or os_package",
                   "--json")
     assert res.returncode == 0, res.stdout + res.stderr
     ids = {r["id"] for r in json.loads(res.stdout)["checks"]}
-    assert ids and all(i.startswith(("pip_package:", "apt_package:")) for i in ids)
+    assert ids and all(i.startswith(("pip_package:", "os_package:")) for i in ids)
 
 
 @pytest.mark.docker
@@ -305,12 +305,12 @@ git: {enabled: false}
 
 def _sshd_plan(plan):
     """The checks an sshd container (python3, no venv) can pass."""
-    extra = (check("apt_package", "os", "openssh-server installed", ident="apt_package:openssh-server",
-                   name="openssh-server"),
+    extra = (check("os_package", "os", "openssh-server installed", ident="os_package:openssh-server",
+                   name="openssh-server", family="debian"),
              check("file", "ssh", "sshd config", ident="file:/etc/ssh/sshd_config", path="/etc/ssh/sshd_config"),
              check("file", "ssh", "deploy's ssh folder", ident="file:/home/deploy/.ssh", path="/home/deploy/.ssh"),
              check("python_version", "python", "system Python 3.11", python="/usr/bin/python3", version="3.11"))
-    kept = tuple(c for c in plan.checks if c.kind in ("os_release", "user", "apt_package"))
+    kept = tuple(c for c in plan.checks if c.kind in ("os_release", "user", "os_package"))
     return dataclasses.replace(plan, checks=kept + extra)
 
 

@@ -18,8 +18,8 @@ def os_packages(ctx: Context) -> Contribution:
                             distro=t.distro, version=t.os_version))
     for pkg in wanted:
         name = pkg.split("=", 1)[0]
-        out.checks.append(check("apt_package", "os", f"package {name} installed", ident=f"apt_package:{name}",
-                                name=name))
+        out.checks.append(check("os_package", "os", f"package {name} installed", ident=f"os_package:{name}",
+                                name=name, family="debian"))
     return out
 
 

@@ -1,36 +1,130 @@
-"""Checks: what verification asserts, produced by the same components that install things."""
+"""Checks: what verification asserts, produced by the same components that install things.
+
+A check kind is a subclass of ``CheckKind`` here, naming its parameters. ``CHECK_KINDS`` is
+derived from those classes; the verifier's table (toolkit/verify/kinds.py) must have exactly one
+entry per kind, which it checks when it is imported. See docs/architecture.md, "Adding a check kind".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
+
+from toolkit.model.registry import declared_in
 
 TIERS = ("cpu", "gpu")
 
-# The closed set of check kinds and the parameters each takes. The verifier implements
-# every kind; the probe gathers the facts they need in one round trip.
-CHECK_KINDS: dict[str, tuple[str, ...]] = {
-    "os_release": ("distro", "version"),
-    "apt_package": ("name",),
-    "python_version": ("python", "version"),
-    "venv": ("path",),
-    "pip_package": ("python", "name", "specifier", "import_name"),
-    "pip_check": ("python",),
-    "torch_cuda": ("python", "cuda"),
-    "tensorflow_build": ("python", "cuda", "cudnn"),
-    "jupyter": ("python", "flavor", "port"),
-    "git": ("lfs",),
-    "git_config": ("key", "value"),
-    "user": ("name", "uid", "gid", "home", "shell", "sudo"),
-    "shm": ("min_mb",),
-    "command": ("argv", "expect"),
-    "file": ("path",),
-    "writable": ("user", "dirs", "trees"),   # as user: a new folder in each of dirs; every folder under trees
-    "gpu_driver": (),
-    "gpu_inventory": (),
-    "torch_gpu": ("python",),
-    "torch_matmul": ("python",),
-    "tensorflow_gpu": ("python",),
-}
+
+class CheckKind:
+    """One kind of check: ``kind`` is Check.kind, ``params`` the parameters a check of it must carry."""
+
+    kind: ClassVar[str]
+    params: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, kind: str, params: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind, cls.params = kind, tuple(params)
+
+
+class OsRelease(CheckKind, kind="os_release", params=("distro", "version")):
+    """The target runs the profile's distribution and release."""
+
+
+class OsPackage(CheckKind, kind="os_package", params=("name", "family")):
+    """An OS package is installed, asked of the family's package database (debian: dpkg)."""
+
+
+class PythonVersion(CheckKind, kind="python_version", params=("python", "version")):
+    """An interpreter exists and has the wanted version."""
+
+
+class Venv(CheckKind, kind="venv", params=("path",)):
+    """A virtual environment exists at path."""
+
+
+class PipPackage(CheckKind, kind="pip_package", params=("python", "name", "specifier", "import_name")):
+    """A distribution is installed in an interpreter, matches its specifier and imports."""
+
+
+class PipCheck(CheckKind, kind="pip_check", params=("python",)):
+    """`pip check` finds no broken requirements."""
+
+
+class TorchCuda(CheckKind, kind="torch_cuda", params=("python", "cuda")):
+    """torch is built for the plan's CUDA (or is a CPU build)."""
+
+
+class TensorflowBuild(CheckKind, kind="tensorflow_build", params=("python", "cuda", "cudnn")):
+    """TensorFlow is built for the plan's CUDA and cuDNN (or is a CPU build)."""
+
+
+class Jupyter(CheckKind, kind="jupyter", params=("python", "flavor", "port")):
+    """Jupyter starts and refuses its API without a token."""
+
+
+class Git(CheckKind, kind="git", params=("lfs",)):
+    """git (and git-lfs) is installed."""
+
+
+class GitConfig(CheckKind, kind="git_config", params=("key", "value")):
+    """A system git config key has its value."""
+
+
+class User(CheckKind, kind="user", params=("name", "uid", "gid", "home", "shell", "sudo")):
+    """A user exists with its ids, home, shell and sudo rights."""
+
+
+class Shm(CheckKind, kind="shm", params=("min_mb",)):
+    """/dev/shm is at least min_mb large."""
+
+
+class Command(CheckKind, kind="command", params=("argv", "expect")):
+    """A command exits 0 (and prints expect)."""
+
+
+class File(CheckKind, kind="file", params=("path",)):
+    """A file exists."""
+
+
+class Writable(CheckKind, kind="writable", params=("user", "dirs", "trees")):
+    """As user: a new folder in each of dirs; every folder under trees writable."""
+
+
+class GpuDriver(CheckKind, kind="gpu_driver"):
+    """The NVIDIA driver is loaded (and nouveau is not)."""
+
+
+class GpuInventory(CheckKind, kind="gpu_inventory"):
+    """nvidia-smi lists at least one GPU."""
+
+
+class TorchGpu(CheckKind, kind="torch_gpu", params=("python",)):
+    """torch sees every GPU nvidia-smi lists."""
+
+
+class TorchMatmul(CheckKind, kind="torch_matmul", params=("python",)):
+    """A matmul on every GPU matches the CPU result."""
+
+
+class TensorflowGpu(CheckKind, kind="tensorflow_gpu", params=("python",)):
+    """TensorFlow lists GPU devices."""
+
+
+def _derive(classes: tuple[type[CheckKind], ...]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for cls in classes:
+        if cls.kind in out:
+            raise TypeError(f"check kind {cls.kind!r} is declared twice ({cls.__name__})")
+        out[cls.kind] = cls.params
+    return out
+
+
+# The closed set of check kinds and the parameters each takes, derived from the classes above.
+CHECK_KINDS: Mapping[str, tuple[str, ...]] = _derive(declared_in(CheckKind, __name__))
+
+# Kinds older toolkit versions wrote (generated suites, --json files), and how they read today.
+LEGACY_KINDS: Mapping[str, tuple[str, dict]] = {"apt_package": ("os_package", {"family": "debian"})}
 
 
 @dataclass(frozen=True)
@@ -60,13 +154,24 @@ class Check:
                 "description": self.description, "params": {k: _jsonable(v) for k, v in self.params}}
 
 
+def from_dict(data: dict) -> Check:
+    """A Check from ``Check.to_dict()`` output, also as older toolkit versions wrote it (LEGACY_KINDS)."""
+    kind, params = data["kind"], dict(data["params"])
+    if kind in LEGACY_KINDS:
+        kind, defaults = LEGACY_KINDS[kind]
+        params = {**defaults, **params}
+    items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+    return Check(id=data["id"], kind=kind, component=data["component"], description=data["description"],
+                 params=items, tier=data["tier"])
+
+
 def _jsonable(v):
     return list(v) if isinstance(v, tuple) else v
 
 
 def check(kind: str, component: str, description: str, ident: str | None = None, tier: str = "cpu",
           **params) -> Check:
-    """Shorthand used by components: check("apt_package", "os", "git installed", name="git")."""
+    """Shorthand used by components: check("os_package", "os", "git installed", name="git", family="debian")."""
     key = ident or kind
     return Check(id=key, kind=kind, component=component, description=description,
                  params=tuple(sorted(params.items())), tier=tier)

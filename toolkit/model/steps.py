@@ -4,8 +4,8 @@ A step is a small frozen dataclass. It says *what* to do, never in which format;
 renderers and executors turn it into Dockerfile, bash, Ansible or remote commands.
 Every step can say how to tell whether it is already done: `probe()` returns an argv
 that exits 0 exactly when the step has nothing left to do (None: always run).
-Adding a step type means: a dataclass here, added to STEP_TYPES, and one function in
-each renderer (their dispatch checks it is exhaustive).
+Adding a step type means: a dataclass here (STEP_TYPES is derived from the classes) and one
+function in each renderer (their dispatch checks it is exhaustive); docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from toolkit.model import host_probes
+from toolkit.model.registry import declared_in
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,5 @@ class ContainerToolkit(Step):
         return ("sh", "-c", host_probes.CONTAINER_TOOLKIT_PROBE, "probe", self.install_mode, *self.packages)
 
 
-STEP_TYPES: tuple[type[Step], ...] = (
-    AptPackages, WriteFile, TrustCA, Environment, CreateUser, Venv, PipInstall,
-    GitConfig, Service, Metadata, RunCommand, CopyTree, NvidiaDriver, ContainerToolkit,
-)
+# The closed set of step types: every Step subclass declared in this module.
+STEP_TYPES: tuple[type[Step], ...] = declared_in(Step, __name__)

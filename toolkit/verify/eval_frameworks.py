@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from toolkit.verify import facts as factmod
 from toolkit.verify.outcome import JUPYTER_PACKAGES, Outcome, tail, venv_of
+from toolkit.verify.probe import jupyter_key
 
 def _framework(p, facts, name):
     key = f"{name}:{p['python']}"
@@ -56,7 +56,7 @@ def tensorflow_build(p, facts):
 
 
 def jupyter(p, facts):
-    f = facts.get(factmod.jupyter_key(p)) or {}
+    f = facts.get(jupyter_key(p)) or {}
     expected = (f"jupyter {p['flavor']} starts, /api answers 200, /api/contents refuses a request without "
                 "a token (401/403) and accepts one with it")
     if "_error" in f or f.get("error"):

@@ -7,8 +7,8 @@ import shlex
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from toolkit.verify import facts as factmod
-from toolkit.verify.outcome import Outcome, missing, tail, venv_of
+from toolkit.verify.outcome import FRAMEWORK_MODULES, Outcome, missing, tail, venv_of
+from toolkit.verify.probe import command_key, writable_key
 
 # --------------------------------------------------------------------------- system
 def os_release(p, facts):
@@ -19,10 +19,12 @@ def os_release(p, facts):
                    f"the profile targets {expected}; verify a {expected} target or change os: in the profile")
 
 
-def apt_package(p, facts):
-    name, f = p["name"], facts.get("apt") or {}
+def dpkg_package(p, facts):
+    """os_package, Debian family: the package's dpkg status."""
+    name, f = p["name"], facts.get("dpkg") or {}
     if "_error" in f:
-        return Outcome(False, f"{name} installed (dpkg)", f["_error"], "apt_package checks need a Debian/Ubuntu target")
+        return Outcome(False, f"{name} installed (dpkg)", f["_error"],
+                       "os_package checks of the debian family need a Debian/Ubuntu target")
     entry = f.get(name)
     if entry and entry["status"].startswith("ii"):
         return Outcome(True, f"{name} installed", f"{name} {entry['version']}")
@@ -52,7 +54,7 @@ def file(p, facts):
 
 def writable(p, facts):
     user, dirs, trees = p["user"], list(p["dirs"]), list(p["trees"])
-    f = facts.get(factmod.writable_key(p)) or {}
+    f = facts.get(writable_key(p)) or {}
     expected = f"{user} can create folders and files in {', '.join(dirs)}"
     if trees:
         expected += f", and write every folder under {', '.join(trees)} (to depth 3)"
@@ -93,7 +95,7 @@ def shm(p, facts):
 
 def command(p, facts):
     argv = list(p["argv"])
-    f = facts.get(factmod.command_key(argv)) or {}
+    f = facts.get(command_key(argv)) or {}
     expect = p.get("expect")
     expected = "exit 0" + (f" and output containing {expect!r}" if expect else "")
     output = (f.get("out", "") + f.get("err", "")).strip()
@@ -202,7 +204,7 @@ def pip_package(p, facts):
 
 
 def _import_fact(p, facts, interp) -> dict | None:
-    framework = factmod.FRAMEWORK_MODULES.get(p["import_name"] or "")
+    framework = FRAMEWORK_MODULES.get(p["import_name"] or "")
     if framework:
         return (facts.get(f"{framework}:{p['python']}") or {}).get("import") or {
             "module": p["import_name"], "ok": False, "error": "not probed"}

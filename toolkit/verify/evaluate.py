@@ -1,19 +1,17 @@
 """Pure evaluation: a Check plus the probe's facts -> a Result. No I/O, no target access.
 
-Every check kind in CHECK_KINDS has one function here (refused at import time otherwise).
+Each kind's evaluator is its row in the check-kind table (toolkit.verify.kinds), which refuses at
+import time to miss a kind.
 GPU-tier checks are skipped with a reason where the target shows no GPU, or failed under
 ``require_gpu``; they never pass on the CPU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from toolkit.model.checks import CHECK_KINDS, Check
-from toolkit.verify import eval_frameworks as fw
-from toolkit.verify import eval_system as sysm
-from toolkit.verify import facts as factmod
+from toolkit.model.checks import Check
+from toolkit.verify.kinds import KINDS
 from toolkit.verify.outcome import Outcome  # noqa: F401 - re-exported
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -54,7 +52,7 @@ def evaluate(check: Check, facts: dict, require_gpu: bool = False) -> Result:
         if require_gpu:
             return result(FAILED, "a visible NVIDIA GPU (--require-gpu)", found, NO_GPU_HINT)
         return result(SKIPPED, "a visible NVIDIA GPU", found, "GPU-tier check; " + NO_GPU_HINT)
-    out = EVALUATORS[check.kind](check.p, facts)
+    out = KINDS[check.kind].evaluate(check.p, facts)
     return result(PASSED if out.ok else FAILED, out.expected, out.found, out.hint)
 
 
@@ -65,17 +63,4 @@ def gpu_visible(facts: dict) -> bool:
 def duration(check: Check, facts: dict) -> float:
     """Time the target spent gathering this check's facts (sections run in parallel: the max)."""
     timings = facts.get("_timings", {})
-    return round(max([timings.get(s, 0.0) for s in factmod.sections(check)] or [0.0]), 3)
-
-
-EVALUATORS: dict[str, Callable[[dict, dict], Outcome]] = {
-    **{kind: getattr(sysm, kind) for kind in (
-        "os_release", "apt_package", "python_version", "venv", "pip_package", "pip_check",
-        "git", "git_config", "user", "shm", "command", "file", "writable")},
-    **{kind: getattr(fw, kind) for kind in (
-        "torch_cuda", "tensorflow_build", "jupyter",
-        "gpu_driver", "gpu_inventory", "torch_gpu", "torch_matmul", "tensorflow_gpu")},
-}
-_missing_kinds = set(CHECK_KINDS) ^ set(EVALUATORS)
-if _missing_kinds:
-    raise TypeError(f"evaluate: kinds without an evaluator (or unknown): {sorted(_missing_kinds)}")
+    return round(max([timings.get(s, 0.0) for s in KINDS[check.kind].sections(check)] or [0.0]), 3)

@@ -1,13 +1,15 @@
 """Controller side of the probe: which facts a set of checks needs, and one round trip to get them.
 
-``request_for(checks)`` says what to gather; ``gather(host, checks)`` sends the probe
-(toolkit/verify/probe.py, compressed into one command line) through a testinfra host and
-returns its JSON. ``sections(check)`` names the probe sections a check reads, so a result
-can report how long its facts took to gather.
+``request_for(checks)`` says what to gather (each kind's row in toolkit.verify.kinds adds its
+part); ``gather(host, checks)`` sends the probe (the parts of toolkit/verify/probe/ as one script,
+compressed into one command line) through a testinfra host and returns its JSON.
+``sections(check)`` names the probe sections a check reads, so a result can report how long its
+facts took to gather.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import zlib
@@ -15,75 +17,24 @@ from functools import lru_cache
 from pathlib import Path
 
 from toolkit.model.checks import Check
+from toolkit.verify import probe
+from toolkit.verify.kinds import KINDS
+from toolkit.verify.probe import command_key, jupyter_key, writable_key  # noqa: F401 - re-exported
 
-PROBE_PATH = Path(__file__).with_name("probe.py")
+PROBE_DIR = Path(probe.__file__).parent
 # Interpreters tried in order on the target; the plan's own venv pythons come last as a fallback.
 PYTHONS = ("python3", "/usr/bin/python3", "/usr/local/bin/python3", "python")
-FRAMEWORK_MODULES = {"torch": "torch", "tensorflow": "tf"}
 TRANSPORT_RC = {255: "ssh", 125: "docker", 126: "docker"}
 
 
 def request_for(checks) -> dict:
     """The probe request for these checks (deterministic: sorted, de-duplicated)."""
     req: dict = {}
-
-    def python(path: str) -> dict:
-        return req.setdefault("pythons", {}).setdefault(path, {"dists": [], "imports": {}})
-
-    def add(key: str, value) -> None:
-        items = req.setdefault(key, [])
-        if value not in items:
-            items.append(value)
-
     for c in checks:
-        p, kind = c.p, c.kind
-        if kind in ("os_release", "shm"):
-            req[kind] = True
-        elif kind == "apt_package":
-            add("apt", p["name"])
-        elif kind == "venv":
-            add("paths", p["path"])
-        elif kind == "file":
-            add("files", p["path"])
-        elif kind == "user":
-            add("users", p["name"])
-        elif kind == "command":
-            add("commands", list(p["argv"]))
-        elif kind == "writable":
-            add("writable", {"user": p["user"], "dirs": list(p["dirs"]), "trees": list(p["trees"])})
-        elif kind == "git":
-            g = req.setdefault("git", {"lfs": False, "config": []})
-            g["lfs"] = g["lfs"] or bool(p["lfs"])
-        elif kind == "git_config":
-            g = req.setdefault("git", {"lfs": False, "config": []})
-            if p["key"] not in g["config"]:
-                g["config"].append(p["key"])
-        elif kind == "jupyter":
-            add("jupyter", {"python": p["python"], "flavor": p["flavor"], "port": p["port"]})
-        elif kind == "python_version":
-            python(p["python"])
-        elif kind == "pip_check":
-            python(p["python"])["pip_check"] = True
-        elif kind == "pip_package":
-            entry = python(p["python"])
-            if p["name"] not in entry["dists"]:
-                entry["dists"].append(p["name"])
-            framework = FRAMEWORK_MODULES.get(p["import_name"] or "")
-            if framework:   # imported once, in that framework's own process
-                entry.setdefault(framework, {})
-            else:
-                entry["imports"][p["name"]] = p["import_name"]
-        elif kind in ("torch_cuda", "torch_gpu", "torch_matmul"):
-            t = python(p["python"]).setdefault("torch", {})
-            t["gpu"] = t.get("gpu", False) or kind != "torch_cuda"
-            t["matmul"] = t.get("matmul", False) or kind == "torch_matmul"
-        elif kind in ("tensorflow_build", "tensorflow_gpu"):
-            t = python(p["python"]).setdefault("tf", {})
-            t["gpu"] = t.get("gpu", False) or kind == "tensorflow_gpu"
-        # gpu_driver / gpu_inventory: the gpu section is always gathered.
-    for key in ("apt", "paths", "files", "users", "commands", "jupyter", "writable"):
-        if key in req:
-            req[key] = sorted(req[key], key=lambda v: json.dumps(v, sort_keys=True))
+        KINDS[c.kind].request(req, c.p)
+    for key, value in req.items():
+        if isinstance(value, list):
+            value.sort(key=lambda v: json.dumps(v, sort_keys=True))
     if "git" in req:
         req["git"]["config"].sort()
     for entry in req.get("pythons", {}).values():
@@ -93,54 +44,40 @@ def request_for(checks) -> dict:
 
 def sections(check: Check) -> list[str]:
     """The probe's section keys a check's facts come from."""
-    p, kind = check.p, check.kind
-    simple = {"os_release": "os_release", "shm": "shm", "apt_package": "apt", "venv": "paths",
-              "file": "files", "user": "users", "git": "git", "git_config": "git",
-              "gpu_driver": "gpu", "gpu_inventory": "gpu"}
-    if kind in simple:
-        return [simple[kind]]
-    if kind == "command":
-        return [command_key(p["argv"])]
-    if kind == "jupyter":
-        return [jupyter_key(p)]
-    if kind == "writable":
-        return [writable_key(p)]
-    py = p["python"]
-    if kind == "pip_check":
-        return ["pip_check:" + py]
-    if kind.startswith("torch_"):
-        return ["torch:" + py] + (["gpu"] if check.tier == "gpu" else [])
-    if kind.startswith("tensorflow_"):
-        return ["tf:" + py] + (["gpu"] if check.tier == "gpu" else [])
-    if kind == "pip_package" and FRAMEWORK_MODULES.get(p["import_name"] or ""):
-        return ["interp:" + py, FRAMEWORK_MODULES[p["import_name"]] + ":" + py]
-    return ["interp:" + py]
+    return KINDS[check.kind].sections(check)
 
 
-def command_key(argv) -> str:
-    return "command:" + json.dumps(list(argv))
-
-
-def writable_key(p: dict) -> str:
-    return "writable:" + json.dumps([p["user"], list(p["dirs"]), list(p["trees"])])
-
-
-def jupyter_key(p: dict) -> str:
-    return "jupyter:" + json.dumps([p["python"], p["flavor"], p["port"]])
+def probe_source() -> str:
+    """The probe as the one script the target runs: its parts in order, their imports of each other dropped."""
+    out = []
+    for name in probe.PARTS:
+        text = (PROBE_DIR / f"{name}.py").read_text(encoding="utf-8")
+        local = set()
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.ImportFrom) and node.level:
+                local.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        kept = [line for n, line in enumerate(text.splitlines(keepends=True), 1) if n not in local]
+        out.append(f"# ---- toolkit probe part: {name}\n" + "".join(kept))
+    return "\n\n".join(out)
 
 
 @lru_cache(maxsize=1)
 def _payload() -> str:
-    return base64.b64encode(zlib.compress(PROBE_PATH.read_bytes(), 9)).decode("ascii")
+    return base64.b64encode(zlib.compress(probe_source().encode("utf-8"), 9)).decode("ascii")
 
 
 BOOTSTRAP = ("import base64,zlib;s=zlib.decompress(base64.b64decode('{payload}')).decode();"
              "exec(compile(s,'toolkit-probe','exec'),{{'__name__':'__main__','PROBE_SOURCE':s}})")
 
 
+def bootstrap() -> str:
+    """The python -c text that unpacks and runs the shipped probe (argv: MODE REQUEST)."""
+    return BOOTSTRAP.format(payload=_payload())
+
+
 def command_line(request: dict) -> tuple[str, list[str]]:
     """A testinfra command template and its arguments: the first python found runs the probe."""
-    script = BOOTSTRAP.format(payload=_payload())
+    script = bootstrap()
     loop = ('r=$1; shift; for p in "$@"; do if command -v "$p" >/dev/null 2>&1; then '
             'exec "$p" -c "$0" probe "$r"; fi; done; echo "no python3 on the target (tried: $*)" >&2; exit 127')
     candidates = [*PYTHONS, *sorted(request.get("pythons", {}))]

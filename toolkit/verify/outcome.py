@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
+from toolkit.verify.probe import JUPYTER_PACKAGES  # noqa: F401 - re-exported for the evaluators
+
+# import name of a framework -> the probe gatherer that imports it in its own process
+FRAMEWORK_MODULES = {"torch": "torch", "tensorflow": "tf"}
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,6 @@ def missing(section: str, facts: dict) -> Outcome | None:
     if isinstance(value, dict) and "_error" in value and not value.get("missing"):
         return Outcome(False, f"facts for {section}", value["_error"], "")
     return None
-
 
 
 def venv_of(python: str) -> str:

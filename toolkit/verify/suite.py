@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from toolkit.model.checks import Check
+from toolkit.model.checks import Check, from_dict
 from toolkit.verify import facts as factmod
 from toolkit.verify.evaluate import FAILED, SKIPPED, Result, evaluate
 
@@ -52,9 +52,8 @@ def require_gpu(config) -> bool:
 
 
 def to_check(data: dict) -> Check:
-    params = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in data["params"].items()))
-    return Check(id=data["id"], kind=data["kind"], component=data["component"],
-                 description=data["description"], params=params, tier=data["tier"])
+    """A check embedded in a generated suite, also one an older toolkit generated (apt_package)."""
+    return from_dict(data)
 
 
 def params(checks: list[dict]) -> list:

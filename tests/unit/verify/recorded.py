@@ -10,7 +10,7 @@ PY = "/opt/venv/bin/python"
 
 CHECKS = {
     "os_release": check("os_release", "os", "OS is debian 12", distro="debian", version="12"),
-    "apt_package": check("apt_package", "os", "git installed", ident="apt_package:git", name="git"),
+    "os_package": check("os_package", "os", "git installed", ident="os_package:git", name="git", family="debian"),
     "python_version": check("python_version", "python", "Python 3.11", python=PY, version="3.11"),
     "venv": check("venv", "python", "venv", path="/opt/venv"),
     "pip_package": check("pip_package", "packages", "numpy", ident="pip_package:numpy", python=PY, name="numpy",
@@ -44,10 +44,10 @@ ROOT_CACHE = "/home/dev/.cache is owned by root:root, mode 0755"
 
 GOOD = {
     "_probe": {"python": "3.11.2", "euid": 0, "hostname": "t", "seconds": 1.2},
-    "_timings": {"os_release": 0.001, "apt": 0.02, "interp:" + PY: 0.6, "pip_check:" + PY: 0.9, "torch:" + PY: 2.5,
+    "_timings": {"os_release": 0.001, "dpkg": 0.02, "interp:" + PY: 0.6, "pip_check:" + PY: 0.9, "torch:" + PY: 2.5,
                  "gpu": 0.4},
     "os_release": {"id": "debian", "version_id": "12", "pretty": "Debian GNU/Linux 12 (bookworm)"},
-    "apt": {"git": {"status": "ii ", "version": "1:2.39.5-0+deb12u2"}},
+    "dpkg": {"git": {"status": "ii ", "version": "1:2.39.5-0+deb12u2"}},
     "paths": {"/opt/venv": {"exists": True, "is_dir": True, "pyvenv_cfg": True, "python": True}},
     "files": {"/etc/ca.crt": True},
     WRITABLE_KEY: {"uid": 1000, "dirs": {"/home/dev": None, "/home/dev/.cache": None, "/tmp": None},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from toolkit.model.checks import CHECK_KINDS, check
-from toolkit.verify.evaluate import EVALUATORS, FAILED, PASSED, SKIPPED, evaluate
+from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, evaluate
+from toolkit.verify.kinds import KINDS
 
 from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, ROOT_CACHE, WRITABLE_KEY, edit, facts
 
@@ -13,7 +14,7 @@ TORCH, TF, INTERP = "torch:" + PY, "tf:" + PY, "interp:" + PY
 
 
 def test_every_kind_has_an_evaluator_and_a_recorded_case():
-    assert set(EVALUATORS) == set(CHECK_KINDS) == set(CHECKS)
+    assert set(KINDS) == set(CHECK_KINDS) == set(CHECKS)
 
 
 @pytest.mark.parametrize("kind", sorted(CHECKS))
@@ -28,9 +29,9 @@ def test_healthy_target_passes(kind):
 FAILS = [
     # kind, facts, a piece of `found`, a piece of `hint`
     ("os_release", facts(os_release={"id": "ubuntu", "version_id": "22.04"}), "ubuntu 22.04", "debian 12"),
-    ("apt_package", facts(apt={"git": None}), "git not installed", "apt-get install -y git"),
-    ("apt_package", edit(("apt", "git", "status"), "rc "), "dpkg state 'rc'", "apt-get install -y git"),
-    ("apt_package", facts(apt={"_error": "dpkg-query not found"}), "dpkg-query not found", "Debian/Ubuntu"),
+    ("os_package", facts(dpkg={"git": None}), "git not installed", "apt-get install -y git"),
+    ("os_package", edit(("dpkg", "git", "status"), "rc "), "dpkg state 'rc'", "apt-get install -y git"),
+    ("os_package", facts(dpkg={"_error": "dpkg-query not found"}), "dpkg-query not found", "Debian/Ubuntu"),
     ("python_version", edit((INTERP, "version"), "3.10.12"), "Python 3.10.12", "with Python 3.11"),
     ("python_version", facts(**{INTERP: {"_error": "/opt/venv/bin/python does not exist", "missing": True}}),
      "does not exist", "python3 -m venv /opt/venv"),

@@ -8,7 +8,6 @@ import sys
 
 from toolkit.model.checks import check
 from toolkit.verify import facts
-from toolkit.verify.probe import __file__ as PROBE_FILE
 
 from .recorded import CHECKS, PY
 
@@ -17,10 +16,10 @@ def test_request_is_deterministic_and_deduplicated():
     checks = list(CHECKS.values())
     req = facts.request_for(checks)
     more = checks + [check("command", "c", "c", ident="command:a", argv=("a",), expect=None),
-                     check("apt_package", "os", "curl", ident="apt_package:curl", name="curl")]
+                     check("os_package", "os", "curl", ident="os_package:curl", name="curl", family="debian")]
     req = facts.request_for(more)
     assert req == facts.request_for(list(reversed(more)))
-    assert req["apt"] == ["curl", "git"]
+    assert req["dpkg"] == ["curl", "git"]
     assert facts.request_for(more + more) == req
     assert req["pythons"][PY]["pip_check"] is True
     assert req["pythons"][PY]["torch"] == {"gpu": True, "matmul": True}
@@ -52,7 +51,8 @@ def test_command_line_is_one_round_trip_and_fits_an_argument():
 
 
 def run_probe(request: dict) -> dict:
-    proc = subprocess.run([sys.executable, PROBE_FILE, "probe", json.dumps(request)], capture_output=True,
+    """The shipped probe (the bootstrap line the target runs), on this machine."""
+    proc = subprocess.run([sys.executable, "-c", facts.bootstrap(), "probe", json.dumps(request)], capture_output=True,
                           text=True, timeout=120, check=True)
     return json.loads(proc.stdout)
 

@@ -1,0 +1,118 @@
+"""Probe part: the gatherers by key, one thread each, and the script's entry point.
+
+A fact's key is its gatherer's key, or that key, ":" and what it was asked about ("interp:/opt/venv/bin/python").
+The controller's check-kind table (toolkit/verify/kinds.py) names the gatherers by these keys.
+"""
+
+import json
+import os
+import socket
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .folders import write_test, writable
+from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
+from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
+from .system import command, dpkg, files, git, gpu, os_release, paths, shm, users
+
+
+def gather_interp(python, preq):
+    return in_interpreter(python, "interp", preq)
+
+
+def gather_torch(python, treq):
+    return in_interpreter(python, "torch", treq)
+
+
+def gather_tf(python, treq):
+    return in_interpreter(python, "tf", treq)
+
+
+GATHERERS = {
+    "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "paths": paths, "users": users,
+    "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
+    "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
+}
+
+
+def timed(fn, args):
+    started = time.time()
+    try:
+        value = fn(*args)
+    except Exception as exc:  # a gatherer's own bug must not lose the other facts
+        value = {"_error": "%s: %s" % (type(exc).__name__, exc)}
+    return value, round(time.time() - started, 3)
+
+
+def command_key(argv):
+    return "command:" + json.dumps(list(argv))
+
+
+def writable_key(wreq):
+    return "writable:" + json.dumps([wreq["user"], wreq["dirs"], wreq["trees"]])
+
+
+def jobs_for(req):
+    """fact key -> (gatherer key, its arguments) for one request (the GPU section is not among them)."""
+    jobs = {}
+    for key in ("os_release", "shm"):
+        if req.get(key):
+            jobs[key] = (key, ())
+    for key in ("dpkg", "paths", "users", "files", "git"):
+        if req.get(key):
+            jobs[key] = (key, (req[key],))
+    for wreq in req.get("writable", []):
+        jobs[writable_key(wreq)] = ("writable", (wreq,))
+    for argv in req.get("commands", []):
+        jobs[command_key(argv)] = ("command", (argv,))
+    for python, preq in sorted(req.get("pythons", {}).items()):
+        jobs["interp:" + python] = ("interp", (python, preq))
+        if preq.get("pip_check"):
+            jobs["pip_check:" + python] = ("pip_check", (python,))
+        for framework in ("torch", "tf"):
+            if framework in preq:   # {} too: a pip_package check that only imports the framework
+                jobs[framework + ":" + python] = (framework, (python, preq[framework]))
+    for jreq in req.get("jupyter", []):
+        jobs[jupyter_key(jreq)] = ("jupyter", (jreq,))
+    return jobs
+
+
+def gather(req):
+    """Facts for one request; every gatherer runs in its own thread."""
+    jobs = jobs_for(req)
+    deferred = deferred_imports(req)
+    # GPU compute only where a GPU is visible: never let torch/TF fall back to the CPU silently.
+    gpu_facts, gpu_seconds = timed(GATHERERS["gpu"], ())
+    gpu_visible = bool(gpu_facts.get("visible"))
+    for key, (name, args) in list(jobs.items()):
+        if name in ("torch", "tf"):
+            python, freq = args
+            jobs[key] = (name, (python, dict(freq, gpu=bool(freq.get("gpu")) and gpu_visible)))
+    facts, timings = {"gpu": gpu_facts}, {"gpu": gpu_seconds}
+    with ThreadPoolExecutor(max_workers=max(4, len(jobs))) as pool:
+        futures = {key: pool.submit(timed, GATHERERS[name], args) for key, (name, args) in jobs.items()}
+        for key, fut in futures.items():
+            facts[key], timings[key] = fut.result()
+    settle_deferred(deferred, facts)
+    facts["_timings"] = timings
+    facts["_probe"] = {"python": sys.version.split()[0], "euid": os.geteuid() if hasattr(os, "geteuid") else None,
+                       "hostname": socket.gethostname()}
+    return facts
+
+
+MODES = {"probe": gather, "interp": interp_facts, "torch": torch_facts, "tf": tf_facts, "writable-as": write_test,
+         "writable": writable}
+
+
+def main(argv):
+    mode, req = argv[1], json.loads(argv[2])
+    started = time.time()
+    facts = MODES[mode](req)
+    if mode == "probe":
+        facts["_probe"]["seconds"] = round(time.time() - started, 3)
+    sys.stdout.write(json.dumps(facts, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
