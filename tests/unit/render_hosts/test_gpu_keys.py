@@ -94,14 +94,15 @@ def _function(text: str, name: str) -> str:
 def apt_key_pinned(keys, tmp_path):
     """Runs setup.sh's apt_key_pinned with real gpg and key_is; only curl and apt_install are stand-ins
     (NVIDIA's servers cannot be reached from here)."""
-    from toolkit.render import script_gpu
+    from toolkit.model.osfamily import DEBIAN
+    from toolkit.render import script_repo
 
     fprs, files = keys
     served = tmp_path / "served"
     served.mkdir()
     for name, path in files.items():
         (served / f"{name}.asc").write_text(path.read_text())
-    body = host_probes.KEY_CHECK + FAKE_TOOLS + _function(script_gpu.library(1), "apt_key_pinned")
+    body = host_probes.KEY_CHECK + FAKE_TOOLS + _function(script_repo.library(DEBIAN), "apt_key_pinned")
 
     def run(url: str, fingerprint: str, dest) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", "-c", body + 'apt_key_pinned "$@"', "t", url, fingerprint, str(dest)],
