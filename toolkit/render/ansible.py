@@ -112,7 +112,7 @@ def _chown(step: Step, owner: str, path: str, plan: Plan) -> list[dict]:
              "ansible.builtin.file": {"path": path, "state": "directory", "owner": owner, "recurse": True}}]
 
 
-# In --check, the OS family's package module needs its Python binding (python3-apt) and
+# In --check, the OS family's package module needs its Python binding (ansible_check_module) and
 # ansible.builtin.pip needs packaging on the host (outside --check they install what they need, in the
 # tasks before them). Where they are missing, --check skips those tasks instead of failing; pre_tasks
 # find out.

@@ -35,9 +35,8 @@ NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index creden
 NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
 USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps run as the plan's user
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
-# hadolint's "pin versions" rule of each family's package manager
-IGNORE_REASONS = {f.image_unpinned_rule: "versions come from the base image's release; pin one with name=version "
-                  "in the profile" for f in osfamily.FAMILIES}
+# Why a hadolint rule is ignored: its "pin versions" rule of the family's package manager (image_unpinned_rule).
+UNPINNED_REASON = "versions come from the base image's release; pin one with name=version in the profile"
 
 
 # ---------------------------------------------------------------- quoting and validation
@@ -129,7 +128,7 @@ class _Build:
         parts = list(mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
         lines = self.switch_to(as_user)
         if ignore:
-            lines += [comment(f"{code}: {IGNORE_REASONS[code]}") for code in ignore]
+            lines += [comment(f"{code}: {UNPINNED_REASON}") for code in ignore]
             lines.append(f"# hadolint ignore={','.join(ignore)}")
         return lines + ["RUN " + CONT.join(parts)]
 
