@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from toolkit.model import osfamily
 from toolkit.model.checks import Check
 from toolkit.model.plan import Target
-from toolkit.model.steps import Step, WriteFile
+from toolkit.model.steps import OsPackages, Step, WriteFile
 from toolkit.profile.loader import LoadedProfile
 from toolkit.profile.model import Profile
 
@@ -23,6 +24,14 @@ class Context:
     @property
     def profile(self) -> Profile:
         return self.loaded.profile
+
+    @property
+    def family(self) -> osfamily.OsFamily:
+        """The target's OS family: package names, paths and commands that differ between families."""
+        return osfamily.for_distro(self.target.distro)
+
+    def os_packages(self, component: str, title: str, packages) -> OsPackages:
+        return OsPackages(component, title, packages=tuple(packages), family=self.family.name)
 
     def source_file(self, field_path: str) -> Path:
         """The folder-relative base for a path given at field_path (the file that declared it)."""

@@ -24,7 +24,7 @@ from toolkit.components.base import Context, Contribution
 from toolkit.errors import ProfileError
 from toolkit.model import host_probes
 from toolkit.model.checks import check
-from toolkit.model.steps import ContainerToolkit, NvidiaDriver
+from toolkit.model.steps import ContainerToolkit, NvidiaDriver, PackageRepository
 
 SUPPORTED = {("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")}
 # Canonical's "-server" branches: 595-server appears beside 580-server in `ubuntu-drivers list --gpgpu` on
@@ -44,6 +44,26 @@ CUDA_REPO_KEY = ("3bf863cc.pub", "EB693B3035CD5710E231E123A4B469963BF863CC")
 CONTAINER_KEY = "https://nvidia.github.io/libnvidia-container/gpgkey"
 CONTAINER_KEY_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
 CONTAINER_REPO = "https://nvidia.github.io/libnvidia-container/stable/deb/"
+CUDA_KEYRING = "cuda-keyring"     # NVIDIA's own package that sets the CUDA repository up
+
+
+def cuda_repository(ctx: Context) -> PackageRepository:
+    """NVIDIA's CUDA repository for the target, signed by its pinned key."""
+    url = CUDA_REPO.format(path=repo_path(ctx))
+    family = ctx.family
+    return PackageRepository("driver", "NVIDIA CUDA repository", name="toolkit-cuda", url=url,
+                             key_url=url + CUDA_REPO_KEY[0], key_fingerprint=CUDA_REPO_KEY[1],
+                             signed_by=family.keyring("toolkit-cuda-archive"), keyring_packages=(CUDA_KEYRING,),
+                             family=family.name)
+
+
+def container_repository(ctx: Context) -> PackageRepository:
+    """NVIDIA's libnvidia-container repository (per architecture), signed by its pinned key."""
+    family = ctx.family
+    return PackageRepository("driver", "NVIDIA container toolkit repository", name="nvidia-container-toolkit",
+                             url=CONTAINER_REPO, arch_in_url=True, key_url=CONTAINER_KEY,
+                             key_fingerprint=CONTAINER_KEY_FINGERPRINT,
+                             signed_by=family.keyring("nvidia-container-toolkit"), family=family.name)
 
 
 def _problem(ctx: Context, field: str, message: str, hint: str = "") -> ProfileError:
@@ -126,14 +146,12 @@ def contribute(ctx: Context) -> Contribution:
             branch = branch_of(ctx, floor, strategy)
             is_open = open_modules(ctx, branch)
             packages, prefix = packages_for(ctx, strategy, branch, is_open)
-            repo = CUDA_REPO.format(path=repo_path(ctx)) if strategy == "cuda-repo" else ""
-            key_file, fingerprint = CUDA_REPO_KEY if repo else ("", "")
             flavour = "open" if is_open else "proprietary"
             out.steps.append(NvidiaDriver(
                 "driver", f"NVIDIA driver {branch} ({strategy}, {flavour} modules)", strategy=strategy,
                 branch=branch, packages=packages, kernel_prefix=prefix, lock=gpu.driver.lock,
-                blacklist_nouveau=True, min_version=floor, install_mode=mode, repo=repo,
-                key_url=repo + key_file if repo else "", key_fingerprint=fingerprint))
+                blacklist_nouveau=True, min_version=floor, install_mode=mode,
+                repository=cuda_repository(ctx) if strategy == "cuda-repo" else None))
         elif mode == "always":
             raise _problem(ctx, "gpu.driver.install", f"toolkit installs NVIDIA drivers on Ubuntu 22.04/24.04 and "
                            f"Debian 12, not {t.distro} {t.os_version}",
@@ -143,8 +161,7 @@ def contribute(ctx: Context) -> Contribution:
                                 f"on {t.distro} {t.os_version} install a driver >= {floor} yourself")
     if gpu.container_toolkit:
         out.steps.append(ContainerToolkit("driver", "NVIDIA Container Toolkit (Docker runtime)",
-                                          key_url=CONTAINER_KEY, key_fingerprint=CONTAINER_KEY_FINGERPRINT,
-                                          repo=CONTAINER_REPO,
+                                          repository=container_repository(ctx),
                                           install_mode="always" if mode == "always" else "auto"))
     out.checks.append(check("gpu_driver", "gpu", "NVIDIA driver loaded", tier="gpu"))
     out.checks.append(check("gpu_inventory", "gpu", "nvidia-smi lists the GPUs", tier="gpu"))

@@ -1,4 +1,4 @@
-"""Proxy, extra CA certificates and apt mirror: set up before anything downloads."""
+"""Proxy, extra CA certificates and a package mirror: set up before anything downloads."""
 
 from __future__ import annotations
 
@@ -13,29 +13,26 @@ from toolkit import inputs
 from toolkit.components.base import Context, Contribution, write_file
 from toolkit.errors import Problem, ProfileError
 from toolkit.model.checks import check
-from toolkit.model.steps import AptPackages, Environment, RunCommand, TrustCA
+from toolkit.model.osfamily import OsFamily
+from toolkit.model.steps import Environment, RunCommand, TrustCA
 
-CODENAMES = {
-    ("ubuntu", "20.04"): "focal", ("ubuntu", "22.04"): "jammy", ("ubuntu", "24.04"): "noble",
-    ("ubuntu", "26.04"): "resolute",
-    ("debian", "11"): "bullseye", ("debian", "12"): "bookworm", ("debian", "13"): "trixie",
-}
-CA_DIR = "/usr/local/share/ca-certificates/toolkit"
-BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CERT_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]{1,65536})-----END CERTIFICATE-----")
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----")
 CA_ENV = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
 
 
-def _sources(distro: str, codename: str, mirror: str) -> str:
-    mirror = mirror.rstrip("/")
-    if distro == "ubuntu":
-        comps = "main restricted universe multiverse"
-        suites = (codename, f"{codename}-updates", f"{codename}-security")
-    else:
-        comps = "main"
-        suites = (codename, f"{codename}-updates")
-    return "".join(f"deb {mirror} {suite} {comps}\n" for suite in suites)
+def _mirror(ctx: Context, family: OsFamily, mirror: str) -> list:
+    """The family's own mirror set-up: its source file, and removing the default one that would win."""
+    if family.codename(ctx.target.distro, ctx.target.os_version) is None:
+        raise ProfileError([ctx.loaded.problem(
+            "network.apt_mirror", f"no apt suite name is known for {ctx.target.distro} {ctx.target.os_version}",
+            "leave network.apt_mirror out for this release, or use a release toolkit knows the suites of")])
+    files, stale = family.mirror_files(ctx.target.distro, ctx.target.os_version, mirror)
+    steps: list = [write_file("network", f"{family.package_manager} mirror", path, text) for path, text in files]
+    for path in stale:
+        steps.append(RunCommand("network", "drop default deb822 sources", argv=("rm", "-f", path),
+                                unless=("sh", "-c", '! test -e "$1"', "probe", path)))
+    return steps
 
 
 def certificates(raw: bytes) -> tuple[list[str], int, bool]:
@@ -88,17 +85,9 @@ def contribute(ctx: Context) -> Contribution:
                 pairs += [(name, value), (name.upper(), value)]
         out.steps.append(Environment("network", "proxy settings", variables=tuple(pairs),
                                      build_only=not proxy.keep_in_image))
+    family = ctx.family
     if net.apt_mirror:
-        codename = CODENAMES.get((ctx.target.distro, ctx.target.os_version))
-        if codename is None:
-            raise ProfileError([ctx.loaded.problem(
-                "network.apt_mirror", f"no apt suite name is known for {ctx.target.distro} {ctx.target.os_version}",
-                "leave network.apt_mirror out for this release, or use a release toolkit knows the suites of")])
-        out.steps.append(write_file("network", "apt mirror", "/etc/apt/sources.list",
-                                    _sources(ctx.target.distro, codename, net.apt_mirror)))
-        deb822 = f"/etc/apt/sources.list.d/{ctx.target.distro}.sources"
-        out.steps.append(RunCommand("network", "drop default deb822 sources", argv=("rm", "-f", deb822),
-                                    unless=("sh", "-c", '! test -e "$1"', "probe", deb822)))
+        out.steps += _mirror(ctx, family, net.apt_mirror)
     if net.ca_certificates:
         files = []
         problems = []
@@ -110,13 +99,14 @@ def contribute(ctx: Context) -> Contribution:
             if isinstance(pem, Problem):
                 problems.append(pem)
                 continue
-            files.append(write_file("network", f"CA {path.name}", f"{CA_DIR}/{i:02d}-{path.stem}.crt", pem))
+            files.append(write_file("network", f"CA {path.name}", f"{family.ca_dir}/toolkit/{i:02d}-{path.stem}.crt",
+                                    pem))
         if problems:
             raise ProfileError(problems)
-        out.steps.append(AptPackages("network", "CA tooling", packages=("ca-certificates",)))
-        out.steps.append(TrustCA("network", "trust extra CA certificates", files=tuple(files), bundle=BUNDLE))
+        out.steps.append(ctx.os_packages("network", "CA tooling", family.ca_packages))
+        out.steps.append(TrustCA("network", "trust extra CA certificates", files=tuple(files), bundle=family.ca_bundle))
         out.steps.append(Environment("network", "point pip, requests, curl and git at the CA bundle",
-                                     variables=tuple((name, BUNDLE) for name in CA_ENV)))
+                                     variables=tuple((name, family.ca_bundle) for name in CA_ENV)))
         for f in files:
             out.checks.append(check("file", "network", f"CA certificate {f.path} installed",
                                     ident=f"file:{f.path}", path=f.path))

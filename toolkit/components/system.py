@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from toolkit.components.base import Context, Contribution, write_file
 from toolkit.model.checks import check
-from toolkit.model.steps import AptPackages, CreateUser, Environment
-
-BASE_PACKAGES = ("ca-certificates", "python3", "python3-venv")
+from toolkit.model.steps import CreateUser, Environment
 
 
 def os_packages(ctx: Context) -> Contribution:
     out = Contribution()
-    wanted = list(dict.fromkeys(BASE_PACKAGES + tuple(ctx.profile.packages.apt)))
-    out.steps.append(AptPackages("os", "OS packages", packages=tuple(wanted)))
+    family = ctx.family
+    base = family.ca_packages + family.python_venv_packages
+    wanted = list(dict.fromkeys(base + tuple(ctx.profile.packages.apt)))
+    out.steps.append(ctx.os_packages("os", "OS packages", wanted))
     t = ctx.target
     out.checks.append(check("os_release", "os", f"OS is {t.distro} {t.os_version}",
                             distro=t.distro, version=t.os_version))
     for pkg in wanted:
-        name = pkg.split("=", 1)[0]
+        name = family.package_name(pkg)
         out.checks.append(check("os_package", "os", f"package {name} installed", ident=f"os_package:{name}",
-                                name=name, family="debian"))
+                                name=name, family=family.name))
     return out
 
 
@@ -30,7 +30,7 @@ def user(ctx: Context) -> Contribution:
         return out
     home = f"/home/{u.name}"
     if u.sudo:
-        out.steps.append(AptPackages("user", "sudo", packages=("sudo",)))
+        out.steps.append(ctx.os_packages("user", "sudo", ("sudo",)))
     out.steps.append(CreateUser("user", f"user {u.name}", name=u.name, uid=u.uid, gid=u.gid,
                                 shell=u.shell, home=home, sudo=u.sudo))
     if u.sudo:

@@ -8,7 +8,7 @@ from toolkit.components.base import Context, Contribution, write_file
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
 from toolkit.model.checks import check
-from toolkit.model.steps import AptPackages, GitConfig, Metadata, PipInstall, Service
+from toolkit.model.steps import GitConfig, Metadata, PipInstall, Service
 
 USER_CHECKS = "checks"         # the component of the profile's own checks
 JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
@@ -48,7 +48,7 @@ def jupyter(ctx: Context) -> Contribution:
     # (reach it through an SSH tunnel) unless the profile names an address.
     out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=command(j.ip or "0.0.0.0"),
                              host_command=command(j.ip or "127.0.0.1"), user=t.user or "root", port=j.port,
-                             healthcheck=health, enable_on_host=j.service))
+                             healthcheck=health, in_image=True, enable_on_host=j.service))
     out.checks += pip_checks("jupyter", t.venv, [pkg])
     out.checks.append(check("jupyter", "jupyter", "Jupyter starts, answers HTTP and refuses the API without a token",
                             python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port))
@@ -61,7 +61,7 @@ def git(ctx: Context) -> Contribution:
     if not g.enabled:
         return out
     pkgs = ("git", "git-lfs") if g.lfs else ("git",)
-    out.steps.append(AptPackages("git", "Git", packages=pkgs))
+    out.steps.append(ctx.os_packages("git", "Git", pkgs))
     settings = tuple(sorted(g.config.items()))
     if settings or g.lfs:
         out.steps.append(GitConfig("git", "Git configuration", settings=settings, lfs=g.lfs))

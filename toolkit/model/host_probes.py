@@ -10,6 +10,8 @@ Every value reaches these scripts as a positional argument, never glued into the
 
 from __future__ import annotations
 
+from toolkit.model import osfamily
+
 NVIDIA_VENDOR = "10de"
 # PCI classes of a GPU: VGA controller, 3D controller, display controller. NVIDIA's other
 # functions (HDMI audio 0403, USB-C 0c03, NVSwitch bridges 0680) are not GPUs.
@@ -43,23 +45,8 @@ DRIVER_VERSION = (
 )
 
 # installed PKG...: exit 0 when every package is installed (held or not); held PKG...: and held.
-PACKAGES = (
-    "installed() {\n"
-    "  local p\n"
-    '  for p in "$@"; do\n'
-    "    case \"$(dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null)\" in\n"
-    '      "install ok installed"|"hold ok installed") ;;\n'
-    "      *) return 1 ;;\n"
-    "    esac\n"
-    "  done\n"
-    "}\n"
-    "held() {\n"
-    "  local p\n"
-    '  for p in "$@"; do\n'
-    "    [ \"$(dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null)\" = \"hold ok installed\" ] || return 1\n"
-    "  done\n"
-    "}\n"
-)
+# The driver steps exist for the Debian family only (components/driver.py), so they use its functions.
+PACKAGES = osfamily.DEBIAN.package_functions
 
 # kernel_meta: the running kernel's flavour as its metapackages name it (generic, aws, cloud-amd64,
 # generic-hwe-22.04), so KERNEL_PREFIX + it follows later kernels.
@@ -112,15 +99,8 @@ KEY_CHECK = (
     "}\n"
 )
 
-# repo_configured URL OWN_LIST: exit 0 when an apt source other than OWN_LIST (a .list or .sources file)
-# already names URL on a line that is not a comment: the host set that repository up itself, and a
-# second entry with another signed-by would make apt refuse both.
-REPO_CONFIGURED = (
-    "repo_configured() {\n"
-    "  grep -rsF --include='*.list' --include='*.sources' --exclude=\"$(basename \"$2\")\" -- \"${1%/}\" \\\n"
-    "    /etc/apt/sources.list /etc/apt/sources.list.d/ | grep -qv ':[[:space:]]*#'\n"
-    "}\n"
-)
+# repo_configured URL OWN_FILE: the host names URL in a package source of its own (see osfamily).
+REPO_CONFIGURED = osfamily.DEBIAN.repo_configured
 
 # facts MODE FLOOR KERNEL_PREFIX PACKAGE...: one JSON line for the Ansible tasks; action is skip (no
 # GPU, MODE auto), adopt (a driver >= FLOOR runs), refuse (an older driver runs) or install.

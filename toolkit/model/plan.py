@@ -70,6 +70,8 @@ def _step_dict(step: Step) -> dict:
         value = getattr(step, f.name)
         if f.name == "files":
             value = [{"path": w.path, "sha256": w.sha256} for w in value]
+        elif isinstance(value, Step):
+            value = _step_dict(value)
         elif isinstance(value, tuple):
             value = [list(v) if isinstance(v, tuple) else v for v in value]
         out[f.name] = value

@@ -5,14 +5,16 @@ renderers and executors turn it into Dockerfile, bash, Ansible or remote command
 Every step can say how to tell whether it is already done: `probe()` returns an argv
 that exits 0 exactly when the step has nothing left to do (None: always run).
 Adding a step type means: a dataclass here (STEP_TYPES is derived from the classes) and one
-function in each renderer (their dispatch checks it is exhaustive); docs/architecture.md.
+function in each renderer (their dispatch checks it is exhaustive); docs/architecture.md. Nothing
+here names a package manager: what differs between OS families (install/probe commands, trust
+store, repositories) is asked of toolkit.model.osfamily.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from toolkit.model import host_probes
+from toolkit.model import host_probes, osfamily
 from toolkit.model.registry import declared_in
 
 
@@ -30,17 +32,20 @@ class Step:
 
 
 @dataclass(frozen=True)
-class AptPackages(Step):
+class OsPackages(Step):
+    """Packages from the OS family's package manager (`family`: an osfamily name)."""
+
     packages: tuple[str, ...] = ()
+    family: str = "debian"
+
+    @property
+    def kind(self) -> str:
+        # Plans, logs and state files keep showing the package manager's own kind ("AptPackages").
+        return osfamily.get(self.family).packages_kind
 
     def probe(self):
-        names = [p.split("=", 1)[0] for p in self.packages]
-        # dpkg-query prints one status per package; all must be "install ok installed".
-        script = (
-            'for p in "$@"; do dpkg-query -W -f=\'${Status}\' "$p" 2>/dev/null '
-            '| grep -q "install ok installed" || exit 1; done'
-        )
-        return ("sh", "-c", script, "probe", *names)
+        f = osfamily.get(self.family)
+        return ("sh", "-c", f.installed_probe, "probe", *[f.package_name(p) for p in self.packages])
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,10 @@ class WriteFile(Step):
 
 @dataclass(frozen=True)
 class TrustCA(Step):
-    """Install PEM certificates into the system trust store (update-ca-certificates)."""
+    """Install PEM certificates into the system trust store (the OS family's ca_update)."""
 
     files: tuple[WriteFile, ...] = ()
-    bundle: str = "/etc/ssl/certs/ca-certificates.crt"
+    bundle: str = osfamily.DEBIAN.ca_bundle
 
     def probe(self):
         # Done when every certificate file is in place and the bundle was rebuilt after it.
@@ -152,10 +157,14 @@ class GitConfig(Step):
 
 @dataclass(frozen=True)
 class Service(Step):
-    """A long-running command: CMD in images, a systemd unit on hosts."""
+    """A long-running command: the image's CMD (in_image) and/or a systemd unit on hosts (enable_on_host).
+
+    An image starts one process: at most one in_image service per plan (toolkit.plan.validate).
+    """
 
     name: str = ""
     command: tuple[str, ...] = ()          # in images (CMD)
+    in_image: bool = True                  # owns the image's CMD (and HEALTHCHECK, EXPOSE)
     user: str = "root"
     port: int | None = None
     healthcheck: tuple[str, ...] = ()
@@ -198,6 +207,62 @@ class CopyTree(Step):
 
 
 @dataclass(frozen=True)
+class PackageRepository(Step):
+    """A package repository whose signing key is pinned by fingerprint (NVIDIA CUDA, container toolkit, DCGM).
+
+    The key at key_url is trusted only when it is exactly the key with key_fingerprint (HTTPS alone would
+    trust whatever a TLS-intercepting proxy hands out); it is installed as signed_by and the source entry
+    written to the family's sources folder as `name`. A host that already has the repository (its own
+    source entry naming url, or one of the keyring_packages installed) keeps its set-up.
+    """
+
+    name: str = ""                         # file stem of the source entry
+    url: str = ""
+    suite: str = "/"                       # "/" for a flat repository
+    components: tuple[str, ...] = ()
+    arch_in_url: bool = False              # url + the package manager's architecture variable
+    key_url: str = ""
+    key_fingerprint: str = ""              # 40 hex digits, the primary key's
+    signed_by: str = ""                    # where the key is installed
+    keyring_packages: tuple[str, ...] = ()  # any of them installed: the repository is set up already
+    family: str = "debian"
+
+    @property
+    def source_path(self) -> str:
+        return osfamily.get(self.family).source_path(self.name)
+
+    def source_line(self) -> str:
+        f = osfamily.get(self.family)
+        url = self.url + (f.arch_variable if self.arch_in_url else "")
+        return f.repo_line.format(key=self.signed_by, url=url, suite=self.suite,
+                                  components="".join(" " + c for c in self.components))
+
+    def probe(self):
+        return ("sh", "-c", repo_probe(self.family), "probe", self.url, self.source_path, self.source_line(),
+                self.signed_by, self.key_fingerprint, *self.keyring_packages)
+
+
+def repo_present(family: str) -> str:
+    """sh: repo_present URL OWN_FILE PACKAGE...: the host set this repository up itself."""
+    f = osfamily.get(family)
+    return f.package_functions + f.repo_configured + (
+        "repo_present() {\n"
+        '  local url="$1" own="$2" p\n'
+        "  shift 2\n"
+        '  for p in "$@"; do if installed "$p"; then return 0; fi; done\n'
+        '  repo_configured "$url" "$own"\n'
+        "}\n")
+
+
+def repo_probe(family: str) -> str:
+    """sh: probe URL FILE LINE KEY FINGERPRINT PACKAGE...: present already, or our entry and pinned key are."""
+    return repo_present(family) + host_probes.KEY_CHECK + (
+        'url="$1"; file="$2"; line="$3"; key="$4"; fpr="$5"; shift 5\n'
+        'if repo_present "$url" "$file" "$@"; then exit 0; fi\n'
+        '[ "$(cat "$file" 2>/dev/null; echo x)" = "$(printf \'%s\' "$line"; echo x)" ] && key_is "$key" "$fpr" 2>/dev/null\n')
+
+
+@dataclass(frozen=True)
 class NvidiaDriver(Step):
     """The NVIDIA kernel driver on a host; images never get one (the host's driver is mounted in).
 
@@ -211,13 +276,11 @@ class NvidiaDriver(Step):
     branch: str = ""
     packages: tuple[str, ...] = ()
     kernel_prefix: str = ""                # linux-modules-nvidia-550-server- / linux-headers-
-    lock: bool = True                      # apt-mark hold the driver (and, signed, the kernel metapackages)
+    lock: bool = True                      # hold the driver (and, signed, the kernel metapackages)
     blacklist_nouveau: bool = True
     min_version: str = ""                  # the driver the plan's CUDA needs
     install_mode: str = "auto"             # auto | always
-    repo: str = ""                         # cuda-repo: NVIDIA's apt repository folder (ends in /)
-    key_url: str = ""                      # cuda-repo: the repository's signing key (OpenPGP)
-    key_fingerprint: str = ""              # its pinned primary-key fingerprint (40 hex digits)
+    repository: PackageRepository | None = None   # cuda-repo: NVIDIA's CUDA repository, set up first
 
     def probe(self):
         return ("sh", "-c", host_probes.DRIVER_PROBE, "probe", self.install_mode, self.min_version,
@@ -229,13 +292,22 @@ class ContainerToolkit(Step):
     """NVIDIA Container Toolkit on a host, with Docker's nvidia runtime merged into daemon.json."""
 
     packages: tuple[str, ...] = ("nvidia-container-toolkit",)
-    key_url: str = ""
-    key_fingerprint: str = ""              # pinned primary-key fingerprint of key_url (40 hex digits)
-    repo: str = ""                         # apt repository folder; apt appends $(ARCH)
+    repository: PackageRepository | None = None   # NVIDIA's libnvidia-container repository
     install_mode: str = "auto"
 
     def probe(self):
         return ("sh", "-c", host_probes.CONTAINER_TOOLKIT_PROBE, "probe", self.install_mode, *self.packages)
+
+
+def repositories(steps) -> tuple[PackageRepository, ...]:
+    """Every repository the steps set up: PackageRepository steps and those inside the GPU steps."""
+    out = []
+    for s in steps:
+        if isinstance(s, PackageRepository):
+            out.append(s)
+        elif isinstance(s, (NvidiaDriver, ContainerToolkit)) and s.repository is not None:
+            out.append(s.repository)
+    return tuple(out)
 
 
 # The closed set of step types: every Step subclass declared in this module.

@@ -9,9 +9,10 @@ from toolkit.profile.loader import LoadedProfile
 
 
 def one_service(plan: Plan, loaded: LoadedProfile) -> list[Problem]:
-    """An image has one CMD: a second service would silently replace the first (and the first one's
-    HEALTHCHECK would then probe a process that never starts). Refuse a plan with two."""
-    services = [s for s in plan.steps if isinstance(s, Service)]
+    """An image has one CMD: a second in-image service would silently replace the first (and the first
+    one's HEALTHCHECK would then probe a process that never starts). Refuse a plan with two. Host-only
+    services (in_image false: a systemd unit each) do not count."""
+    services = [s for s in plan.steps if isinstance(s, Service) and s.in_image]
     if len(services) < 2:
         return []
     named = " and ".join(f"{s.name or s.title!r} (from {s.component})" for s in services)

@@ -3,11 +3,12 @@
 The playbook is Python data dumped by a SafeDumper subclass, never text glued together, so
 every value is quoted by the YAML emitter. Strings that Ansible would template (they hold
 `{{`, `{%` or `{#`) are tagged `!unsafe`, so profile text is never evaluated as Jinja.
-Where no builtin module exists (git config, update-ca-certificates, RunCommand), the
+Where no builtin module exists (git config, the trust store update, RunCommand), the
 step's own probe runs first as a read-only task and the command runs only when the probe
 fails: a second run reports changed=0 and --check runs nothing that changes the host.
-pre_tasks find out whether the host has what apt and pip need to simulate in --check
-(python3-apt, packaging); where it does not, --check skips those tasks rather than failing.
+pre_tasks find out whether the host has what the OS family's package module and pip need to simulate
+in --check; where it does not, --check skips those tasks rather than failing. Package-manager module
+names and arguments come from the OS family (toolkit.model.osfamily).
 """
 
 from __future__ import annotations
@@ -18,22 +19,23 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from toolkit.model import osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
-    PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver, OsPackages,
+    PackageRepository, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
-from toolkit.render import ansible_gpu
+from toolkit.render import ansible_gpu, ansible_repo
 from toolkit.render.common import Rendered, dispatcher, pip_options, sh
 from toolkit.render.script import (
     PROFILE_D, VENV_GUARD, VENV_GUARD_MESSAGE, profile_d_text, safe_header, unit_name, unit_path, unit_text,
     venv_owner, venv_paths,
 )
 
-# Folders every Debian/Ubuntu host has: a copy into them needs no directory task (which would
-# have to force a mode on, e.g., /etc/sudoers.d).
-EXISTING_DIRS = {"/etc", "/etc/apt", "/etc/apt/sources.list.d", "/etc/profile.d", "/etc/sudoers.d",
-                 "/etc/systemd/system", "/usr/local/share/ca-certificates"}
+# Folders every host has: a copy into them needs no directory task (which would have to force a mode
+# on, e.g., /etc/sudoers.d). The OS families add their own (package configuration, trust store).
+EXISTING_DIRS = {"/etc", "/etc/profile.d", "/etc/sudoers.d", "/etc/systemd/system"} | {
+    d for f in osfamily.FAMILIES for d in (f.config_dir, f.sources_dir, f.ca_dir)}
 _JINJA = re.compile(r"\{\{|\{%|\{#")
 
 
@@ -110,22 +112,32 @@ def _chown(step: Step, owner: str, path: str, plan: Plan) -> list[dict]:
              "ansible.builtin.file": {"path": path, "state": "directory", "owner": owner, "recurse": True}}]
 
 
-# In --check, ansible.builtin.apt needs python3-apt and ansible.builtin.pip needs packaging on the
-# host (outside --check they install what they need, in the tasks before them). Where they are missing,
-# --check skips those tasks instead of failing; pre_tasks find out.
-PREREQUISITES = {"apt": "toolkit_has_python_apt", "packaging": "toolkit_has_packaging"}
+# In --check, the OS family's package module needs its Python binding (ansible_check_module) and
+# ansible.builtin.pip needs packaging on the host (outside --check they install what they need, in the
+# tasks before them). Where they are missing, --check skips those tasks instead of failing; pre_tasks
+# find out.
+PIP_PREREQUISITE = ("packaging", "toolkit_has_packaging")
 
 
-def _check_mode_guard(module: str) -> str:
-    return f"not ansible_check_mode or {PREREQUISITES[module]}.rc == 0"
+def _prerequisites(family: osfamily.OsFamily) -> dict[str, str]:
+    return {family.ansible_check_module: family.ansible_check_fact, PIP_PREREQUISITE[0]: PIP_PREREQUISITE[1]}
 
 
-def prerequisite_probes() -> list[dict]:
+def _guard(fact: str) -> str:
+    return f"not ansible_check_mode or {fact}.rc == 0"
+
+
+def package_guard(family: osfamily.OsFamily) -> str:
+    """`when` of a package-module task: skipped in --check where the module could not simulate."""
+    return _guard(family.ansible_check_fact)
+
+
+def prerequisite_probes(family: osfamily.OsFamily = osfamily.DEBIAN) -> list[dict]:
     return [{"name": f"Check whether Python module {module} is on the host (needed by --check)",
              "ansible.builtin.command": {"argv": [Template("{{ ansible_facts['python']['executable'] }}"), "-c",
                                                   f"import {module}"]},
              "register": var, "changed_when": False, "failed_when": False, "check_mode": False,
-             "tags": ["always"]} for module, var in PREREQUISITES.items()]
+             "tags": ["always"]} for module, var in _prerequisites(family).items()]
 
 
 def venv_guard_tasks(plan: Plan) -> list[dict]:
@@ -141,15 +153,21 @@ def venv_guard_tasks(plan: Plan) -> list[dict]:
     ]
 
 
-def _apt_task(name: str, packages, update_cache: bool = True) -> dict:
-    args = {"name": list(packages), "state": "present", "install_recommends": False}
+def package_task(family: osfamily.OsFamily, name: str, packages, update_cache: bool = True) -> dict:
+    """The family's package module installing `packages` (refreshing stale lists first unless told not to)."""
+    args = {"name": list(packages), "state": "present", **dict(family.ansible_install_args)}
     if update_cache:
-        args |= {"update_cache": True, "cache_valid_time": 3600}
-    return {"name": name, "ansible.builtin.apt": {**args, "lock_timeout": 600}, "when": _check_mode_guard("apt")}
+        args |= dict(family.ansible_refresh_args)
+    return {"name": name, family.ansible_package_module: {**args, **dict(family.ansible_lock_args)},
+            "when": package_guard(family)}
 
 
-def _apt(step: AptPackages, n: int, plan: Plan) -> list[dict]:
-    return [_apt_task(_name(step), step.packages)]
+def family_of(plan: Plan) -> osfamily.OsFamily:
+    return osfamily.for_distro(plan.target.distro)
+
+
+def _os_packages(step: OsPackages, n: int, plan: Plan) -> list[dict]:
+    return [package_task(osfamily.get(step.family), _name(step), step.packages)]
 
 
 def _write_file(step: WriteFile, n: int, plan: Plan) -> list[dict]:
@@ -158,8 +176,8 @@ def _write_file(step: WriteFile, n: int, plan: Plan) -> list[dict]:
 
 def _trust_ca(step: TrustCA, n: int, plan: Plan) -> list[dict]:
     tasks = [t for f in step.files for t in _copy(_name(step, f.path), f.path, f.content)]
-    return [*tasks, _probe(step, n), _unless_done(n, _name(step, "update-ca-certificates"),
-                                                  ["update-ca-certificates"])]
+    update = list(family_of(plan).ca_update)
+    return [*tasks, _probe(step, n), _unless_done(n, _name(step, " ".join(update)), update)]
 
 
 def _environment(step: Environment, n: int, plan: Plan) -> list[dict]:
@@ -201,11 +219,13 @@ def _pip(step: PipInstall, n: int, plan: Plan) -> list[dict]:
     opts = pip_options(step)
     if opts:
         args["extra_args"] = sh(*opts)
-    tasks = [{"name": _name(step), "ansible.builtin.pip": args, "when": _check_mode_guard("packaging")},
+    tasks = [{"name": _name(step), "ansible.builtin.pip": args, "when": _guard(PIP_PREREQUISITE[1])},
              *_chown(step, venv_owner(plan, step.venv), step.venv, plan)]
     if step is next(s for s in plan.steps if isinstance(s, PipInstall)):
         # ansible.builtin.pip imports `packaging` in the target's system Python.
-        tasks.insert(0, _apt_task(_name(step, "python3-packaging for the pip module"), ["python3-packaging"]))
+        family = family_of(plan)
+        tasks.insert(0, package_task(family, _name(step, f"{' '.join(family.pip_module_packages)} for the pip module"),
+                                     family.pip_module_packages))
     return tasks
 
 
@@ -258,12 +278,13 @@ def _copy_tree(step: CopyTree, n: int, plan: Plan) -> list[dict]:
 
 
 # What the GPU host tasks (ansible_gpu.py) build on.
-step_name, apt_task, check_mode_guard, copy_tasks = _name, _apt_task, _check_mode_guard, _copy
+step_name, copy_tasks = _name, _copy
 
 tasks_for: Callable[[Step, int, Plan], list[dict]] = dispatcher({
-    AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
+    OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
     Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree,
+    PackageRepository: lambda s, n, p: ansible_repo.repository_tasks(s, s, f"toolkit_repo_{n}"),
     NvidiaDriver: lambda s, n, p: ansible_gpu.driver_tasks(s, n, p),
     ContainerToolkit: lambda s, n, p: ansible_gpu.container_toolkit_tasks(s, n, p),
 }, "ansible")
@@ -294,7 +315,7 @@ def render(plan: Plan) -> Rendered:
     env = play_environment(plan)
     if env:
         play["environment"] = env
-    play["pre_tasks"] = prerequisite_probes() + venv_guard_tasks(plan)
+    play["pre_tasks"] = prerequisite_probes(family_of(plan)) + venv_guard_tasks(plan)
     play["tasks"] = [t for n, s in enumerate(plan.steps, 1) for t in render_tasks(s, n, plan)]
     files = {"ansible/playbook.yml": safe_header(plan) + dump([play])}
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}

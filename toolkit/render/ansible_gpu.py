@@ -9,18 +9,14 @@ reads registered facts only.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
-from toolkit.model import host_probes
+from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver
 from toolkit.render import ansible as A
+from toolkit.render.ansible_repo import read_only as _read_only
+from toolkit.render.ansible_repo import repository_tasks
+from toolkit.render.ansible_repo import when as _when
 
-KEY_CACHE = "/var/cache/toolkit"
-CUDA_KEY = "/usr/share/keyrings/toolkit-cuda-archive.asc"
-CUDA_LIST = "/etc/apt/sources.list.d/toolkit-cuda.list"
-CTK_KEY = "/usr/share/keyrings/nvidia-container-toolkit.asc"
-CTK_LIST = "/etc/apt/sources.list.d/nvidia-container-toolkit.list"
 NOUVEAU = "/etc/modprobe.d/blacklist-nouveau.conf"
 NO_GPU = "[skipped] no NVIDIA GPU (driver steps skipped)"
 # One word a line: absent / configured (daemon.json names the nvidia runtime) / missing; running or
@@ -31,48 +27,6 @@ DOCKER_STATE = (
     "elif grep -q '\"nvidia\"' /etc/docker/daemon.json 2>/dev/null; then echo configured; else echo missing; fi; "
     "if systemctl is-active --quiet docker 2>/dev/null; then echo running; else echo stopped; fi"
 )
-
-
-def _read_only(name: str, argv: list[str], register: str) -> dict:
-    return {"name": name, "ansible.builtin.command": {"argv": argv}, "register": register,
-            "changed_when": False, "check_mode": False}
-
-
-def _when(task: dict, *conditions: str) -> dict:
-    before = task.get("when")
-    return {**task, "when": [*conditions, *([before] if isinstance(before, str) else before or [])]}
-
-
-def _refresh(step, *conditions: str) -> dict:
-    """apt-get update right after a repository was added (the apt tasks' cache may look fresh)."""
-    return _when({"name": A.step_name(step, "refresh apt lists"), "ansible.builtin.apt": {"update_cache": True}},
-                 *conditions, A.check_mode_guard("apt"))
-
-
-def _pinned_repo(step, go: str, reg: str, present: list[str], key_url: str, fingerprint: str, key: str,
-                 list_path: str, line: str) -> list[dict]:
-    """An apt repository signed-by a pinned key, unless the host already has it (`present` exits 0).
-    The key is downloaded into the cache, checked against the fingerprint (the same key_is as setup.sh),
-    and only then installed where apt reads it."""
-    own = f"{reg}_present.rc != 0"
-    cached = f"{KEY_CACHE}/{PurePosixPath(key).name}"
-    check = ["sh", "-c", host_probes.KEY_CHECK + 'key_is "$1" "$2"', "key", cached, fingerprint]
-    return [
-        _when({**_read_only(A.step_name(step, "is the repository already set up"), present, f"{reg}_present"),
-               "failed_when": False}, go),
-        _when(A.apt_task(A.step_name(step, "curl and gpg"), ["ca-certificates", "curl", "gpg"]), go, own),
-        _when({"name": A.step_name(step, f"folder {KEY_CACHE}"),
-               "ansible.builtin.file": {"path": KEY_CACHE, "state": "directory", "mode": "0755"}}, go, own),
-        _when({"name": A.step_name(step, "download the signing key"),
-               "ansible.builtin.get_url": {"url": key_url, "dest": cached, "mode": "0644"}}, go, own),
-        _when({**_read_only(A.step_name(step, f"the signing key is {fingerprint}"), check, f"{reg}_key")},
-              go, own, "not ansible_check_mode"),
-        _when({"name": A.step_name(step, key),
-               "ansible.builtin.copy": {"src": cached, "dest": key, "remote_src": True, "mode": "0644"}},
-              go, own, "not ansible_check_mode"),
-        _when({**A.copy_tasks(A.step_name(step, list_path), list_path, line)[-1], "register": f"{reg}_list"}, go, own),
-        _refresh(step, go, f"{reg}_list is changed"),
-    ]
 
 
 def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
@@ -96,15 +50,14 @@ def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
              "replace a driver it did not install: upgrade or remove it, or set gpu.driver.install: never")},
          "when": f"{facts}.action == 'refuse'"},
     ]
-    if step.strategy == "cuda-repo":
-        present = ["sh", "-c", host_probes.PACKAGES + host_probes.REPO_CONFIGURED
-                   + 'installed cuda-keyring || repo_configured "$1" "$2"', "repo", step.repo, CUDA_LIST]
-        tasks += _pinned_repo(step, go, f"{facts}_repo", present, step.key_url, step.key_fingerprint, CUDA_KEY,
-                              CUDA_LIST, f"deb [signed-by={CUDA_KEY}] {step.repo} /\n")
-    install = {**_when(A.apt_task(A.step_name(step, "driver packages"), step.packages), go),
+    family = osfamily.for_distro(plan.target.distro)
+    if step.repository is not None:
+        tasks += repository_tasks(step.repository, step, f"{facts}_repo", go)
+    install = {**_when(A.package_task(family, A.step_name(step, "driver packages"), step.packages), go),
                "register": f"{facts}_installed"}
-    kernel = _when(A.apt_task(A.step_name(step, "packages for the running kernel"), [], update_cache=False), go)
-    kernel["ansible.builtin.apt"]["name"] = A.Template(f"{{{{ {facts}.kernel_packages }}}}")
+    kernel = _when(A.package_task(family, A.step_name(step, "packages for the running kernel"), [],
+                                  update_cache=False), go)
+    kernel[family.ansible_package_module]["name"] = A.Template(f"{{{{ {facts}.kernel_packages }}}}")
     kernel["register"] = f"{facts}_kernel"
     tasks += [install, kernel]
     if step.blacklist_nouveau:
@@ -120,8 +73,9 @@ def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
         hold = ["sh", "-c", host_probes.PACKAGES + host_probes.KERNEL_META + host_probes.HOLD_LIST + 'hold_list "$@"',
                 "hold", step.branch, kernel_prefix, *step.packages]
         tasks += [_when(_read_only(A.step_name(step, "packages to hold"), hold, f"{facts}_hold"), go),
-                  _when({"name": A.step_name(step, "apt-mark hold"),
-                         "ansible.builtin.dpkg_selections": {"name": A.Template("{{ item }}"), "selection": "hold"},
+                  _when({"name": A.step_name(step, " ".join(family.hold)),
+                         family.ansible_hold_module: {"name": A.Template("{{ item }}"),
+                                                      **dict(family.ansible_hold_args)},
                          "loop": A.Template(f"{{{{ {facts}_hold.stdout_lines | default([]) }}}}")},
                         go, "not ansible_check_mode")]
     tasks += [
@@ -144,11 +98,11 @@ def container_toolkit_tasks(step: ContainerToolkit, n: int, plan: Plan) -> list[
         tasks.append({"name": A.step_name(step, "no NVIDIA GPU"), "ansible.builtin.debug": {"msg": NO_GPU},
                       "when": f"{scan}.rc != 0"})
     missing = f"'missing' in {docker}.stdout_lines"
-    present = ["sh", "-c", host_probes.REPO_CONFIGURED + 'repo_configured "$1" "$2"', "repo", step.repo, CTK_LIST]
-    tasks += _pinned_repo(step, go, f"{docker}_repo", present, step.key_url, step.key_fingerprint, CTK_KEY, CTK_LIST,
-                          f"deb [signed-by={CTK_KEY}] {step.repo}$(ARCH) /\n")
+    family = osfamily.for_distro(plan.target.distro)
+    if step.repository is not None:
+        tasks += repository_tasks(step.repository, step, f"{docker}_repo", go)
     tasks += [
-        _when(A.apt_task(A.step_name(step), step.packages, update_cache=False), go),
+        _when(A.package_task(family, A.step_name(step), step.packages, update_cache=False), go),
         _when(_read_only(A.step_name(step, "Docker's runtimes"), ["sh", "-c", DOCKER_STATE], docker), go),
         _when({"name": A.step_name(step, "keep daemon.json as it was"),
                "ansible.builtin.copy": {"src": "/etc/docker/daemon.json", "dest": "/etc/docker/daemon.json.toolkit-backup",

@@ -19,16 +19,15 @@ import shlex
 from dataclasses import dataclass, field
 
 from toolkit.model.plan import Plan
-from toolkit.model.steps import (PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment,
-                                 GitConfig, Metadata, NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv,
-                                 WriteFile)
+from toolkit.model import host_probes, osfamily
+from toolkit.model.steps import (PROXY_VARIABLES, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig,
+                                 Metadata, NvidiaDriver, OsPackages, PackageRepository, PipInstall, RunCommand,
+                                 Service, TrustCA, Venv, WriteFile)
 from toolkit.profile import patterns
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
 
 CONT = " \\\n    "          # continuation between the parts of one instruction
 ITEM = " \\\n        "      # continuation before each package / requirement
-APT_CACHE = ("--mount=type=cache,target=/var/cache/apt,sharing=locked",
-             "--mount=type=cache,target=/var/lib/apt,sharing=locked")
 MODE = re.compile(r"^[0-7]{3,4}$")
 OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}(?::[a-z_][a-z0-9_-]{0,31})?$")
 _PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without backslash
@@ -36,9 +35,8 @@ NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index creden
 NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
 USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps run as the plan's user
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
-IGNORE_REASONS = {
-    "DL3008": "versions come from the base image's release; pin one with name=version in the profile",
-}
+# Why a hadolint rule is ignored: its "pin versions" rule of the family's package manager (image_unpinned_rule).
+UNPINNED_REASON = "versions come from the base image's release; pin one with name=version in the profile"
 
 
 # ---------------------------------------------------------------- quoting and validation
@@ -130,7 +128,7 @@ class _Build:
         parts = list(mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
         lines = self.switch_to(as_user)
         if ignore:
-            lines += [comment(f"{code}: {IGNORE_REASONS[code]}") for code in ignore]
+            lines += [comment(f"{code}: {UNPINNED_REASON}") for code in ignore]
             lines.append(f"# hadolint ignore={','.join(ignore)}")
         return lines + ["RUN " + CONT.join(parts)]
 
@@ -151,15 +149,30 @@ class _Build:
 
 # ---------------------------------------------------------------- one function per step type
 
-def _apt(step: AptPackages, b: _Build) -> list[str]:
-    install = "DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends" + ITEM + ITEM.join(
-        q(p) for p in step.packages)
-    ignore = ("DL3008",) if any("=" not in p for p in step.packages) else ()
+def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) -> list[str]:
+    install = family.image_install + ITEM + ITEM.join(q(p) for p in packages)
+    unpinned = any(family.package_name(p) == p for p in packages)
+    ignore = (family.image_unpinned_rule,) if unpinned else ()
     if b.buildkit:
-        # Packages stay in BuildKit's cache mounts, never in a layer; docker-clean would empty them.
-        return b.run(["rm -f /etc/apt/apt.conf.d/docker-clean", "apt-get update", install],
-                     mounts=APT_CACHE, ignore=ignore)
-    return b.run(["apt-get update", install, "rm -rf /var/lib/apt/lists/*"], ignore=ignore)
+        # Packages stay in BuildKit's cache mounts, never in a layer.
+        return b.run([*family.image_cache_prepare, family.image_update, install],
+                     mounts=family.image_cache_mounts, ignore=ignore)
+    return b.run([family.image_update, install, *family.image_cleanup], ignore=ignore)
+
+
+def _os_packages(step: OsPackages, b: _Build) -> list[str]:
+    return _install(osfamily.get(step.family), step.packages, b)
+
+
+def _package_repository(step: PackageRepository, b: _Build) -> list[str]:
+    """The tools to check a key, then the key (refused unless it is the pinned one) and the source entry."""
+    family = osfamily.get(step.family)
+    script = host_probes.KEY_CHECK + (
+        'curl -fsSL --proto \'=https\' --tlsv1.2 -o "$3" "$1" && key_is "$3" "$2" && chmod 0644 "$3" '
+        '&& printf \'%s\' "$5" >"$4"')
+    argv = ["sh", "-c", script, "repo", step.key_url, step.key_fingerprint, step.signed_by, step.source_path,
+            step.source_line()]
+    return _install(family, family.repo_tools, b) + [f"RUN {exec_form(argv)}"]
 
 
 def _write_file(step: WriteFile, b: _Build) -> list[str]:
@@ -168,7 +181,7 @@ def _write_file(step: WriteFile, b: _Build) -> list[str]:
 
 def _trust_ca(step: TrustCA, b: _Build) -> list[str]:
     lines = [line for f in step.files for line in _write_file(f, b)]
-    return lines + b.run(["update-ca-certificates"])
+    return lines + b.run([words(*osfamily.for_distro(b.plan.target.distro).ca_update)])
 
 
 def _environment(step: Environment, b: _Build) -> list[str]:
@@ -272,6 +285,8 @@ def _git_config(step: GitConfig, b: _Build) -> list[str]:
 
 
 def _service(step: Service, b: _Build) -> list[str]:
+    if not step.in_image:
+        return [comment("a service on hosts only (systemd); the image's CMD stays the base image's")]
     here = f"[{step.component}] {step.title}"
     if b.cmd_owner is not None:
         # A second CMD would silently replace the first (and the HEALTHCHECK would probe the wrong one);
@@ -333,10 +348,10 @@ def _host_only(step: NvidiaDriver | ContainerToolkit, b: _Build) -> list[str]:
 
 
 _step = dispatcher({
-    AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
+    OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git_config, Service: _service,
     Metadata: _metadata, RunCommand: _run_command, CopyTree: _copy_tree,
-    NvidiaDriver: _host_only, ContainerToolkit: _host_only,
+    PackageRepository: _package_repository, NvidiaDriver: _host_only, ContainerToolkit: _host_only,
 }, "dockerfile")
 
 

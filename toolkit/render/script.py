@@ -2,8 +2,9 @@
 
 Every step becomes two shell functions, `sN_probe` (the step's own probe argv) and
 `sN_apply`, and one `run_step` call that prints `[ok] unchanged`, `[changed]` or
-`[failed]`. The library those calls use (apt lock waiting, atomic file writes, the ERR
-trap, the state file, --dry-run) lives in templates/setup.sh.j2. Every value from the plan
+`[failed]`. The library those calls use (atomic file writes, the ERR trap, the state file,
+--dry-run) lives in templates/setup.sh.j2; the OS family's package installer (lock waits, list
+refreshes) in templates/<family.script_library>. Every value from the plan
 reaches the script through `sh()` quoting, a quoted base64 heredoc, or a comment made
 inert by JSON escaping.
 """
@@ -18,12 +19,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from toolkit.model import osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    PROXY_VARIABLES, AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
-    NvidiaDriver, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    PROXY_VARIABLES, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
+    OsPackages, PackageRepository, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile, repositories,
 )
-from toolkit.render import script_gpu
+from toolkit.render import script_gpu, script_repo
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, sh, template
 
 PROFILE_D = "/etc/profile.d/toolkit.sh"
@@ -173,8 +175,16 @@ def _is_proxy_url(name: str) -> bool:
     return name in PROXY_VARIABLES and name.lower() != "no_proxy"
 
 
-def _apt(step: AptPackages, plan: Plan) -> Block:
-    return Block(apply=f"apt_install {sh(*step.packages)}")
+def family_of(plan: Plan) -> osfamily.OsFamily:
+    return osfamily.for_distro(plan.target.distro)
+
+
+def _os_packages(step: OsPackages, plan: Plan) -> Block:
+    return Block(apply=f"{osfamily.get(step.family).script_install} {sh(*step.packages)}")
+
+
+def _package_repository(step: PackageRepository, plan: Plan) -> Block:
+    return Block(apply=script_repo.call(step))
 
 
 def _write_file(step: WriteFile, plan: Plan) -> Block:
@@ -183,7 +193,7 @@ def _write_file(step: WriteFile, plan: Plan) -> Block:
 
 def _trust_ca(step: TrustCA, plan: Plan) -> Block:
     writes = [_write(f.path, f.content, "0644", "root") for f in step.files]
-    return Block(apply="\n".join([*writes, "update-ca-certificates"]))
+    return Block(apply="\n".join([*writes, sh(*family_of(plan).ca_update)]))
 
 
 def _environment(step: Environment, plan: Plan) -> Block:
@@ -251,9 +261,9 @@ def _copy_tree(step: CopyTree, plan: Plan) -> Block:
 
 
 block: Callable[[Step, Plan], Block] = dispatcher({
-    AptPackages: _apt, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
+    OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
-    Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree,
+    Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree, PackageRepository: _package_repository,
     NvidiaDriver: lambda s, p: Block(**script_gpu.driver(s, p)),
     ContainerToolkit: lambda s, p: Block(**script_gpu.container_toolkit(s, p)),
 }, "setup script")
@@ -288,13 +298,19 @@ def render_step(step: Step, n: int, plan: Plan) -> str:
 
 def render(plan: Plan) -> Rendered:
     steps = "\n".join(render_step(s, i, plan) for i, s in enumerate(plan.steps, 1))
+    family = family_of(plan)
     if any(isinstance(s, script_gpu.STEP_TYPES) for s in plan.steps):
-        steps = script_gpu.library(len(plan.steps)) + "\n" + steps
+        steps = script_gpu.library(len(plan.steps), family) + "\n" + steps
+    if repositories(plan.steps):
+        steps = script_repo.library(family) + "\n" + steps
     steps = _venv_preflight(plan) + "\n" + steps
     state_head = (f'"profile": {json_str(plan.name)},\n  "digest": {json_str(plan.digest)},\n'
                   f'  "renderer": "setup.sh"')
     text = template("setup.sh.j2").render(
         header=safe_header(plan), name=plan.name, name_comment=_CONTROL.sub("?", plan.name),
         count=len(plan.steps), state_head=state_head, steps=steps,
+        os_library=template(family.script_library).render(family=family),
+        os_lists_stale=family.script_lists_stale, os_config_dir=family.config_dir,
+        os_environment=family.environment,
     )
     return Rendered(files={"setup.sh": text})

@@ -8,9 +8,10 @@ adopts); `apply` the body of sN_apply. Every plan value goes through sh().
 
 from __future__ import annotations
 
-from toolkit.model import host_probes
+from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver
+from toolkit.render import script_repo
 from toolkit.render.common import sh, template
 
 STEP_TYPES = (NvidiaDriver, ContainerToolkit)
@@ -18,11 +19,11 @@ NON_FREE_HINT = ("enable Debian's contrib non-free non-free-firmware components 
                  "or use gpu.driver.strategy cuda-repo")
 
 
-def library(count: int) -> str:
+def library(count: int, family: osfamily.OsFamily = osfamily.DEBIAN) -> str:
     """The functions the GPU steps call; rendered once, before the first step."""
     probes = (host_probes.HAS_GPU + host_probes.DRIVER_VERSION + host_probes.PACKAGES + host_probes.KERNEL_META
-              + host_probes.HOLD_LIST + host_probes.KEY_CHECK + host_probes.REPO_CONFIGURED)
-    return template("gpu-host.sh.j2").render(probes=probes, count=count)
+              + host_probes.HOLD_LIST)
+    return template("gpu-host.sh.j2").render(probes=probes, count=count, family=family)
 
 
 def _ubuntu_signed(step: NvidiaDriver, plan: Plan) -> list[str]:
@@ -32,8 +33,8 @@ def _ubuntu_signed(step: NvidiaDriver, plan: Plan) -> list[str]:
 
 def _cuda_repo(step: NvidiaDriver, plan: Plan) -> list[str]:
     # NVIDIA's packages build the module with DKMS against linux-headers-$(uname -r) (kernel_prefix).
-    return [f"nvidia_cuda_repo {sh(step.repo, step.key_url, step.key_fingerprint)}",
-            f"nvidia_install {sh(step.kernel_prefix, *step.packages)}"]
+    repo = [script_repo.call(step.repository)] if step.repository else []
+    return [*repo, f"nvidia_install {sh(step.kernel_prefix, *step.packages)}"]
 
 
 def _dkms(step: NvidiaDriver, plan: Plan) -> list[str]:
@@ -62,7 +63,8 @@ def driver(step: NvidiaDriver, plan: Plan) -> dict:
 
 
 def container_toolkit(step: ContainerToolkit, plan: Plan) -> dict:
-    lines = [f"nvidia_container_repo {sh(step.key_url, step.key_fingerprint, step.repo)}",
-             f"apt_install {sh(*step.packages)}",
+    family = osfamily.for_distro(plan.target.distro)
+    repo = [script_repo.call(step.repository)] if step.repository else []
+    lines = [*repo, f"{family.script_install} {sh(*step.packages)}",
              "nvidia_configure_docker"]
     return {"skip": f"nvidia_skip {sh(step.install_mode)}", "apply": "\n".join(lines)}

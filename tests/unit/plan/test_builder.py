@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.certs import ca_pair
 from toolkit.cli import main
-from toolkit.model.steps import AptPackages, CopyTree, Environment, PipInstall, TrustCA, Venv
+from toolkit.model.steps import OsPackages, CopyTree, Environment, PipInstall, TrustCA, Venv
 from toolkit.plan.builder import build_plan
 from toolkit.profile.bundled import list_bundled
 from toolkit.profile.loader import load_profile
@@ -90,7 +90,7 @@ def test_ca_proxy_and_wheelhouse(tmp_path):
     tree = next(s for s in plan.steps if isinstance(s, CopyTree))
     assert tree.source == str((tmp_path / "wheels").resolve())
     assert all(s.find_links == tree.dest for s in plan.steps if isinstance(s, PipInstall))
-    assert any(isinstance(s, AptPackages) and "ca-certificates" in s.packages for s in plan.steps)
+    assert any(isinstance(s, OsPackages) and "ca-certificates" in s.packages for s in plan.steps)
 
 
 def test_plan_json_and_explain(capsys):

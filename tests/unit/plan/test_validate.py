@@ -63,3 +63,18 @@ def test_every_command_exits_2_before_writing_or_building(monkeypatch, capsys, t
     err = capsys.readouterr().err
     assert "tensorboard" in err and "jupyter" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_host_only_services_do_not_own_the_cmd(monkeypatch):
+    """Service.in_image says which service owns the image's CMD; host-only units (systemd) do not count."""
+    original = tools.jupyter
+
+    def jupyter_and_a_host_unit(ctx):
+        out = original(ctx)
+        out.steps.append(Service("tensorboard", "TensorBoard", name="tensorboard", command=("tensorboard",),
+                                 in_image=False, enable_on_host=True))
+        return out
+
+    monkeypatch.setattr(tools, "jupyter", jupyter_and_a_host_unit)
+    plan = build_plan(load_profile("datascience-cpu"))
+    assert [s.name for s in plan.steps if isinstance(s, Service) and s.in_image] == ["jupyter"]

@@ -16,7 +16,7 @@ import pytest
 
 from toolkit.model.checks import Check
 from toolkit.model.plan import Plan, Target
-from toolkit.model.steps import (AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
+from toolkit.model.steps import (OsPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
                                  RunCommand, Service, TrustCA, Venv, WriteFile)
 
 HOSTILE = "x'; rm -rf / # $(id) `id` \"q\" \\\nnext"
@@ -46,14 +46,14 @@ def default_steps(target: Target, wheelhouse_source: str = "/srv/wheels") -> tup
         Environment("network", "proxy settings", build_only=True,
                     variables=(("http_proxy", "http://proxy:3128"), ("HTTP_PROXY", "http://proxy:3128"),
                                ("no_proxy", "localhost,.corp"), ("NO_PROXY", "localhost,.corp"))),
-        AptPackages("network", "CA tooling", packages=("ca-certificates",)),
+        OsPackages("network", "CA tooling", packages=("ca-certificates",)),
         TrustCA("network", "trust extra CA certificates", files=(ca,), bundle=BUNDLE),
         Environment("network", "point pip at the CA bundle",
                     variables=tuple((n, BUNDLE) for n in ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"))),
-        AptPackages("os", "OS packages", packages=("ca-certificates", "python3", "python3-venv", "curl=7.81.0-1")),
-        AptPackages("git", "Git", packages=("git", "git-lfs")),
+        OsPackages("os", "OS packages", packages=("ca-certificates", "python3", "python3-venv", "curl=7.81.0-1")),
+        OsPackages("git", "Git", packages=("git", "git-lfs")),
         GitConfig("git", "Git configuration", settings=(("init.defaultBranch", "main"),), lfs=True),
-        AptPackages("user", "sudo", packages=("sudo",)),
+        OsPackages("user", "sudo", packages=("sudo",)),
         CreateUser("user", "user dev", name=target.user or "dev", uid=target.uid or 1000, gid=target.gid or 1000,
                    shell="/bin/bash", home=target.home or "/home/dev", sudo=True),
         write_file("user", "sudo rights for dev", "/etc/sudoers.d/toolkit-dev", "dev ALL=(ALL:ALL) NOPASSWD: ALL\n",
@@ -93,8 +93,10 @@ def make_plan(**overrides) -> Plan:
 # Fields Dockerfile syntax cannot quote (FROM, WORKDIR, --chmod, --chown, --mount target, ENV names,
 # a USER that is not the plan's numeric user): renderers check them against the profile's patterns
 # instead, and test_dockerfile.py proves a hostile value there is refused. Everything else is hostile.
-KEEP = {WriteFile: {"mode", "owner"}, CopyTree: {"dest"}, Venv: {"owner"}}
-TARGET_HOSTILE = ("distro", "os_version", "python_version", "python_bin", "venv", "user")
+# The OS family (a step's `family`, the target's `distro` that selects it) is a closed set: an unknown
+# one is refused (tests/unit/model/test_osfamily.py), never rendered.
+KEEP = {WriteFile: {"mode", "owner"}, CopyTree: {"dest"}, Venv: {"owner"}, OsPackages: {"family"}}
+TARGET_HOSTILE = ("os_version", "python_version", "python_bin", "venv", "user")
 
 
 def hostilify(value):

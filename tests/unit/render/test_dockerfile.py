@@ -16,8 +16,7 @@ import pytest
 
 from tests.unit.render.conftest import (HOSTILE, PEM, VENV, WHEELHOUSE, default_steps, make_hostile_plan, make_plan,
                                         make_target, write_file)
-from toolkit.model.steps import (AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata,
-                                 NvidiaDriver, PipInstall, RunCommand, Service, TrustCA, Venv)
+from toolkit.model.steps import (STEP_TYPES, OsPackages, PackageRepository, ContainerToolkit, CopyTree, Environment, GitConfig, NvidiaDriver, PipInstall, Venv)
 from toolkit.render import dockerfile
 from toolkit.render.dockerfile import q
 
@@ -64,7 +63,7 @@ ROOT_VENV = Venv("python", "venv", path=VENV, python="python3", owner="root")
 # name -> (steps, target overrides or None for a root Debian target)
 CASES = {
     "apt": ([STEPS["OS packages"]], None),
-    "apt-pinned": ([AptPackages("os", "pinned", packages=("git=1:2.39.5-0+deb12u2",))], None),
+    "apt-pinned": ([OsPackages("os", "pinned", packages=("git=1:2.39.5-0+deb12u2",))], None),
     "write-file": ([write_file("user", "sudoers", "/etc/sudoers.d/dev", "dev ALL=(ALL) ALL\n", mode="0440")], None),
     "write-file-owner": ([write_file("user", "owned", "/etc/x.conf", "x\n", owner="nobody")], None),
     "trust-ca": ([CA, STEPS["point pip at the CA bundle"]], None),
@@ -87,9 +86,14 @@ CASES = {
     "copy-tree": ([STEPS["wheelhouse"]], None),
     "gpu-host-steps": ([NvidiaDriver("driver", "NVIDIA driver 550", branch="550", packages=("cuda-drivers-550",)),
                         ContainerToolkit("driver", "NVIDIA Container Toolkit")], {}),
+    "service-host-only": ([dataclasses.replace(STEPS["Jupyter server"], in_image=False, enable_on_host=True)], None),
+    "package-repository": ([PackageRepository(
+        "monitoring", "NVIDIA DCGM repository", name="toolkit-dcgm", url="https://example.com/dcgm/", suite="stable",
+        components=("main",), arch_in_url=False, key_url="https://example.com/dcgm/key.asc",
+        key_fingerprint="0123456789ABCDEF0123456789ABCDEF01234567",
+        signed_by="/usr/share/keyrings/toolkit-dcgm.asc")], None),
 }
-STEP_KINDS = {AptPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall, RunCommand, Service,
-              TrustCA, Venv, type(STEPS["sudo rights for dev"]), NvidiaDriver, ContainerToolkit}
+STEP_KINDS = set(STEP_TYPES)
 
 
 def render_case(name: str, buildkit: bool) -> str:

@@ -18,8 +18,8 @@ import pytest
 
 from toolkit.model.plan import Plan, Target
 from toolkit.model.steps import (
-    AptPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver, PipInstall,
-    RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    OsPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver, PipInstall,
+    PackageRepository, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -32,8 +32,20 @@ def wf(component: str, title: str, path: str, content: str, mode: str = "0644", 
                      sha256=hashlib.sha256(content.encode()).hexdigest())
 
 
+CUDA_URL = "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"
+CUDA_REPOSITORY = PackageRepository("driver", "NVIDIA CUDA repository", name="toolkit-cuda", url=CUDA_URL,
+                                    key_url=CUDA_URL + "3bf863cc.pub",
+                                    key_fingerprint="EB693B3035CD5710E231E123A4B469963BF863CC",
+                                    signed_by="/usr/share/keyrings/toolkit-cuda-archive.asc",
+                                    keyring_packages=("cuda-keyring",))
+CTK_REPOSITORY = PackageRepository("driver", "NVIDIA container toolkit repository", name="nvidia-container-toolkit",
+                                   url="https://nvidia.github.io/libnvidia-container/stable/deb/", arch_in_url=True,
+                                   key_url="https://nvidia.github.io/libnvidia-container/gpgkey",
+                                   key_fingerprint="C95B321B61E88C1809C4F759DDCAE044F796ECB0",
+                                   signed_by="/usr/share/keyrings/nvidia-container-toolkit.asc")
+
 CASES: dict[str, Step] = {
-    "apt": AptPackages("os", "OS packages", packages=("ca-certificates", "python3", "curl=7.88.1-10")),
+    "apt": OsPackages("os", "OS packages", packages=("ca-certificates", "python3", "curl=7.88.1-10")),
     "write_file": wf("user", "sudo rights for dev", "/etc/sudoers.d/toolkit-dev",
                      "dev ALL=(ALL:ALL) NOPASSWD: ALL\n", mode="0440"),
     "trust_ca": TrustCA("network", "trust extra CA certificates",
@@ -64,15 +76,13 @@ CASES: dict[str, Step] = {
     # One of each GPU host step here; every strategy has its goldens in test_gpu_steps.py.
     "nvidia_driver": NvidiaDriver("driver", "NVIDIA driver 550 (cuda-repo, proprietary modules)", strategy="cuda-repo",
                                   branch="550", packages=("cuda-drivers-550",), kernel_prefix="linux-headers-",
-                                  min_version="550.54.14",
-                                  repo="https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/",
-                                  key_url="https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"
-                                          "3bf863cc.pub",
-                                  key_fingerprint="EB693B3035CD5710E231E123A4B469963BF863CC"),
+                                  min_version="550.54.14", repository=CUDA_REPOSITORY),
     "container_toolkit": ContainerToolkit("driver", "NVIDIA Container Toolkit (Docker runtime)",
-                                          key_url="https://nvidia.github.io/libnvidia-container/gpgkey",
-                                          key_fingerprint="C95B321B61E88C1809C4F759DDCAE044F796ECB0",
-                                          repo="https://nvidia.github.io/libnvidia-container/stable/deb/"),
+                                          repository=CTK_REPOSITORY),
+    "package_repository": PackageRepository(
+        "monitoring", "NVIDIA DCGM repository", name="toolkit-dcgm", url="https://example.com/dcgm/ubuntu2204/",
+        suite="stable", components=("main", "contrib"), key_url="https://example.com/dcgm/key.asc",
+        key_fingerprint="0123456789ABCDEF0123456789ABCDEF01234567", signed_by="/usr/share/keyrings/toolkit-dcgm.asc"),
 }
 
 
@@ -96,14 +106,16 @@ def _hostile_value(value, text: str):
         return text
     if isinstance(value, tuple):
         return tuple(_hostile_value(v, text) for v in value)
-    if isinstance(value, WriteFile):
+    if isinstance(value, (WriteFile, PackageRepository)):
         return hostile_step(value, text)
     return value
 
 
 def hostile_step(step: Step, text: str) -> Step:
-    """The step with every string field (nested ones too) replaced by `text`."""
-    changes = {f.name: _hostile_value(getattr(step, f.name), text) for f in dataclasses.fields(step)}
+    """The step with every string field (nested ones too) replaced by `text`; `family` names a closed set
+    (an unknown one is refused; see tests/unit/model/test_osfamily.py)."""
+    changes = {f.name: _hostile_value(getattr(step, f.name), text) for f in dataclasses.fields(step)
+               if f.name != "family"}
     return dataclasses.replace(step, **changes)
 
 

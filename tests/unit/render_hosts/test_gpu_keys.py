@@ -94,14 +94,15 @@ def _function(text: str, name: str) -> str:
 def apt_key_pinned(keys, tmp_path):
     """Runs setup.sh's apt_key_pinned with real gpg and key_is; only curl and apt_install are stand-ins
     (NVIDIA's servers cannot be reached from here)."""
-    from toolkit.render import script_gpu
+    from toolkit.model.osfamily import DEBIAN
+    from toolkit.render import script_repo
 
     fprs, files = keys
     served = tmp_path / "served"
     served.mkdir()
     for name, path in files.items():
         (served / f"{name}.asc").write_text(path.read_text())
-    body = host_probes.KEY_CHECK + FAKE_TOOLS + _function(script_gpu.library(1), "apt_key_pinned")
+    body = host_probes.KEY_CHECK + FAKE_TOOLS + _function(script_repo.library(DEBIAN), "apt_key_pinned")
 
     def run(url: str, fingerprint: str, dest) -> subprocess.CompletedProcess:
         return subprocess.run(["bash", "-c", body + 'apt_key_pinned "$@"', "t", url, fingerprint, str(dest)],
@@ -129,3 +130,34 @@ def test_apt_key_pinned_installs_only_the_pinned_key(apt_key_pinned, tmp_path):
     calls = (served / "calls").read_text().count("curl ")
     again = run(url, fprs["a"], dest)        # already installed and still the pinned key: no download
     assert again.returncode == 0 and (served / "calls").read_text().count("curl ") == calls
+
+
+def test_package_repository_probe_needs_its_entry_and_the_pinned_key(keys, tmp_path):
+    """PackageRepository.probe (setup.sh, Ansible, --dry-run): done only when the source entry is exactly ours
+    and the installed key is the pinned one (or the host set the repository up itself)."""
+    import dataclasses
+
+    from toolkit.model.steps import PackageRepository
+
+    fprs, files = keys
+    repo = PackageRepository("m", "r", name="toolkit-test-repo", url="https://example.invalid/nothing-here/",
+                             key_url="https://example.invalid/key", key_fingerprint=fprs["a"],
+                             signed_by=str(tmp_path / "r.asc"))
+
+    def done(r: PackageRepository, source: str) -> int:
+        argv = list(r.probe())
+        argv[5] = source          # the source file, here instead of the family's sources folder
+        return subprocess.run(argv, capture_output=True, text=True).returncode
+
+    source = tmp_path / "r.list"
+    assert done(repo, str(source)) == 1                      # nothing yet
+    source.write_text(repo.source_line())
+    assert done(repo, str(source)) == 1                      # entry, but no key
+    (tmp_path / "r.asc").write_text(files["ab"].read_text())
+    assert done(repo, str(source)) == 1                      # a key file with a second key
+    (tmp_path / "r.asc").write_text(files["a"].read_text())
+    assert done(repo, str(source)) == 0
+    source.write_text(repo.source_line().replace("https", "http"))
+    assert done(repo, str(source)) == 1                      # someone else's entry in our file
+    source.write_text(repo.source_line())
+    assert done(dataclasses.replace(repo, key_fingerprint=fprs["b"]), str(source)) == 1

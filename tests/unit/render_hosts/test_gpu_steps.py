@@ -91,7 +91,7 @@ def test_strategy_package_names(tmp_path):
     assert signed.kernel_prefix == "linux-modules-nvidia-550-server-" and signed.lock
     debian = driver_step(gpu_plan(tmp_path, "debian", "12", {}))
     assert debian.strategy == "cuda-repo" and debian.packages == ("cuda-drivers-550",)
-    assert debian.repo.endswith("/repos/debian12/x86_64/") and debian.kernel_prefix == "linux-headers-"
+    assert debian.repository.url.endswith("/repos/debian12/x86_64/") and debian.kernel_prefix == "linux-headers-"
     unbranched = driver_step(gpu_plan(tmp_path, *PROFILES["cuda-repo-ubuntu2404-590"]))
     assert unbranched.packages == ("nvidia-driver-pinning-590", "nvidia-open")
     # CUDA 13.2 needs 595.58.03: Canonical's next -server branch is 595 (there is no 590-server)

@@ -29,7 +29,7 @@ if command -v docker >/dev/null 2>&1; then grep -q '"'"'"nvidia"'"'"' /etc/docke
 ' probe auto nvidia-container-toolkit
 }
 s1_apply() {
-nvidia_container_repo https://nvidia.github.io/libnvidia-container/gpgkey C95B321B61E88C1809C4F759DDCAE044F796ECB0 https://nvidia.github.io/libnvidia-container/stable/deb/
+pinned_repo https://nvidia.github.io/libnvidia-container/stable/deb/ /etc/apt/sources.list.d/nvidia-container-toolkit.list 'deb [signed-by=/usr/share/keyrings/nvidia-container-toolkit.asc] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /' https://nvidia.github.io/libnvidia-container/gpgkey C95B321B61E88C1809C4F759DDCAE044F796ECB0 /usr/share/keyrings/nvidia-container-toolkit.asc
 apt_install nvidia-container-toolkit
 nvidia_configure_docker
 }

@@ -52,20 +52,6 @@ hold_list() {
     fi
   } | sort -u
 }
-key_is() {
-  local home got
-  home="$(mktemp -d)"
-  got="$(GNUPGHOME="$home" gpg --batch --quiet --with-colons --show-keys "$1" 2>/dev/null |
-    awk -F: '$1 == "pub" { p = 1; next } p && $1 == "fpr" { printf "%s%s", s, $10; s = " " } { p = 0 }')"
-  rm -rf -- "$home"
-  if [ "$got" = "$2" ]; then return 0; fi
-  echo "$1 holds the primary key(s) ${got:-none}, not the pinned $2: not trusted" >&2
-  return 1
-}
-repo_configured() {
-  grep -rsF --include='*.list' --include='*.sources' --exclude="$(basename "$2")" -- "${1%/}" \
-    /etc/apt/sources.list /etc/apt/sources.list.d/ | grep -qv ':[[:space:]]*#'
-}
 
 # guarded_step N JSON TEXT: sN_skip prints why and succeeds when the step has nothing to do on this
 # host (no NVIDIA GPU, or a suitable driver already runs); otherwise run_step probes and applies it.
@@ -125,42 +111,6 @@ nvidia_require() {
   fi
 }
 
-# apt_key_pinned URL FINGERPRINT DEST: the OpenPGP key at URL, installed as DEST (kept ASCII-armoured:
-# apt reads a .asc as is) only when it is exactly the pinned key; a DEST that already is stays.
-apt_key_pinned() {
-  local tmp
-  if [ -s "$3" ] && key_is "$3" "$2" 2>/dev/null; then return 0; fi
-  apt_install ca-certificates curl gpg
-  tmp="$(mktemp -d)"
-  if ! curl -fsSL --proto '=https' --tlsv1.2 -o "$tmp/key" "$1"; then
-    rm -rf -- "$tmp"
-    echo "could not download the signing key $1" >&2
-    return 1
-  fi
-  if ! key_is "$tmp/key" "$2"; then
-    rm -rf -- "$tmp"
-    echo "the signing key from $1 is not the one toolkit pins: nothing was trusted. If NVIDIA has rotated" \
-      "it, check the new fingerprint with NVIDIA and update toolkit/components/driver.py" >&2
-    return 1
-  fi
-  install -m 0644 -- "$tmp/key" "$3"
-  rm -rf -- "$tmp"
-  echo "  signing key $2 checked and installed as $3"
-}
-
-# nvidia_cuda_repo REPO KEY_URL FINGERPRINT: NVIDIA's CUDA apt repository, signed-by its pinned key. A host
-# that already has it (cuda-keyring, or its own apt source) keeps its set-up.
-nvidia_cuda_repo() {
-  local key=/usr/share/keyrings/toolkit-cuda-archive.asc list=/etc/apt/sources.list.d/toolkit-cuda.list
-  if installed cuda-keyring || repo_configured "$1" "$list"; then
-    echo "  NVIDIA's CUDA repository is already set up here (cuda-keyring or an apt source): used as it is"
-    return 0
-  fi
-  apt_key_pinned "$2" "$3" "$key"
-  printf 'deb [signed-by=%s] %s /\n' "$key" "$1" >"$list"
-  TOOLKIT_APT_UPDATED=0
-}
-
 # nvidia_install KERNEL_PREFIX PACKAGE...: the packages, then KERNEL_PREFIX + the running kernel's release
 # and + its flavour's metapackage suffix (so later kernels get theirs).
 nvidia_install() {
@@ -181,7 +131,7 @@ nvidia_blacklist_nouveau() {
   fi
 }
 
-# nvidia_hold BRANCH KERNEL_PREFIX PACKAGE...: apt-mark hold what hold_list names.
+# nvidia_hold BRANCH KERNEL_PREFIX PACKAGE...: hold what hold_list names.
 nvidia_hold() {
   local hold=()
   mapfile -t hold < <(hold_list "$@")
@@ -192,19 +142,6 @@ nvidia_hold() {
 nvidia_reboot_required() {
   touch /var/run/reboot-required
   echo "[reboot-required] $1: reboot this host to load it (nvidia-smi works after the reboot)"
-}
-
-# nvidia_container_repo KEY_URL FINGERPRINT REPO: NVIDIA's libnvidia-container apt repository, signed-by
-# its pinned key. A host whose own apt source already names the repository keeps it.
-nvidia_container_repo() {
-  local key=/usr/share/keyrings/nvidia-container-toolkit.asc list=/etc/apt/sources.list.d/nvidia-container-toolkit.list
-  if repo_configured "$3" "$list"; then
-    echo "  NVIDIA's container toolkit repository is already set up here (an apt source): used as it is"
-    return 0
-  fi
-  apt_key_pinned "$1" "$2" "$key"
-  printf 'deb [signed-by=%s] %s$(ARCH) /\n' "$key" "$3" >"$list"
-  TOOLKIT_APT_UPDATED=0
 }
 
 # nvidia_configure_docker: add the nvidia runtime to Docker. nvidia-ctk merges it into daemon.json

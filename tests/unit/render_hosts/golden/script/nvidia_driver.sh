@@ -39,7 +39,7 @@ if [ "$lock" = 1 ]; then held "$@"; else installed "$@"; fi
 }
 s1_apply() {
 nvidia_refuse_old 550.54.14
-nvidia_cuda_repo https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/3bf863cc.pub EB693B3035CD5710E231E123A4B469963BF863CC
+pinned_repo https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ /etc/apt/sources.list.d/toolkit-cuda.list 'deb [signed-by=/usr/share/keyrings/toolkit-cuda-archive.asc] https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/ /' https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/3bf863cc.pub EB693B3035CD5710E231E123A4B469963BF863CC /usr/share/keyrings/toolkit-cuda-archive.asc cuda-keyring
 nvidia_install linux-headers- cuda-drivers-550
 nvidia_blacklist_nouveau
 nvidia_hold 550 '' cuda-drivers-550
