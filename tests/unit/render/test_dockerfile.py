@@ -250,6 +250,7 @@ def bundled_plans():
 
 
 @pytest.mark.parametrize("buildkit", [True, False], ids=["buildkit", "legacy"])
+@pytest.mark.lint
 def test_hadolint_clean(buildkit, tmp_path):
     exe = hadolint()
     plans = {**bundled_plans(), "fixture": make_plan(),

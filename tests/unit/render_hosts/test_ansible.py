@@ -80,12 +80,20 @@ def _playbooks(tmp_path) -> list[tuple[str, Path]]:
     return out
 
 
+@pytest.mark.lint
 def test_ansible_lint_production(tmp_path):
+    """One ansible-lint run (its start-up is most of its time) over every playbook toolkit renders:
+    the bundled profiles, the full plan and each GPU driver strategy with the container toolkit."""
+    from .test_gpu_steps import PROFILES, gpu_plan
+
     lint = tool("ansible-lint", "ansible-lint")
-    for name, path in _playbooks(tmp_path):
-        proc = subprocess.run([lint, "--offline", "--nocolor", "--profile", "production", path.name],
-                              cwd=path.parent, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, f"{name}:\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
+    paths = [path.relative_to(tmp_path) for _, path in _playbooks(tmp_path / "plans")]
+    for case, args in sorted(PROFILES.items()):
+        ansible.render(gpu_plan(tmp_path, *args, container_toolkit=True)).write(tmp_path / "gpu" / case)
+        paths.append(Path("gpu", case, "ansible", "playbook.yml"))
+    proc = subprocess.run([lint, "--offline", "--nocolor", "--profile", "production", *map(str, paths)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
 
 def test_ansible_syntax_check_hostile(tmp_path):

