@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from toolkit.model import host_probes
 from toolkit.model.plan import Plan
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver
-from toolkit.render import ansible as A
+from toolkit.render import ansible_tasks as A
 
 KEY_CACHE = "/var/cache/toolkit"
 CUDA_KEY = "/usr/share/keyrings/toolkit-cuda-archive.asc"
