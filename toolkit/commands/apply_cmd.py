@@ -26,7 +26,7 @@ from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.ui import console, err, out, use_colour, warn
-from toolkit.verify.ssh_values import check_path
+from toolkit.targets.ssh_values import check_path
 
 PASSWORD_ENV = "TOOLKIT_SUDO_PASSWORD"
 
@@ -70,9 +70,9 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
 def ssh_verify_config(folder: Path, n: int, host: Host, known_hosts: str | None,
                       user_config: str | None = None) -> tuple[str, Path]:
     """An OpenSSH config with a Host entry for `host` and each of its jump hosts, so verify connects
-    as apply did; every value goes through toolkit.verify.ssh_config (refused when it does not fit)."""
+    as apply did; every value goes through toolkit.targets.ssh_config (refused when it does not fit)."""
     from toolkit.executors.ssh import KnownHosts
-    from toolkit.verify import ssh_config
+    from toolkit.targets import ssh_config
 
     alias = f"toolkit-apply-{n}"
     entries: list[ssh_config.HostEntry] = []
@@ -93,7 +93,8 @@ def ssh_verify_config(folder: Path, n: int, host: Host, known_hosts: str | None,
 def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ssh_config: str | None,
                  known_hosts: str | None) -> None:
     """The profile's verify suite against every host that applied; the outcome goes into its result."""
-    from toolkit.verify import report, runner, targets
+    from toolkit.targets import reach as targets
+    from toolkit.verify import report, runner
 
     with tempfile.TemporaryDirectory(prefix="toolkit-apply-verify-") as tmp:
         for n, (host, r) in enumerate(zip(hosts, results)):

@@ -23,7 +23,7 @@ PROBE_TIMEOUT = 300
 def connect(url: str, known_hosts: str | None, identity: str | None):
     """An SSH connection through apply's SSH layer: same host-key rules, ssh config, jump hosts."""
     from toolkit.executors import inventory, ssh
-    from toolkit.verify.ssh_values import check_path
+    from toolkit.targets.ssh_values import check_path
 
     (host,) = inventory.resolve((url,), None, False, identity=identity)
     if known_hosts:

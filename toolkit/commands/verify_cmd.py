@@ -13,7 +13,8 @@ from toolkit.outputs.atomic import check_file
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.ui import out, style
-from toolkit.verify import report, runner, targets
+from toolkit.targets import reach as targets
+from toolkit.verify import report, runner
 from toolkit.verify.evaluate import UNREACHABLE
 
 

@@ -15,7 +15,7 @@ UserKnownHostsFile), then the command line (--identity, --known-hosts) and ssh's
 Every mistake is a UsageError (exit 2) that names the file, line and key (inventory_check) or the
 host and the ssh config keyword. Names, users and addresses match strict patterns; key and
 known_hosts paths may not hold what OpenSSH or Ansible would read as syntax (`{ % $ " ' \\ #`,
-newlines and other control characters): see toolkit.verify.ssh_values.
+newlines and other control characters): see toolkit.targets.ssh_values.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import paramiko
 from toolkit import inputs, redact
 from toolkit.errors import UsageError
 from toolkit.executors import inventory_check
-from toolkit.verify.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
-from toolkit.verify.targets import parse
+from toolkit.targets.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
+from toolkit.targets.address import parse
 
 MAX_JUMPS = 4
 

@@ -1,4 +1,5 @@
-"""Verification targets: parse an address, make it reachable, hand back a testinfra host spec.
+"""Reaching a target (toolkit.targets.address): make it reachable, hand back a testinfra host spec.
+verify's probe and doctor's GPU probe both run through here.
 
     docker-image://IMAGE or IMAGE   one container started for the run (--shm-size 1g, GPUs when the
                                     machine has them), removed afterwards even on failure
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -24,25 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import inputs, redact
+from toolkit import inputs
 from toolkit.errors import UsageError
-from toolkit.verify import ssh_config
-from toolkit.verify.ssh_values import SSH_HOST_RE, SSH_USER_RE, shown
+from toolkit.targets import ssh_config
+from toolkit.targets.address import Address, parse
 
-__all__ = ["SSH_HOST_RE", "SSH_USER_RE", "Address", "Target", "open_target", "parse"]
-
-IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
-CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 LABEL = "dev.toolkit.verify=1"
 SHM_SIZE = "1g"
-
-
-@dataclass(frozen=True)
-class Address:
-    kind: str            # docker-image | docker | ssh | local
-    name: str = ""       # image, container or ssh host
-    user: str | None = None
-    port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,50 +43,6 @@ class Target:
         import testinfra
 
         return testinfra.get_host(self.hostspec)
-
-
-def parse(address: str) -> Address:
-    text = address.strip()
-    if text in ("local", "local://"):
-        return Address("local")
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "docker-image", text
-    if scheme == "docker-image":
-        if not IMAGE_RE.fullmatch(rest):
-            raise UsageError(f"invalid image name {shown(rest)}", "e.g. docker-image://toolkit/datascience-cpu:latest")
-        return Address("docker-image", rest)
-    if scheme == "docker":
-        if not CONTAINER_RE.fullmatch(rest):
-            raise UsageError(f"invalid container name {shown(rest)}", "give a container name or id: docker://NAME")
-        return Address("docker", rest)
-    if scheme == "ssh":
-        return _parse_ssh(rest)
-    raise UsageError(f"unknown target {shown(address)}",
-                     "use docker-image://IMAGE, docker://CONTAINER, ssh://user@host:port or local")
-
-
-def _parse_ssh(rest: str) -> Address:
-    if not rest.isprintable():    # urlsplit would drop a newline or tab silently
-        raise UsageError(f"invalid ssh target {shown(rest)}: control or invisible characters")
-    url = urllib.parse.urlsplit("ssh://" + rest)
-    try:
-        port = url.port
-        if port == 0:
-            raise ValueError(port)
-    except ValueError:
-        raise UsageError(f"invalid ssh port in {shown(redact.value(rest).rpartition('@')[2])}") from None
-    host = url.hostname or ""
-    if url.password is not None:
-        raise UsageError("a password in an ssh:// address is not supported (not shown here)",
-                         "log in with a key (--identity or the ssh agent); sudo's password: TOOLKIT_SUDO_PASSWORD")
-    if url.path or url.query or url.fragment or not host:
-        raise UsageError(f"invalid ssh target {shown(redact.value(rest))}", "use ssh://user@host:port (no path)")
-    if ":" in host:
-        host = f"[{host}]"
-    if not SSH_HOST_RE.fullmatch(host) or (url.username and not SSH_USER_RE.fullmatch(url.username)):
-        raise UsageError(f"invalid ssh target {shown(redact.value(rest))}", "use ssh://user@host:port (letters, digits, . _ -)")
-    return Address("ssh", host, url.username, port)
 
 
 @contextlib.contextmanager
