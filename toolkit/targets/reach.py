@@ -46,7 +46,11 @@ class Target:
 
 
 @contextlib.contextmanager
-def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto") -> Iterator[Target]:
+def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto", *, known_hosts: str | None = None,
+                identity: str | None = None, accept_new: bool = False) -> Iterator[Target]:
+    """`address` reachable for testinfra. For ssh://: `ssh_config` is the user's config (included after
+    toolkit's own lines), `known_hosts` and `identity` win over it, `accept_new` trusts a host not yet
+    in known_hosts (a changed key is refused either way)."""
     addr = parse(address)
     if addr.kind == "local":
         yield Target(addr, "local://", "this machine")
@@ -58,7 +62,8 @@ def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto")
             yield Target(addr, f"docker://{cid}", f"image {addr.name} (container {cid[:12]})")
     else:
         with tempfile.TemporaryDirectory(prefix="toolkit-ssh-") as tmp:
-            config = strict_ssh_config(Path(tmp) / "ssh_config", ssh_config)
+            config = strict_ssh_config(Path(tmp) / "ssh_config", ssh_config, known_hosts=known_hosts,
+                                       identity=identity, accept_new=accept_new)
             yield Target(addr, ssh_hostspec(addr, config), f"ssh host {addr.name}")
 
 
@@ -67,8 +72,10 @@ def ssh_hostspec(addr: Address, config: Path) -> str:
     return f"ssh://{netloc}?" + urllib.parse.urlencode({"ssh_config": str(config), "timeout": "15"})
 
 
-def strict_ssh_config(path: Path, user_config: str | None) -> Path:
-    """An ssh config that forces strict host keys and batch mode, then includes the user's config.
+def strict_ssh_config(path: Path, user_config: str | None, *, known_hosts: str | None = None,
+                      identity: str | None = None, accept_new: bool = False) -> Path:
+    """An ssh config that forces strict host keys (or accept-new) and batch mode, and the run's
+    known_hosts and key when given, then includes the user's config.
 
     OpenSSH keeps the first value it reads for an option, so these lines win over the included
     file; -F skips ~/.ssh/config, hence the explicit Include of it when no config is given.
@@ -79,7 +86,12 @@ def strict_ssh_config(path: Path, user_config: str | None) -> Path:
         includes = [Path(os.path.realpath(source))]
     else:
         includes = []
-    text = ssh_config.render(options=[("StrictHostKeyChecking", "yes"), ("BatchMode", "yes")], includes=includes)
+    options = [("StrictHostKeyChecking", "accept-new" if accept_new else "yes"), ("BatchMode", "yes")]
+    if known_hosts:
+        options.append(("UserKnownHostsFile", str(Path(known_hosts).expanduser().absolute())))
+    if identity:
+        options += [("IdentityFile", str(Path(identity).expanduser().absolute())), ("IdentitiesOnly", "yes")]
+    text = ssh_config.render(options=options, includes=includes)
     return ssh_config.write(path, text)
 
 

@@ -1,20 +1,19 @@
 """Controller side of the probe: which facts a set of checks needs, and one round trip to get them.
 
 ``request_for(checks)`` says what to gather; ``gather(host, checks)`` sends the probe
-(toolkit/verify/probe.py, compressed into one command line) through a testinfra host and
+(toolkit/verify/probe.py with the shared probe helpers, compressed into one command line) through a testinfra host and
 returns its JSON. ``sections(check)`` names the probe sections a check reads, so a result
 can report how long its facts took to gather.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import zlib
 from functools import lru_cache
 from pathlib import Path
 
 from toolkit.model.checks import Check
+from toolkit.targets import shipping
 
 PROBE_PATH = Path(__file__).with_name("probe.py")
 # Interpreters tried in order on the target; the plan's own venv pythons come last as a fallback.
@@ -122,17 +121,13 @@ def jupyter_key(p: dict) -> str:
 
 
 @lru_cache(maxsize=1)
-def _payload() -> str:
-    return base64.b64encode(zlib.compress(PROBE_PATH.read_bytes(), 9)).decode("ascii")
-
-
-BOOTSTRAP = ("import base64,zlib;s=zlib.decompress(base64.b64decode('{payload}')).decode();"
-             "exec(compile(s,'toolkit-probe','exec'),{{'__name__':'__main__','PROBE_SOURCE':s}})")
+def _bootstrap() -> str:
+    return shipping.bootstrap(shipping.script(PROBE_PATH))
 
 
 def command_line(request: dict) -> tuple[str, list[str]]:
     """A testinfra command template and its arguments: the first python found runs the probe."""
-    script = BOOTSTRAP.format(payload=_payload())
+    script = _bootstrap()
     loop = ('r=$1; shift; for p in "$@"; do if command -v "$p" >/dev/null 2>&1; then '
             'exec "$p" -c "$0" probe "$r"; fi; done; echo "no python3 on the target (tried: $*)" >&2; exit 127')
     candidates = [*PYTHONS, *sorted(request.get("pythons", {}))]

@@ -1,7 +1,8 @@
 """The probe: gathers every fact a plan's checks need, on the target, in one round trip.
 
-This file is a self-contained script (stdlib only, Python 3.6+). The controller sends its
-source to the target and runs it with the target's python3; it reads a JSON request
+This file is a self-contained script (stdlib only, Python 3.6+) once shipped: the controller
+puts the shared helpers (toolkit/targets/probe_lib.py) in place of the line that imports them
+(toolkit.targets.shipping.script), sends that source to the target and runs it with the target's python3; it reads a JSON request
 (``sys.argv[2]``), gathers facts concurrently and prints one JSON document. Checks are
 evaluated on the controller (toolkit.verify.evaluate), never here.
 
@@ -20,6 +21,8 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from toolkit.targets.probe_lib import read, run_command  # shipped with: toolkit/targets/probe_lib.py
+
 COMMAND_TIMEOUT = 60
 JUPYTER_TIMEOUT = 40
 JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
@@ -28,27 +31,7 @@ SOURCE = globals().get("PROBE_SOURCE")  # set by the bootstrap that exec()s this
 
 def run(argv, timeout=COMMAND_TIMEOUT, env=None, cwd="/"):
     """Run argv without a shell; never raises: {rc, out, err}."""
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                              timeout=timeout, env=env, cwd=cwd)
-        return {"rc": proc.returncode, "out": proc.stdout.decode("utf-8", "replace"),
-                "err": proc.stderr.decode("utf-8", "replace")}
-    except FileNotFoundError:
-        return {"rc": 127, "out": "", "err": "%s: not found" % argv[0]}
-    except PermissionError:
-        return {"rc": 126, "out": "", "err": "%s: permission denied" % argv[0]}
-    except subprocess.TimeoutExpired:
-        return {"rc": 124, "out": "", "err": "timed out after %ss" % timeout}
-    except OSError as exc:
-        return {"rc": 126, "out": "", "err": str(exc)}
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return None
+    return run_command(argv, timeout, env=env, cwd=cwd)
 
 
 # --------------------------------------------------------------------------- system facts
@@ -516,7 +499,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    if SOURCE is None and sys.argv[0] != "-c":  # run as a file: read ourselves
-        with open(os.path.abspath(sys.argv[0]), encoding="utf-8") as _fh:
-            SOURCE = _fh.read()
+    if SOURCE is None and sys.argv[0] != "-c":  # run as a file (toolkit importable): ship ourselves
+        from toolkit.targets.shipping import script
+
+        SOURCE = script(os.path.abspath(sys.argv[0]))
     main(sys.argv)
