@@ -8,7 +8,7 @@
 # Runs, against `local`:
 #   1. scripts/record-gpu-host.sh                             -> $OUT/recording/ (raw outputs, for fixtures)
 #   2. toolkit doctor --json                                  -> $OUT/doctor.json
-#   3. toolkit verify PROFILE -t local --require-gpu -k gpu --json  -> $OUT/verify.json
+#   3. toolkit verify PROFILE --target local --require-gpu -k gpu --json  -> $OUT/verify.json
 # then prints a summary. OUT is $TOOLKIT_GPU_CHECK_OUT or ./gpu-check-<UTC time>.
 # Exit status: 0 both passed; 1 doctor found an error; 3 a GPU check failed (or was skipped for
 # want of a visible GPU: --require-gpu turns that into a failure); 2 usage or invalid profile.
@@ -29,7 +29,7 @@ doctor_args=(doctor --json)
 if [ -n "$python" ]; then doctor_args+=(--python "$python"); fi
 "$toolkit" "${doctor_args[@]}" >"$out/doctor.json" 2>"$out/doctor.err"
 doctor_rc=$?
-"$toolkit" verify "$profile" -t local --require-gpu -k gpu --json >"$out/verify.json" 2>"$out/verify.err"
+"$toolkit" verify "$profile" --target local --require-gpu -k gpu --json >"$out/verify.json" 2>"$out/verify.err"
 verify_rc=$?
 
 python3 - "$out" "$doctor_rc" "$verify_rc" <<'TOOLKIT_SUMMARY'

@@ -4,7 +4,7 @@
 #   scripts/record-gpu-host.sh OUTDIR [PYTHON]
 #
 # Writes into OUTDIR (created; must be empty or absent):
-#   probe.json        what `toolkit doctor` gathers (toolkit/gpu/facts.py, stdlib only; nothing is changed)
+#   probe.json        what `toolkit doctor` gathers (toolkit/gpu/probe.py, stdlib only; nothing is changed)
 #   lspci-nn.txt, nvidia-smi.txt, nvidia-smi-query.txt, proc-driver-nvidia-version.txt, modinfo-nvidia.txt,
 #   mokutil-sb-state.txt, dpkg-l.txt, dkms-status.txt
 #                     each command's output as a person sees it (stdout and stderr together)
@@ -59,7 +59,7 @@ record_file() {  # record_file FILE PATH
 
 probe_args=()
 if [ -n "$python" ]; then probe_args=(--python "$python"); fi
-record probe.json python3 toolkit/gpu/facts.py "${probe_args[@]}"
+record probe.json env PYTHONPATH=. python3 toolkit/gpu/probe.py "${probe_args[@]}"
 record lspci-nn.txt lspci -nn
 record nvidia-smi.txt nvidia-smi
 record nvidia-smi-query.txt nvidia-smi --query-gpu=index,name,pci.bus_id,driver_version,compute_cap,memory.total \

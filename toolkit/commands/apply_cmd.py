@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from toolkit.commands import options, targeting
 from toolkit.errors import ToolkitError, UsageError, VerificationFailed
 from toolkit.executors import credentials, fanout, inventory
 from toolkit.executors.inventory import Host
@@ -26,7 +27,7 @@ from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.ui import console, err, out, use_colour, warn
-from toolkit.verify.ssh_values import check_path
+from toolkit.targets.address import Address
 
 PASSWORD_ENV = "TOOLKIT_SUDO_PASSWORD"
 
@@ -67,46 +68,21 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
     return results
 
 
-def ssh_verify_config(folder: Path, n: int, host: Host, known_hosts: str | None,
-                      user_config: str | None = None) -> tuple[str, Path]:
-    """An OpenSSH config with a Host entry for `host` and each of its jump hosts, so verify connects
-    as apply did; every value goes through toolkit.verify.ssh_config (refused when it does not fit)."""
-    from toolkit.executors.ssh import KnownHosts
-    from toolkit.verify import ssh_config
-
-    alias = f"toolkit-apply-{n}"
-    entries: list[ssh_config.HostEntry] = []
-    chain: Host | None = host
-    while chain is not None:
-        hop = chain.jump
-        entries.append(ssh_config.HostEntry(
-            alias=f"{alias}-jump{len(entries)}" if entries else alias, hostname=chain.hostname, port=chain.port,
-            user=chain.user, known_hosts=str(KnownHosts(chain.known_hosts or known_hosts).path),
-            identity=chain.identity, proxy_jump=f"{alias}-jump{len(entries) + 1}" if hop is not None else None))
-        chain = hop
-    includes = [Path(user_config).expanduser().resolve()] if user_config else []
-    path = folder / f"{alias}.conf"
-    ssh_config.write(path, ssh_config.render(entries, includes=includes))
-    return alias, path
-
-
 def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ssh_config: str | None,
                  known_hosts: str | None) -> None:
     """The profile's verify suite against every host that applied; the outcome goes into its result."""
-    from toolkit.verify import report, runner, targets
+    from toolkit.verify import report, runner
 
     with tempfile.TemporaryDirectory(prefix="toolkit-apply-verify-") as tmp:
         for n, (host, r) in enumerate(zip(hosts, results)):
             if not r.ok:
                 continue
             err(f"{r.host}: verifying...")
+            chosen = targeting.Chosen(host.name, Address("local") if host.local else
+                                      Address("ssh", host.hostname, host.user, host.port), host)
             try:
-                if host.local:
-                    address, cfg = "local", None
-                else:
-                    alias, path = ssh_verify_config(Path(tmp), n, host, known_hosts, ssh_config)
-                    address, cfg = f"ssh://{alias}", str(path)
-                with targets.open_target(address, ssh_config=cfg) as tgt:
+                with targeting.opened(chosen, Path(tmp), n, ssh_config_file=ssh_config,
+                                      known_hosts=known_hosts) as tgt:
                     run = runner.run(plan, tgt.hostspec)
             except ToolkitError as exc:
                 r.verify, r.verify_ok = f"error: {exc.message}", False
@@ -154,17 +130,15 @@ def show(results: list[HostResult], as_json: bool) -> None:
 
 @click.command("apply")
 @click.argument("profile", metavar="PROFILE")
-@click.option("--host", "urls", multiple=True, metavar="URL", help="ssh://user@host[:port] (repeatable).")
-@click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False), help="YAML inventory: hosts, groups, user/port/identity/jump.")
-@click.option("--local", is_flag=True, help="Apply to this machine (sudo when not root).")
+@options.target_options("SSH hosts or local; docker targets are refused (use toolkit build for images).")
+@click.option("--host", "urls", multiple=True, metavar="URL",
+              help="Alias of --target ssh://URL (user@host[:port], ssh:// optional; repeatable).")
+@click.option("--local", is_flag=True, help="Alias of --target local: apply to this machine (sudo when not root).")
 @click.option("--forks", default=10, show_default=True, type=click.IntRange(1, 500), help="Hosts at a time.")
 @click.option("--dry-run", is_flag=True, help="Only probe: list per host the steps that would change.")
 @click.option("--reboot", is_flag=True, help="Reboot hosts that need it, wait for them, apply again.")
 @click.option("--no-verify", is_flag=True, help="Skip the verify suite after applying.")
-@click.option("--accept-new-host-keys", is_flag=True, help="Trust unknown hosts, adding their keys to known_hosts.")
-@click.option("--known-hosts", type=click.Path(dir_okay=False), help="known_hosts file (default ~/.ssh/known_hosts).")
-@click.option("--ssh-config", type=click.Path(dir_okay=False), help="OpenSSH config (default ~/.ssh/config).")
-@click.option("--identity", type=click.Path(exists=True, dir_okay=False), help="Private key for hosts without one.")
+@options.ssh_options
 @click.option("--log-dir", type=click.Path(file_okay=False), default=None,
               help="Folder for one full log per host (default: a new folder per run under "
                    "$XDG_STATE_HOME/toolkit/apply-logs, newest 20 runs kept; printed).")
@@ -173,24 +147,25 @@ def show(results: list[HostResult], as_json: bool) -> None:
 @click.option("--netrc", "netrc_file", default=None, metavar="FILE",
               help="Credentials of the profile's pip index and proxy (netrc format; default ~/.netrc when it "
                    "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
-@click.option("--compat-data", type=click.Path(dir_okay=False), help="Extra compatibility data (YAML).")
-@click.option("--json", "as_json", is_flag=True, help="Print the per-host results as JSON.")
+@options.compat_data
+@options.as_json("Print the per-host results as JSON.")
 @click.option("--allow-os-mismatch", is_flag=True,
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
-def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local: bool, forks: int, dry_run: bool,
-          reboot: bool, no_verify: bool, accept_new_host_keys: bool, known_hosts: str | None, ssh_config: str | None,
-          identity: str | None, log_dir: str | None, force: bool, engine: str, netrc_file: str | None,
+def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, limit: str | None,
+          urls: tuple[str, ...], local: bool, forks: int, dry_run: bool, reboot: bool, no_verify: bool,
+          known_hosts: str | None, ssh_config: str | None, identity: str | None, accept_new_host_keys: bool,
+          log_dir: str | None, force: bool, engine: str, netrc_file: str | None,
           compat_data: str | None, as_json: bool, allow_os_mismatch: bool) -> None:
-    """Apply PROFILE to --host URLs, an --inventory or --local, then verify each host.
+    """Apply PROFILE to --target hosts (ssh://... or local) or an --inventory, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
     changed key is always refused. The sudo password comes from TOOLKIT_SUDO_PASSWORD or one prompt.
     """
     plan = build_plan(load_profile(profile), compat_data)
-    hosts = inventory.resolve(urls, inventory_file, local, ssh_config=ssh_config, identity=identity)
-    for option, path in (("--known-hosts", known_hosts), ("--ssh-config", ssh_config)):
-        if path:        # written into ssh configs and the Ansible inventory: refuse what they would misread
-            check_path(option, path)
+    hosts = apply_hosts(targets + targeting.as_ssh(urls) + (("local",) if local else ()), inventory_file, limit,
+                        ssh_config=ssh_config, identity=identity)
+    local = any(h.local for h in hosts)
+    targeting.check_ssh_paths(known_hosts, ssh_config)
     if reboot and (local or engine == "ansible"):
         raise UsageError("--reboot works with SSH hosts and the native engine only",
                          "toolkit never reboots the machine it runs on: reboot it yourself, then apply again")
@@ -222,6 +197,28 @@ def apply(profile: str, urls: tuple[str, ...], inventory_file: str | None, local
     if not as_json:
         err(f"logs: {log_dir}")
     conclude(results)
+
+
+def apply_hosts(targets: tuple[str, ...], inventory_file: str | None, limit: str | None, *,
+                ssh_config: str | None, identity: str | None) -> list[Host]:
+    """The hosts of one apply: SSH hosts (addresses or an inventory) or this machine alone. A docker
+    target is refused: apply provisions hosts; an image is made with `toolkit build`."""
+    chosen = targeting.choose(targets, inventory_file, limit, ssh_config_file=ssh_config, identity=identity)
+    docker = [c for c in chosen if c.kind in ("docker", "docker-image")]
+    if docker:
+        bare = [c.label for c in docker if "://" not in c.label]
+        raise UsageError(f"apply provisions hosts, not containers or images: {', '.join(str(c.address) for c in docker)}",
+                         (f"an SSH host is ssh://{bare[0]} (an address without a scheme names a Docker image); " if bare
+                          else "") + "make an image with toolkit build PROFILE -t TAG, and check a container or "
+                         "image with toolkit verify PROFILE --target docker://NAME (or docker-image://IMAGE)")
+    if inventory_file:
+        return [c.host for c in chosen if c.host is not None]
+    if any(c.kind == "local" for c in chosen):
+        if len(chosen) > 1:
+            raise UsageError("local cannot be combined with other targets in one apply",
+                             "apply to this machine and to SSH hosts in two runs")
+        return [inventory.LOCAL]
+    return inventory.resolve(tuple(c.label for c in chosen), None, False, ssh_config=ssh_config, identity=identity)
 
 
 def conclude(results: list[HostResult]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from toolkit import redact
+from toolkit.commands import options
 from toolkit.errors import UsageError
 from toolkit.executors import base_image as bi
 from toolkit.executors import credentials
@@ -197,8 +198,7 @@ def summary(result: db.BuildResult) -> str:
 @click.option("--keep-context", default=None, metavar="DIR",
               help="Write the build context into DIR and keep it (toolkit's earlier context there is replaced).")
 @click.option("--force", is_flag=True, help="With --keep-context: overwrite files in DIR that toolkit did not write.")
-@click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
-              help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+@options.compat_data
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
           build_args: tuple[str, ...], netrc_file: str | None, network: str | None, no_buildkit: bool,

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from toolkit.commands import options
 from toolkit.errors import ProfileError
 from toolkit.plan.builder import build_plan
 from toolkit.profile.bundled import list_bundled
@@ -14,8 +15,7 @@ from toolkit.profile.schema import json_schema
 from toolkit.ui import out, style, warn
 
 PROFILE = click.argument("profile", metavar="PROFILE")
-DATA = click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
-                    help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+DATA = options.compat_data
 
 
 @click.command("profiles")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from toolkit.commands import options
 from toolkit.errors import ToolkitError
 from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
@@ -57,8 +58,7 @@ def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | No
 @click.option("--no-buildkit", is_flag=True, help="Dockerfile for the legacy builder (no RUN --mount, no --chmod).")
 @click.option("--created", default=None, metavar="TIMESTAMP",
               help="Value of the org.opencontainers.image.created label (left out by default: reproducible).")
-@click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
-              help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+@options.compat_data
 @click.option("--force", is_flag=True,
               help="Overwrite files in OUTPUT that toolkit did not write (or that were edited since).")
 def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None,

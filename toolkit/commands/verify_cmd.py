@@ -3,62 +3,92 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 import pytest
 
+from toolkit.commands import options, targeting
 from toolkit.errors import UsageError, VerificationFailed
 from toolkit.model.plan import Plan
 from toolkit.outputs.atomic import check_file
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.ui import out, style
-from toolkit.verify import report, runner, targets
+from toolkit.verify import report, runner
 from toolkit.verify.evaluate import UNREACHABLE
 
 
 @click.command("verify")
 @click.argument("profile", metavar="PROFILE")
-@click.option("--target", "-t", "target", required=True, metavar="TARGET",
-              help="docker-image://IMAGE (or IMAGE), docker://CONTAINER, ssh://user@host:port or local.")
+@options.target_options("Required (or --inventory).")
+@options.deprecated_alias("-t", dest="old_targets", use="--target (-t means --tag in toolkit build)")
 @click.option("--require-gpu", is_flag=True, help="Fail GPU-tier checks where no GPU is visible (default: skip).")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write a JUnit XML report (pytest's).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@options.as_json("Print the results as JSON (a list of one document per target when there are several).")
 @click.option("-k", "keyword", default=None, metavar="EXPR", help="Only checks matching this pytest -k expression.")
-@click.option("--ssh-config", type=click.Path(dir_okay=False), default=None,
-              help="OpenSSH config for ssh:// targets (default ~/.ssh/config); host keys are always checked.")
+@options.ssh_options
 @click.option("--tests", "extra_tests", multiple=True, type=click.Path(exists=True),
               help="Your own testinfra tests to run beside the generated ones (repeatable).")
-@click.option("--compat-data", type=click.Path(dir_okay=False), default=None,
-              help="Extra compatibility data (YAML) overlaid on toolkit's own.")
+@options.compat_data
 @click.option("--force", is_flag=True, help="Overwrite a --junit FILE that toolkit did not write.")
-def verify(profile: str, target: str, require_gpu: bool, junit: str | None, as_json: bool, keyword: str | None,
-           ssh_config: str | None, extra_tests: tuple[str, ...], compat_data: str | None, force: bool) -> None:
-    """Verify a target against PROFILE: one probe gathers the facts, pytest + testinfra assert them.
+def verify(profile: str, targets: tuple[str, ...], inventory_file: str | None, limit: str | None,
+           old_targets: tuple[str, ...], require_gpu: bool, junit: str | None, as_json: bool, keyword: str | None,
+           known_hosts: str | None, ssh_config: str | None, identity: str | None, accept_new_host_keys: bool,
+           extra_tests: tuple[str, ...], compat_data: str | None, force: bool) -> None:
+    """Verify targets against PROFILE: one probe gathers the facts, pytest + testinfra assert them.
 
-    Exit status: 0 all checks passed (skips allowed), 3 a check failed, 2 invalid profile or target.
+    Exit status: 0 all checks passed on every target (skips allowed), 3 a check failed, 2 invalid profile
+    or target.
     """
+    targeting.check_ssh_paths(known_hosts, ssh_config)
+    chosen = targeting.choose(targets + old_targets, inventory_file, limit, ssh_config_file=ssh_config,
+                              identity=identity)
+    if junit and len(chosen) > 1:
+        raise UsageError("--junit writes one report: give one target with it", "run verify once per target")
     plan = build_plan(load_profile(profile), compat_data)
-    run_plan(plan, target, require_gpu=require_gpu, junit=junit, as_json=as_json, keyword=keyword,
-             ssh_config=ssh_config, extra_tests=extra_tests, force=force)
+    ssh = {"ssh_config_file": ssh_config, "known_hosts": known_hosts, "identity": identity,
+           "accept_new": accept_new_host_keys}
+    if len(chosen) == 1:
+        run_plan(plan, chosen[0], require_gpu=require_gpu, junit=junit, as_json=as_json, keyword=keyword,
+                 extra_tests=extra_tests, force=force, ssh=ssh)
+        return
+    failed, documents = [], []
+    for one in chosen:
+        try:
+            run_plan(plan, one, require_gpu=require_gpu, as_json=as_json, keyword=keyword, extra_tests=extra_tests,
+                     ssh=ssh, documents=documents)
+        except VerificationFailed:
+            failed.append(one.label)
+    if as_json:
+        out("[" + ",\n".join(documents) + "]")
+    if failed:
+        raise VerificationFailed(f"verification failed on {len(failed)} of {len(chosen)} targets: {', '.join(failed)}",
+                                 hint=None if as_json else "see expected/found/hint above")
 
 
-def run_plan(plan: Plan, target: str, *, require_gpu: bool = False, junit: str | None = None,
+def run_plan(plan: Plan, target: str | targeting.Chosen, *, require_gpu: bool = False, junit: str | None = None,
              as_json: bool = False, keyword: str | None = None, ssh_config: str | None = None,
-             extra_tests: tuple[str, ...] = (), force: bool = False) -> runner.Run:
-    """Everything `verify` does once the plan is built: print the report; raise VerificationFailed
-    (exit 3) when a check failed, UsageError (exit 2) for a bad or unreachable target."""
-    address = targets.parse(target)     # refuse a bad address before anything starts
+             extra_tests: tuple[str, ...] = (), force: bool = False, ssh: dict | None = None,
+             documents: list[str] | None = None) -> runner.Run:
+    """Everything `verify` does for one target once the plan is built: print the report (or, with
+    `documents`, add its JSON there); raise VerificationFailed (exit 3) when a check failed, UsageError
+    (exit 2) for a bad or unreachable target."""
+    chosen = target if isinstance(target, targeting.Chosen) else targeting.choose((target,), None, None)[0]
+    target = chosen.label
     if junit:
-        check_file(junit, force=force, option="--junit")    # and a report path that would clobber a file
+        check_file(junit, force=force, option="--junit")    # refuse a report path that would clobber a file
     if require_gpu and not any(c.tier == "gpu" for c in plan.checks):
         raise UsageError(f"--require-gpu: profile {plan.name} has no GPU-tier checks, so nothing would prove a GPU "
                          "works (gpu.enabled is false, or no framework with a GPU build)",
                          "verify a GPU profile (e.g. pytorch-cuda), or drop --require-gpu")
-    with targets.open_target(target, ssh_config=ssh_config) as tgt:
+    ssh = ssh or {"ssh_config_file": ssh_config}
+    with tempfile.TemporaryDirectory(prefix="toolkit-verify-ssh-") as tmp, \
+            targeting.opened(chosen, Path(tmp), 0, **ssh) as tgt:
         run = runner.run(plan, tgt.hostspec, keyword=keyword, junit=junit, require_gpu=require_gpu,
                          extra_tests=extra_tests, junit_force=force,
-                         target_label=runner.target_label(address))
+                         target_label=runner.target_label(chosen.address))
     if run.exit_code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt    # the container is gone already; the CLI boundary exits 130
     if require_gpu and run.results and not any(r.tier == "gpu" for r in run.results):
@@ -69,7 +99,9 @@ def run_plan(plan: Plan, target: str, *, require_gpu: bool = False, junit: str |
     unreachable = [r for r in run.results if r.found.startswith(UNREACHABLE)]
     if run.results and len(unreachable) == len(run.results):
         raise UsageError(f"{unreachable[0].found} ({target})")
-    if as_json:
+    if as_json and documents is not None:
+        documents.append(report.as_json(run, plan.name, target))
+    elif as_json:
         out(report.as_json(run, plan.name, target))
     else:
         for line in report.human(run, tgt.description, style=lambda t, **kw: style(t, sys.stdout, **kw)):

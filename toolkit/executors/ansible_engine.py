@@ -42,7 +42,7 @@ from toolkit.executors.results import BAD, HostResult, Progress, ProgressFn, ope
 from toolkit.executors.ssh import DEFAULT_KNOWN_HOSTS
 from toolkit.model.plan import Plan
 from toolkit.render import ansible as ansible_render
-from toolkit.verify.ssh_values import check_path, is_host, is_user, shown
+from toolkit.targets.ssh_values import check_path, is_host, is_user, shown
 
 INSTALL_HINT = "install Ansible next to toolkit: pip install ansible-core (or: pip install 'toolkit[test]')"
 LOG_NAME = "ansible-playbook.log"

@@ -1,4 +1,5 @@
-"""Which hosts to apply to: `--host ssh://user@host[:port]` (repeatable) or `--inventory hosts.yaml`.
+"""Which hosts to apply to: `--target ssh://user@host[:port]` (repeatable) or `--inventory hosts.yaml`
+(`--limit NAME[,NAME]`: only these hosts or groups of it).
 
 Inventory file (every key optional except `hosts`; unknown keys are errors)::
 
@@ -15,7 +16,7 @@ UserKnownHostsFile), then the command line (--identity, --known-hosts) and ssh's
 Every mistake is a UsageError (exit 2) that names the file, line and key (inventory_check) or the
 host and the ssh config keyword. Names, users and addresses match strict patterns; key and
 known_hosts paths may not hold what OpenSSH or Ansible would read as syntax (`{ % $ " ' \\ #`,
-newlines and other control characters): see toolkit.verify.ssh_values.
+newlines and other control characters): see toolkit.targets.ssh_values.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import paramiko
 from toolkit import inputs, redact
 from toolkit.errors import UsageError
 from toolkit.executors import inventory_check
-from toolkit.verify.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
-from toolkit.verify.targets import parse
+from toolkit.targets.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
+from toolkit.targets.address import parse
 
 MAX_JUMPS = 4
 
@@ -182,11 +183,26 @@ def from_urls(urls: tuple[str, ...], resolver: Resolver) -> list[Host]:
     return _unique(hosts)
 
 
-def from_file(path: str, resolver: Resolver) -> list[Host]:
+def from_file(path: str, resolver: Resolver, limit: tuple[str, ...] = ()) -> list[Host]:
     ydoc = inputs.load_yaml(path, what="inventory")
     defaults, hosts, group_of = inventory_check.check(ydoc.data, path, ydoc.position)
+    chosen = limited(path, hosts, ydoc.data.get("groups") or {}, limit)
     return _unique([resolver.host(name, {**defaults, **group_of.get(name, {}), **values})
-                    for name, values in hosts.items()], f"{path}: ")
+                    for name, values in hosts.items() if name in chosen], f"{path}: ")
+
+
+def limited(path: str, hosts: dict, groups: dict, limit: tuple[str, ...]) -> set[str]:
+    """The host names --limit keeps: each NAME is a host or a group of the (checked) inventory."""
+    if not limit:
+        return set(hosts)
+    chosen: set[str] = set()
+    for name in limit:
+        if name not in hosts and name not in groups:
+            raise UsageError(f"--limit {shown(name)}: {path} has no host or group of that name",
+                             inventory_check.closest(name, (*hosts, *groups)))
+        chosen |= {name} & set(hosts)
+        chosen |= set((groups.get(name) or {}).get("hosts") or [])
+    return chosen
 
 
 def _unique(hosts: list[Host], where: str = "") -> list[Host]:
@@ -201,12 +217,14 @@ def _unique(hosts: list[Host], where: str = "") -> list[Host]:
 
 
 def resolve(urls: tuple[str, ...], inventory: str | None, local: bool, *, ssh_config: str | None = None,
-            identity: str | None = None) -> list[Host]:
-    """The hosts of one apply; exactly one of --host, --inventory, --local."""
+            identity: str | None = None, limit: tuple[str, ...] = ()) -> list[Host]:
+    """The hosts of one apply; exactly one of SSH addresses, an inventory (with --limit) or local."""
     given = sum([bool(urls), bool(inventory), local])
     if given != 1:
-        raise UsageError("give exactly one of --host URL (repeatable), --inventory FILE or --local")
+        raise UsageError("give exactly one of --target ssh://... (repeatable), --inventory FILE or --target local")
+    if limit and not inventory:
+        raise UsageError("--limit picks hosts or groups of an inventory: give --inventory FILE with it")
     if local:
         return [LOCAL]
     resolver = Resolver(load_ssh_config(ssh_config), identity, shown(ssh_config or "~/.ssh/config", SHOWN_PATH))
-    return from_urls(urls, resolver) if urls else from_file(inventory or "", resolver)
+    return from_urls(urls, resolver) if urls else from_file(inventory or "", resolver, limit)

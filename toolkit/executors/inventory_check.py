@@ -14,9 +14,9 @@ from typing import NoReturn
 
 from toolkit.errors import UsageError
 from toolkit.inputs import key_name
-from toolkit.verify.ssh_values import (GROUP_NAME_RE, HOST_NAME_RE, is_host, is_user, path_problem,
+from toolkit.targets.ssh_values import (GROUP_NAME_RE, HOST_NAME_RE, is_host, is_user, path_problem,
                                        shown)
-from toolkit.verify.targets import parse
+from toolkit.targets.address import parse
 
 SETTINGS = ("address", "user", "port", "identity", "jump")
 TOP_KEYS = ("defaults", "hosts", "groups")

@@ -1,7 +1,7 @@
-"""GPU hosts: gather raw facts (facts, stdlib-only probe), parse them (parse), diagnose (diagnose)."""
+"""GPU hosts: gather raw facts on the target (probe, stdlib only), parse them (parse), diagnose (diagnose)."""
 
-from . import facts
+from . import probe
 from .diagnose import Finding, diagnose
 from .parse import Host, read_facts
 
-__all__ = ["Finding", "Host", "diagnose", "facts", "read_facts"]
+__all__ = ["Finding", "Host", "diagnose", "probe", "read_facts"]

@@ -42,7 +42,7 @@ class Finding:
 
 
 def diagnose(raw: dict) -> list[Finding]:
-    """Facts gathered by toolkit.gpu.facts.gather -> findings, earliest failure first."""
+    """Facts gathered by toolkit.gpu.probe.gather -> findings, earliest failure first."""
     host = read_facts(raw)
     if not host.gpus_pci:
         return [Finding("no-gpu", "info", "no NVIDIA GPU",

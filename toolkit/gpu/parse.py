@@ -1,4 +1,4 @@
-"""Pure parsers: raw command outputs gathered by toolkit.gpu.facts -> typed values.
+"""Pure parsers: raw command outputs gathered by toolkit.gpu.probe -> typed values.
 
 Every function takes text (or None for an absent command/file) and never raises on
 unexpected input: what it cannot read it leaves out.
@@ -223,7 +223,7 @@ def parse_docker_runtimes(info_json: str | None, daemon_json: str | None) -> fro
 
 @dataclass(frozen=True)
 class Host:
-    """The parsed view of one probe run (toolkit.gpu.facts.gather)."""
+    """The parsed view of one probe run (toolkit.gpu.probe.gather)."""
 
     kernel: str
     container: bool

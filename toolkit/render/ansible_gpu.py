@@ -12,7 +12,7 @@ from __future__ import annotations
 from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver
-from toolkit.render import ansible as A
+from toolkit.render import ansible_tasks as A
 from toolkit.render.ansible_repo import read_only as _read_only
 from toolkit.render.ansible_repo import repository_tasks
 from toolkit.render.ansible_repo import when as _when

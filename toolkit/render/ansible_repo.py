@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 from toolkit.model import host_probes, osfamily
 from toolkit.model.steps import PackageRepository, Step, repo_present
-from toolkit.render import ansible as A
+from toolkit.render import ansible_tasks as A
 
 KEY_CACHE = "/var/cache/toolkit"
 

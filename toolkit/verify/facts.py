@@ -1,8 +1,8 @@
 """Controller side of the probe: which facts a set of checks needs, and one round trip to get them.
 
 ``request_for(checks)`` says what to gather (each kind's row in toolkit.verify.kinds adds its
-part); ``gather(host, checks)`` sends the probe (the parts of toolkit/verify/probe/ as one script,
-compressed into one command line) through a testinfra host and returns its JSON.
+part); ``gather(host, checks)`` sends the probe (the parts of toolkit/verify/probe/ as one script with the shared
+probe helpers of toolkit/targets/probe_lib.py, compressed into one command line) through a testinfra host and returns its JSON.
 ``sections(check)`` names the probe sections a check reads, so a result can report how long its
 facts took to gather.
 """
@@ -10,9 +10,7 @@ facts took to gather.
 from __future__ import annotations
 
 import ast
-import base64
 import json
-import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from toolkit.model.checks import Check
 from toolkit.verify import probe
 from toolkit.verify.kinds import KINDS
 from toolkit.verify.probe import command_key, jupyter_key, writable_key  # noqa: F401 - re-exported
+from toolkit.targets import shipping
 
 PROBE_DIR = Path(probe.__file__).parent
 # Interpreters tried in order on the target; the plan's own venv pythons come last as a fallback.
@@ -61,18 +60,15 @@ def probe_source() -> str:
     return "\n\n".join(out)
 
 
+def shipped_source() -> str:
+    """The script the target runs: the parts, and the shared probe helpers in place of their import."""
+    return shipping.inline(probe_source(), "toolkit/verify/probe")
+
+
 @lru_cache(maxsize=1)
-def _payload() -> str:
-    return base64.b64encode(zlib.compress(probe_source().encode("utf-8"), 9)).decode("ascii")
-
-
-BOOTSTRAP = ("import base64,zlib;s=zlib.decompress(base64.b64decode('{payload}')).decode();"
-             "exec(compile(s,'toolkit-probe','exec'),{{'__name__':'__main__','PROBE_SOURCE':s}})")
-
-
 def bootstrap() -> str:
     """The python -c text that unpacks and runs the shipped probe (argv: MODE REQUEST)."""
-    return BOOTSTRAP.format(payload=_payload())
+    return shipping.bootstrap(shipped_source())
 
 
 def command_line(request: dict) -> tuple[str, list[str]]:

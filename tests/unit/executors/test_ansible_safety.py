@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from toolkit.commands.apply_cmd import ssh_verify_config
+from toolkit.commands.targeting import inventory_ssh_config as ssh_verify_config
 from toolkit.errors import UsageError
 from toolkit.executors import ansible_engine as engine
 from toolkit.executors.inventory import Host

@@ -15,13 +15,13 @@ from .recorded import PY
 
 
 def _tree() -> ast.Module:
-    return ast.parse(facts.probe_source())
+    return ast.parse(facts.shipped_source())
 
 
 def test_every_part_file_is_shipped_once_in_order():
     files = {p.stem for p in Path(probe.__file__).parent.glob("*.py")} - {"__init__"}
     assert set(probe.PARTS) == files and len(probe.PARTS) == len(files)
-    shipped = facts.probe_source()
+    shipped = facts.shipped_source()
     marks = [shipped.index(f"# ---- toolkit probe part: {name}\n") for name in probe.PARTS]
     assert marks == sorted(marks)
     assert shipped.rstrip().endswith("main(sys.argv)")      # the entry point comes last

@@ -7,7 +7,8 @@ import urllib.parse
 import pytest
 
 from toolkit.errors import UsageError
-from toolkit.verify.targets import Address, parse, ssh_hostspec, strict_ssh_config
+from toolkit.targets.address import Address, parse
+from toolkit.targets.reach import ssh_hostspec, strict_ssh_config
 
 
 @pytest.mark.parametrize("text,address", [

@@ -1,11 +1,11 @@
-"""What may go into an ssh address, an ssh config or an Ansible inventory (toolkit.verify.ssh_values)."""
+"""What may go into an ssh address, an ssh config or an Ansible inventory (toolkit.targets.ssh_values)."""
 
 from __future__ import annotations
 
 import pytest
 
 from toolkit.errors import EXIT_INVALID, UsageError
-from toolkit.verify.ssh_values import check_path, is_host, is_user, path_problem, shown
+from toolkit.targets.ssh_values import check_path, is_host, is_user, path_problem, shown
 
 
 @pytest.mark.parametrize("value", ["deploy", "_svc", "a.b-c_1"])

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import UsageError
-from toolkit.verify import ssh_config, targets
-from toolkit.verify.ssh_config import HostEntry, config_line
+from toolkit.targets import reach as targets
+from toolkit.targets import ssh_config
+from toolkit.targets.ssh_config import HostEntry, config_line
 
 needs_ssh = pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client (ssh -G reads the config)")
 INJECT = "\nProxyCommand touch /tmp/toolkit-pwned"

@@ -1,4 +1,5 @@
-"""Verification targets: parse an address, make it reachable, hand back a testinfra host spec.
+"""Reaching a target (toolkit.targets.address): make it reachable, hand back a testinfra host spec.
+verify's probe and doctor's GPU probe both run through here.
 
     docker-image://IMAGE or IMAGE   one container started for the run (--shm-size 1g, GPUs when the
                                     machine has them), removed afterwards even on failure
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -27,28 +27,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit import inputs, redact
+from toolkit import inputs
 from toolkit.errors import UsageError
-from toolkit.verify import ssh_config
-from toolkit.verify.ssh_values import SSH_HOST_RE, SSH_USER_RE, shown
+from toolkit.targets import ssh_config
+from toolkit.targets.address import Address, parse
 
-__all__ = ["SSH_HOST_RE", "SSH_USER_RE", "Address", "Target", "open_target", "parse"]
-
-IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
-CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 LABEL = "dev.toolkit.verify=1"
 NAME_PREFIX = "toolkit-verify-"     # containers verify starts: toolkit-verify-<12 hex>, labelled LABEL
 SHM_SIZE = "1g"
 START_HINT = ("start it: `sudo systemctl start docker` (or `dockerd &` as root; in a toolkit checkout "
               "scripts/ensure-docker.sh installs and starts one), or point DOCKER_HOST at a running engine")
-
-
-@dataclass(frozen=True)
-class Address:
-    kind: str            # docker-image | docker | ssh | local
-    name: str = ""       # image, container or ssh host
-    user: str | None = None
-    port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,52 +51,12 @@ class Target:
         return testinfra.get_host(self.hostspec)
 
 
-def parse(address: str) -> Address:
-    text = address.strip()
-    if text in ("local", "local://"):
-        return Address("local")
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        scheme, rest = "docker-image", text
-    if scheme == "docker-image":
-        if not IMAGE_RE.fullmatch(rest):
-            raise UsageError(f"invalid image name {shown(rest)}", "e.g. docker-image://toolkit/datascience-cpu:latest")
-        return Address("docker-image", rest)
-    if scheme == "docker":
-        if not CONTAINER_RE.fullmatch(rest):
-            raise UsageError(f"invalid container name {shown(rest)}", "give a container name or id: docker://NAME")
-        return Address("docker", rest)
-    if scheme == "ssh":
-        return _parse_ssh(rest)
-    raise UsageError(f"unknown target {shown(address)}",
-                     "use docker-image://IMAGE, docker://CONTAINER, ssh://user@host:port or local")
-
-
-def _parse_ssh(rest: str) -> Address:
-    if not rest.isprintable():    # urlsplit would drop a newline or tab silently
-        raise UsageError(f"invalid ssh target {shown(rest)}: control or invisible characters")
-    url = urllib.parse.urlsplit("ssh://" + rest)
-    try:
-        port = url.port
-        if port == 0:
-            raise ValueError(port)
-    except ValueError:
-        raise UsageError(f"invalid ssh port in {shown(redact.value(rest).rpartition('@')[2])}") from None
-    host = url.hostname or ""
-    if url.password is not None:
-        raise UsageError("a password in an ssh:// address is not supported (not shown here)",
-                         "log in with a key (--identity or the ssh agent); sudo's password: TOOLKIT_SUDO_PASSWORD")
-    if url.path or url.query or url.fragment or not host:
-        raise UsageError(f"invalid ssh target {shown(redact.value(rest))}", "use ssh://user@host:port (no path)")
-    if ":" in host:
-        host = f"[{host}]"
-    if not SSH_HOST_RE.fullmatch(host) or (url.username and not SSH_USER_RE.fullmatch(url.username)):
-        raise UsageError(f"invalid ssh target {shown(redact.value(rest))}", "use ssh://user@host:port (letters, digits, . _ -)")
-    return Address("ssh", host, url.username, port)
-
-
 @contextlib.contextmanager
-def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto") -> Iterator[Target]:
+def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto", *, known_hosts: str | None = None,
+                identity: str | None = None, accept_new: bool = False) -> Iterator[Target]:
+    """`address` reachable for testinfra. For ssh://: `ssh_config` is the user's config (included after
+    toolkit's own lines), `known_hosts` and `identity` win over it, `accept_new` trusts a host not yet
+    in known_hosts (a changed key is refused either way)."""
     addr = parse(address)
     if addr.kind == "local":
         yield Target(addr, "local://", "this machine")
@@ -120,7 +68,8 @@ def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto")
             yield Target(addr, f"docker://{cid}", f"image {addr.name} (container {cid[:12]})")
     else:
         with tempfile.TemporaryDirectory(prefix="toolkit-ssh-") as tmp:
-            config = strict_ssh_config(Path(tmp) / "ssh_config", ssh_config)
+            config = strict_ssh_config(Path(tmp) / "ssh_config", ssh_config, known_hosts=known_hosts,
+                                       identity=identity, accept_new=accept_new)
             yield Target(addr, ssh_hostspec(addr, config), f"ssh host {addr.name}")
 
 
@@ -129,8 +78,10 @@ def ssh_hostspec(addr: Address, config: Path) -> str:
     return f"ssh://{netloc}?" + urllib.parse.urlencode({"ssh_config": str(config), "timeout": "15"})
 
 
-def strict_ssh_config(path: Path, user_config: str | None) -> Path:
-    """An ssh config that forces strict host keys and batch mode, then includes the user's config.
+def strict_ssh_config(path: Path, user_config: str | None, *, known_hosts: str | None = None,
+                      identity: str | None = None, accept_new: bool = False) -> Path:
+    """An ssh config that forces strict host keys (or accept-new) and batch mode, and the run's
+    known_hosts and key when given, then includes the user's config.
 
     OpenSSH keeps the first value it reads for an option, so these lines win over the included
     file; -F skips ~/.ssh/config, hence the explicit Include of it when no config is given.
@@ -141,7 +92,12 @@ def strict_ssh_config(path: Path, user_config: str | None) -> Path:
         includes = [Path(os.path.realpath(source))]
     else:
         includes = []
-    text = ssh_config.render(options=[("StrictHostKeyChecking", "yes"), ("BatchMode", "yes")], includes=includes)
+    options = [("StrictHostKeyChecking", "accept-new" if accept_new else "yes"), ("BatchMode", "yes")]
+    if known_hosts:
+        options.append(("UserKnownHostsFile", str(Path(known_hosts).expanduser().absolute())))
+    if identity:
+        options += [("IdentityFile", str(Path(identity).expanduser().absolute())), ("IdentitiesOnly", "yes")]
+    text = ssh_config.render(options=options, includes=includes)
     return ssh_config.write(path, text)
 
 

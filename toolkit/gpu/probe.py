@@ -1,8 +1,9 @@
-"""The GPU-host probe: gathers raw outputs on a target in one go and prints them as JSON.
+"""The GPU-host probe (runs on the target): gathers raw outputs in one go and prints them as JSON.
 
-Self-contained on purpose (stdlib only, Python 3.6+, no toolkit imports): ``toolkit doctor``
-calls :func:`gather` in-process locally, and over SSH sends this file's source to the target
-as ``python3 - [--python PATH]`` on stdin. Every command is optional: one that is not
+Self-contained on purpose (stdlib only, Python 3.6+): ``toolkit doctor`` calls :func:`gather`
+in-process locally, and ships it to an SSH host or a container as one script
+(toolkit.targets.shipping.script: the shared helpers of toolkit/targets/probe_lib.py put in place
+of the line that imports them) run as ``python3 - [--python PATH]``. Every command is optional: one that is not
 installed is recorded as ``None`` (absent), one that fails keeps its rc/out/err. Nothing is
 interpreted here (toolkit.gpu.parse and toolkit.gpu.diagnose do that on the controller), and
 nothing is ever installed or changed.
@@ -12,9 +13,10 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+
+from toolkit.targets.probe_lib import read, run_command  # shipped with: toolkit/targets/probe_lib.py
 
 SCHEMA = 1
 TIMEOUT = 30
@@ -68,23 +70,7 @@ def run(argv, timeout=TIMEOUT):
     if exe is None:
         return None
     env = dict(os.environ, LC_ALL="C", LANG="C", TF_CPP_MIN_LOG_LEVEL="3")
-    try:
-        proc = subprocess.run([exe] + argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"rc": 124, "out": "", "err": "timed out after %ss" % timeout}
-    except OSError as exc:
-        return {"rc": 126, "out": "", "err": str(exc)}
-    return {"rc": proc.returncode, "out": proc.stdout.decode("utf-8", "replace"),
-            "err": proc.stderr.decode("utf-8", "replace")}
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return None
+    return run_command([exe] + argv[1:], timeout, env=env)
 
 
 def pci_sysfs(root="/sys/bus/pci/devices"):
@@ -122,8 +108,9 @@ def shm_bytes(path="/dev/shm"):
     return st.f_frsize * st.f_blocks
 
 
-def commands(kernel, python):
-    jobs = {
+def jobs(kernel, python):
+    """name -> (argv, timeout) of every command the probe runs."""
+    out = {
         "lspci": (["lspci", "-nn"], TIMEOUT),
         "nvidia_smi": (["nvidia-smi", "--query-gpu=" + SMI_FIELDS, "--format=csv,noheader"], TIMEOUT),
         "lsmod": (["lsmod"], TIMEOUT),
@@ -136,9 +123,14 @@ def commands(kernel, python):
         "apt_holds": (["apt-mark", "showhold"], TIMEOUT),
     }
     if python:
-        jobs["frameworks"] = ([python, "-c", FRAMEWORKS], FRAMEWORK_TIMEOUT)
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = dict((name, pool.submit(run, argv, timeout)) for name, (argv, timeout) in jobs.items())
+        out["frameworks"] = ([python, "-c", FRAMEWORKS], FRAMEWORK_TIMEOUT)
+    return out
+
+
+def commands(kernel, python):
+    todo = jobs(kernel, python)
+    with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+        futures = dict((name, pool.submit(run, argv, timeout)) for name, (argv, timeout) in todo.items())
         results = dict((name, future.result()) for name, future in futures.items())
     smi = results["nvidia_smi"]
     if smi and smi["rc"] != 0 and "compute_cap" in smi["out"] + smi["err"]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.errors import UsageError
-from toolkit.verify.ssh_values import check_path, is_host, is_user, shown
+from toolkit.targets.ssh_values import check_path, is_host, is_user, shown
 
 ALIAS_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 PATHS = ("UserKnownHostsFile", "IdentityFile", "Include")
