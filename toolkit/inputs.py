@@ -68,7 +68,8 @@ def _os_reason(exc: OSError) -> str:
 
     return {errno.ENOENT: "not found (no such file)", errno.ELOOP: "too many levels of symbolic links (a symlink loop?)",
             errno.ENAMETOOLONG: "file name too long", errno.ENOTDIR: "a part of the path is not a folder",
-            errno.EACCES: "permission denied"}.get(exc.errno, f"cannot be read: {(exc.strerror or str(exc)).lower()}")
+            errno.EACCES: "permission denied"}.get(exc.errno or 0,
+                                                   f"cannot be read: {(exc.strerror or str(exc)).lower()}")
 
 
 def check_regular(path: str | os.PathLike, *, what: str, display: str | None = None,
@@ -182,6 +183,7 @@ class SafeLimitedLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        assert node is not None  # PyYAML composes a node or raises
         if alias:
             if id(node) not in self._sizes:
                 raise yaml.composer.ComposerError(None, None, "an alias refers to a node that contains it", mark)

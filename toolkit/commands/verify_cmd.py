@@ -54,7 +54,8 @@ def verify(profile: str, targets: tuple[str, ...], inventory_file: str | None, l
         run_plan(plan, chosen[0], require_gpu=require_gpu, junit=junit, as_json=as_json, keyword=keyword,
                  extra_tests=extra_tests, force=force, ssh=ssh)
         return
-    failed, documents = [], []
+    failed: list[str] = []
+    documents: list[str] = []
     for one in chosen:
         try:
             run_plan(plan, one, require_gpu=require_gpu, as_json=as_json, keyword=keyword, extra_tests=extra_tests,

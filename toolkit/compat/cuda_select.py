@@ -48,6 +48,8 @@ def toolkit_driver_rank(ctx: Ctx, minor: str, driver: str) -> int:
     0: below, or nothing known (an unknown driver is never treated as satisfied)."""
     row = ctx.data.cuda.minors[minor]
     patch = row.images.patch if row.images else V.newest(row.releases)
+    if patch is None:   # a minor without releases: nothing known
+        return 0
     need, exact, _ = driver_need(ctx.data, patch)
     if need is None or not V.at_least(driver, need):
         return 0
@@ -222,7 +224,9 @@ def pick_full(ctx: Ctx, choice: CudaChoice, cudnn_variant: bool) -> str:
         rule = f"newest CUDA {cuda} patch with {what} nvidia/cuda images (the maintained one)"
         source = f"cuda.minors.{cuda}.images.{'cudnn.patch' if wants_cudnn else 'patch'}"
     else:
-        full, rule = V.newest(row.releases), f"newest known CUDA {cuda} release (no image facts)"
+        newest = V.newest(row.releases)
+        assert newest is not None, f"cuda.minors.{cuda} has no releases"
+        full, rule = newest, f"newest known CUDA {cuda} release (no image facts)"
         source = f"cuda.minors.{cuda}.releases"
     ctx.check_uncertain(f"cuda.minors.{cuda}", row)
     ctx.check_uncertain(f"cuda.minors.{cuda}.releases.{full}", row.releases[full])

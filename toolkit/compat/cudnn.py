@@ -65,7 +65,7 @@ def plan_cudnn(ctx: Ctx, cuda: str) -> CudnnPlan:
         suppliers.append(_from_image(ctx, cuda, plan))
     _check_requested(ctx, suppliers)
     first = next((s for s in suppliers if s.version), None)
-    if first:
+    if first and first.version:
         plan.version = first.version
         how = "the pip wheels of " if first.label in pip_labels else ""
         ctx.decide(CUDNN_FIELD, first.version, f"cuDNN {first.version} comes from {how}{first.label}", first.source)
@@ -74,7 +74,9 @@ def plan_cudnn(ctx: Ctx, cuda: str) -> CudnnPlan:
 
 def _tf_system(ctx: Ctx, cuda: str, pip_supplied: bool, plan: CudnnPlan) -> _Supplier | None:
     """TensorFlow without [and-cuda] loads the cuDNN major.minor it was built with from the system."""
-    tf, need = ctx.tf, ctx.tf.row.cudnn
+    tf = ctx.tf
+    assert tf is not None, "plan_cudnn asks only with a TensorFlow pick"
+    need = tf.row.cudnn
     if ctx.req.tensorflow_and_cuda:
         ctx.warn(f"{tf.label} has no [and-cuda] extra: installing plain tensorflow, which needs the system "
                  f"CUDA {tf.row.cuda} libraries and cuDNN {need}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from . import versions as V
 from .context import Ctx, FwPick
-from .schema import PyRange
+from .schema import JaxRelease, PyRange, TfRelease, TorchRelease
 
 TORCH_FIELD = "frameworks.pytorch.version"
 TF_FIELD = "frameworks.tensorflow.version"
@@ -90,8 +91,9 @@ def python_range(ctx: Ctx, pick: FwPick) -> PyRange:
 
 
 def releases_supporting_python(ctx: Ctx, name: str, python: str) -> list[str]:
-    rows = {"torch": ctx.data.pytorch.releases, "tensorflow": ctx.data.tensorflow.releases,
-            "jax": ctx.data.jax.releases}[name]
+    by_name: dict[str, Mapping[str, TorchRelease | TfRelease | JaxRelease]] = {
+        "torch": ctx.data.pytorch.releases, "tensorflow": ctx.data.tensorflow.releases, "jax": ctx.data.jax.releases}
+    rows = by_name[name]
     return V.sort_versions(k for k, r in rows.items() if V.in_range(python, r.python.min, r.python.max))
 
 
@@ -158,6 +160,7 @@ def describe_set(pick: FwPick, cudas: list[str]) -> str:
 
 def releases_with_cuda(ctx: Ctx, name: str, cuda: str) -> str | None:
     """Text like "torch >= 2.6" or "torch 2.0-2.7" for the releases that support a CUDA minor."""
+    rows: dict[str, Any]
     if name == "torch":
         rows = ctx.data.pytorch.releases
         hits = [k for k, r in rows.items() if cuda in r.cudas()]

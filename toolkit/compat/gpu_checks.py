@@ -62,7 +62,8 @@ def arch_ok(ctx: Ctx, minor: str, cc: Version) -> bool:
 def _arch_problems(ctx: Ctx, minor: str, cc: Version,
                    candidates: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str, str]]:
     """(fields, message, hint) for every way the target GPU is missing from this stack's builds."""
-    data, out = ctx.data, []
+    data = ctx.data
+    out: list[tuple[tuple[str, ...], str, str]] = []
     shown = ctx.req.compute_capability
     bw = data.pytorch.gpu_arch.get("blackwell")
     if bw and cc >= V.parse(bw.min_compute_capability):
@@ -143,6 +144,7 @@ def check_driver(ctx: Ctx, cuda: str, cuda_full: str, candidates: list[str]) -> 
     need, exact, origin = driver_need(data, cuda_full)
     row = data.cuda.minors[cuda]
     if need and exact:
+        assert origin is not None  # an exact driver always names its release
         ctx.check_uncertain(f"cuda.minors.{cuda}.releases.{origin}", row.releases[origin], "driver")
         same = "" if origin == cuda_full else f", a container-only patch of the {origin} toolkit"
         ctx.decide("gpu.min_driver", need, f"toolkit driver of CUDA {origin}{same} (family floor {floor} works "

@@ -107,7 +107,7 @@ class Refresher:
                       **{k: r.get("companions", {}) for k, r in self.rows.get("pytorch", {}).get("releases", {}).items()}}
         for project in ("torchvision", "torchaudio"):
             known = {m for c in torch_rows.values() for p, m in c.items() if p == project}
-            newest_known = V.newest(known) if known else "0"
+            newest_known = V.newest(known) or "0"
             for minor, patches in self._by_minor(project).items():
                 if V.parse(minor) <= V.parse(newest_known):
                     continue

@@ -59,8 +59,7 @@ def python_range(wheels: list[IndexFile]) -> dict[str, str] | None:
     if not minors:
         return None
     low, high = min(minors), max(minors)
-    floors = [_floor(f.requires_python) for f in wheels if f.requires_python]
-    floors = [v for v in floors if v is not None]
+    floors = [v for v in (_floor(f.requires_python) for f in wheels if f.requires_python) if v is not None]
     if floors:
         low = max(low, max(floors))
     return {"min": f"3.{low}", "max": f"3.{high}"} if low <= high else None

@@ -273,16 +273,16 @@ class CompatData(BaseModel):
             for companion in rel.companions:
                 if companion not in ("torchvision", "torchaudio"):
                     problems.append(f"pytorch.releases.{key}.companions.{companion}: only torchvision and torchaudio")
-        for key, rel in self.tensorflow.releases.items():
-            _check_patches("tensorflow", key, rel.patches, problems)
-        for key, rel in self.jax.releases.items():
-            for extra in [*rel.extras, *rel.built_with]:
+        for key, tf_rel in self.tensorflow.releases.items():
+            _check_patches("tensorflow", key, tf_rel.patches, problems)
+        for key, jax_rel in self.jax.releases.items():
+            for extra in [*jax_rel.extras, *jax_rel.built_with]:
                 if extra not in self.jax.extras:
                     problems.append(f"jax.releases.{key}: unknown extra {extra!r} (known: {', '.join(self.jax.extras)})")
                 elif (first := self.jax.extras[extra].min_jax) and V.parse(key) < V.parse(first):
                     problems.append(f"jax.releases.{key}: jax[{extra}] does not exist before jax {first}")
-        for key, rel in self.keras.releases.items():
-            _check_patches("keras", key, rel.patches, problems)
+        for key, keras_rel in self.keras.releases.items():
+            _check_patches("keras", key, keras_rel.patches, problems)
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -55,6 +55,7 @@ def contribute(ctx: Context) -> Contribution:
 
 def _wheelhouse(ctx: Context) -> CopyTree:
     ref = ctx.profile.network.wheelhouse
+    assert ref is not None  # only asked for when the profile names one
     field = "network.wheelhouse"
     path = Path(ref) if Path(ref).is_absolute() else ctx.source_file(field).parent / ref
     if not path.is_dir():

@@ -125,15 +125,16 @@ class BuildKitParser(_Parser):
         if m := BK_STEP.match(line):
             vertex = int(m.group(1))
             if vertex not in self.vertices:
-                step = StepRecord(int(m.group(3)), int(m.group(4)), m.group(5), m.group(2), started=self.clock())
-                self.vertices[vertex] = step
-                self.log.steps.append(step)
-                self._emit("start", step)
+                started = StepRecord(int(m.group(3)), int(m.group(4)), m.group(5), m.group(2), started=self.clock())
+                self.vertices[vertex] = started
+                self.log.steps.append(started)
+                self._emit("start", started)
             return
-        if not BK_VERTEX.match(line):
+        vm = BK_VERTEX.match(line)
+        if not vm:
             self._free_line(line)
             return
-        step = self.vertices.get(int(BK_VERTEX.match(line).group(1)))
+        step = self.vertices.get(int(vm.group(1)))
         if m := BK_CACHED.match(line):
             if step:
                 step.cached = step.done = True

@@ -128,7 +128,7 @@ def _from_env(environ: Mapping[str, str], names: tuple[str, str]) -> Login | Non
 
 def _netrc(path: str | None) -> tuple[netrc.netrc | None, str]:
     explicit = path is not None
-    file = Path(path) if explicit else Path.home() / ".netrc"
+    file = Path(path) if path is not None else Path.home() / ".netrc"
     if not explicit and not file.is_file():
         return None, ""
     if not file.is_file():

@@ -15,11 +15,15 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from toolkit.executors.inventory import Host
 from toolkit.executors.results import BAD, FAILED, HostResult, Progress, ProgressFn
 from toolkit.ui import console as make_console
 from toolkit.ui import printable, use_colour
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 Work = Callable[[Host, ProgressFn], HostResult]
 WAITING = "waiting"
@@ -59,8 +63,8 @@ class LiveDisplay:
     def __init__(self, hosts: Sequence[Host], console=None):
         self.console = console or make_console()
         self.lock = threading.Lock()
-        self.rows = {h.name: [WAITING, "", None] for h in hosts}     # state, step, started
-        self.live = None
+        self.rows: dict[str, list[Any]] = {h.name: [WAITING, "", None] for h in hosts}     # state, step, started
+        self.live: Live | None = None
 
     def _table(self):
         from rich.table import Table

@@ -169,7 +169,7 @@ def _mismatch(host: Host) -> list[Finding]:
     user = next((p.upstream for p in _installed(host, USERSPACE_PREFIXES) if p.upstream), None)
     if host.smi and host.smi.gpus:
         user = host.smi.gpus[0].driver_version
-    smi_says = host.smi.error.splitlines()[0] if host.smi and host.smi.mismatch else None
+    smi_says = host.smi.error.splitlines()[0] if host.smi and host.smi.error and host.smi.mismatch else None
     if not smi_says and not (loaded and user and loaded != user):
         return []
     detail = "; ".join(filter(None, [f"nvidia-smi: {smi_says}" if smi_says else None,
@@ -247,7 +247,7 @@ def _arch(host: Host, label: str, arch_list: list[str]) -> list[Finding]:
     if not arch_list or not gpus:
         return []
     found, ok = [], []
-    for cc in sorted({g.compute_cap for g in gpus}):
+    for cc in sorted({g.compute_cap for g in gpus if g.compute_cap}):
         sm, names = "sm_" + cc.replace(".", ""), ", ".join(sorted({g.name for g in gpus if g.compute_cap == cc}))
         cover = _coverage(cc, arch_list)
         if cover == "sass":

@@ -189,8 +189,8 @@ def parse_dkms(text: str | None) -> tuple[DkmsEntry, ...]:
         if "/" in parts[0]:
             parts = parts[0].split("/", 1) + parts[1:]
         if len(parts) >= 2:
-            parts += [None] * (4 - len(parts))
-            entries.append(DkmsEntry(parts[0], parts[1], parts[2], parts[3], state.strip()))
+            padded: list[str | None] = [*parts, None, None]   # kernel and arch may be absent
+            entries.append(DkmsEntry(parts[0], parts[1], padded[2], padded[3], state.strip()))
     return tuple(entries)
 
 
@@ -208,7 +208,8 @@ def parse_holds(text: str | None) -> frozenset[str]:
 def parse_docker_runtimes(info_json: str | None, daemon_json: str | None) -> frozenset[str] | None:
     """Runtime names from `docker info --format '{{json .Runtimes}}'` and daemon.json's
     "runtimes"; None when neither could be read (no Docker)."""
-    names, seen = set(), False
+    names: set[str] = set()
+    seen = False
     for text, pick in ((info_json, lambda d: d), (daemon_json, lambda d: d.get("runtimes"))):
         try:
             doc = json.loads(text) if text else None

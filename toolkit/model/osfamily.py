@@ -87,9 +87,10 @@ class OsFamily:
         return f"{self.keyring_dir}/{name}.asc"
 
 
-def _debian_mirror(distro: str, version: str, mirror: str):
+def _debian_mirror(distro: str, version: str, mirror: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     codename = DEBIAN.codename(distro, version)
     mirror = mirror.rstrip("/")
+    suites: tuple[str | None, ...]
     if distro == "ubuntu":
         comps = "main restricted universe multiverse"
         suites = (codename, f"{codename}-updates", f"{codename}-security")

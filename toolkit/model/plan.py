@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from toolkit.model.checks import Check
 from toolkit.model.steps import Step
@@ -65,7 +66,7 @@ class Plan:
 
 
 def _step_dict(step: Step) -> dict:
-    out = {"kind": step.kind}
+    out: dict[str, Any] = {"kind": step.kind}
     for f in dataclasses.fields(step):
         value = getattr(step, f.name)
         if f.name == "files":

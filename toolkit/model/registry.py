@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-T = TypeVar("T", bound=type)
+T = TypeVar("T")
 
 
-def declared_in(base: T, module: str) -> tuple[T, ...]:
+def declared_in(base: type[T], module: str) -> tuple[type[T], ...]:
     """Every subclass of ``base`` (at any depth) declared in ``module``, in declaration order."""
-    out: list[T] = []
+    out: list[type[T]] = []
     for sub in base.__subclasses__():
         if sub.__module__ == module:
             out.append(sub)

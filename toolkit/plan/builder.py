@@ -79,7 +79,7 @@ def _checks(loaded: LoadedProfile, parts: list[Contribution]) -> dict:
             if c.component != tools.USER_CHECKS:
                 builtin[c.id] = c
     problems = []
-    user = {}
+    user: dict = {}
     for i, c in enumerate(c for part in parts for c in part.checks if c.component == tools.USER_CHECKS):
         if c.id in builtin:
             name = c.id.split(":", 1)[1]

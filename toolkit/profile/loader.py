@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from toolkit import inputs, redact
 from toolkit.errors import Problem, ProfileError
@@ -133,7 +134,7 @@ def _shown(value) -> str:
     return inputs.shown(repr(value), 60)
 
 
-def _problem(err: dict, tree: LDict, file: str) -> Problem:
+def _problem(err: ErrorDetails, tree: LDict, file: str) -> Problem:
     loc = _clean_loc(err["loc"], tree)
     field = ".".join(inputs.key_name(p) for p in loc)
     pos = position_of(tree, loc)

@@ -63,12 +63,12 @@ def _merge(parent, child, path: tuple):
         key = KEYED_LISTS.get(path)
         if key is not None:
             return _keyed(parent, child, key)
-        out = LList(parent, pos=child.pos, item_pos=parent.item_pos)
+        merged = LList(parent, pos=child.pos, item_pos=parent.item_pos)
         for item, pos in zip(child, child.item_pos):
-            if item not in out:
-                out.append(item)
-                out.item_pos.append(pos)
-        return out
+            if item not in merged:
+                merged.append(item)
+                merged.item_pos.append(pos)
+        return merged
     return child
 
 

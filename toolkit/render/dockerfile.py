@@ -16,13 +16,14 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from toolkit.model.plan import Plan
 from toolkit.model import host_probes, osfamily
 from toolkit.model.steps import (PROXY_VARIABLES, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig,
                                  Metadata, NvidiaDriver, OsPackages, PackageRepository, PipInstall, RunCommand,
-                                 Service, TrustCA, Venv, WriteFile)
+                                 Service, Step, TrustCA, Venv, WriteFile)
 from toolkit.profile import patterns
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
 
@@ -347,7 +348,7 @@ def _host_only(step: NvidiaDriver | ContainerToolkit, b: _Build) -> list[str]:
     return [comment("drivers come from the host; not installed in images")]
 
 
-_step = dispatcher({
+_step: Callable[[Step, _Build], list[str]] = dispatcher({
     OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git_config, Service: _service,
     Metadata: _metadata, RunCommand: _run_command, CopyTree: _copy_tree,

@@ -60,7 +60,7 @@ def jupyter(p, facts):
     expected = (f"jupyter {p['flavor']} starts, /api answers 200, /api/contents refuses a request without "
                 "a token (401/403) and accepts one with it")
     if "_error" in f or f.get("error"):
-        return Outcome(False, expected, f.get("_error") or f.get("error"),
+        return Outcome(False, expected, f.get("_error") or f.get("error") or "",
                        f"install it: {p['python']} -m pip install {JUPYTER_PACKAGES.get(p['flavor'], 'jupyter')}")
     found = (f"/api={f.get('api')} after {f.get('startup_seconds')}s, /api/contents without token="
              f"{f.get('contents_no_token')}, with token={f.get('contents_token')}")

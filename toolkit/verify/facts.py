@@ -13,6 +13,7 @@ import ast
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from toolkit.model.checks import Check
 from toolkit.verify import probe
@@ -51,7 +52,7 @@ def probe_source() -> str:
     out = []
     for name in probe.PARTS:
         text = (PROBE_DIR / f"{name}.py").read_text(encoding="utf-8")
-        local = set()
+        local: set[int] = set()
         for node in ast.parse(text).body:
             if isinstance(node, ast.ImportFrom) and node.level:
                 local.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
@@ -100,7 +101,7 @@ def parse(rc: int, stdout: str, stderr: str) -> dict:
         except ValueError:
             pass
     why = (stderr or stdout).strip()[-1000:] or f"exit status {rc}"
-    out = {"_error": f"the probe failed on the target (exit {rc}): {why}"}
+    out: dict[str, Any] = {"_error": f"the probe failed on the target (exit {rc}): {why}"}
     if rc in TRANSPORT_RC or "No such container" in why or "is not running" in why:
         out["_transport"] = True
     return out

@@ -39,8 +39,8 @@ def pytest_collection_finish(session) -> None:
     """--require-gpu where no selected check is GPU-tier proves nothing about a GPU: refuse it."""
     if not require_gpu(session.config) or not session.items:
         return
-    checks = [getattr(item, "callspec", None) and item.callspec.params.get("check") for item in session.items]
-    checks = [c for c in checks if isinstance(c, Check)]
+    params = [getattr(item, "callspec", None) and item.callspec.params.get("check") for item in session.items]
+    checks = [c for c in params if isinstance(c, Check)]
     if checks and not any(c.tier == "gpu" for c in checks):
         raise pytest.UsageError("--require-gpu (or TOOLKIT_REQUIRE_GPU=1): none of the selected checks is GPU-tier, "
                                 "so nothing would prove a GPU works; verify a GPU profile, widen -k, or drop it")

@@ -103,7 +103,7 @@ def bits_test(req, pw):
             return "%s is not a folder" % where, None
         return (None if may_write(st) else "%s cannot write %s (%s)" % (pw.pw_name, where, owner_of(where))), None
 
-    out = {"uid": pw.pw_uid, "dirs": {}, "trees": {}, "hidden": [],
+    out: dict = {"uid": pw.pw_uid, "dirs": {}, "trees": {}, "hidden": [],
            "how": "judged by owner and mode: uid %d cannot become %s (sudo wants a password)" % (os.geteuid(), pw.pw_name)}
     for path in req.get("dirs", []):
         why, hidden = check(path)
@@ -111,7 +111,7 @@ def bits_test(req, pw):
         if hidden:
             out["hidden"].append(owner_of(os.path.dirname(hidden)))
     for root in req.get("trees", []):
-        found = {"missing": False, "unwritable": [], "truncated": False}
+        found: dict = {"missing": False, "unwritable": [], "truncated": False}
         todo = [(root, 0)]
         while todo:
             path, depth = todo.pop()
@@ -135,7 +135,7 @@ def bits_test(req, pw):
 
 def write_test(req):
     """In the user's own process: try each folder of req["dirs"], scan each of req["trees"]."""
-    out = {"uid": os.geteuid(), "dirs": {}, "trees": {}}
+    out: dict = {"uid": os.geteuid(), "dirs": {}, "trees": {}}
     for path in req.get("dirs", []):
         out["dirs"][path] = try_write(path)
     for path in req.get("trees", []):
@@ -194,7 +194,7 @@ def owner_of(path):
 
 def unwritable_under(root):
     """Folders under root (root included, WRITE_DEPTH deep, symlinks not followed) this user cannot write."""
-    out = {"missing": not os.path.isdir(root), "unwritable": [], "truncated": False}
+    out: dict = {"missing": not os.path.isdir(root), "unwritable": [], "truncated": False}
     todo, seen = [(root, 0)], 0
     while todo and not out["missing"]:
         path, depth = todo.pop()

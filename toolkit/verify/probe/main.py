@@ -55,7 +55,7 @@ def writable_key(wreq):
 
 def jobs_for(req):
     """fact key -> (gatherer key, its arguments) for one request (the GPU section is not among them)."""
-    jobs = {}
+    jobs: dict = {}
     for key in ("os_release", "shm"):
         if req.get(key):
             jobs[key] = (key, ())

@@ -31,8 +31,8 @@ def interp_facts(req):
     try:
         from importlib import metadata
     except ImportError:  # Python < 3.8
-        metadata = None
-    out = {"version": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable,
+        metadata = None  # type: ignore[assignment]  # the stdlib module or nothing
+    out: dict = {"version": "%d.%d.%d" % sys.version_info[:3], "executable": sys.executable,
            "prefix": sys.prefix, "base_prefix": getattr(sys, "base_prefix", sys.prefix), "dists": {}}
     imports = {}
     for name in req.get("dists", []):

@@ -74,6 +74,7 @@ def jupyter(req):
     except OSError as exc:
         out["error"] = str(exc)
         return out
+    assert proc.stderr is not None  # stderr=PIPE
     try:
         out["api"] = None
         while time.time() - started < JUPYTER_TIMEOUT and proc.poll() is None:

@@ -44,7 +44,7 @@ def users(names):
     import grp
     import pwd
     sudo_bin = shutil.which("sudo")
-    out = {}
+    out: dict = {}
     for name in names:
         try:
             pw = pwd.getpwnam(name)
@@ -97,7 +97,7 @@ def shm():
 
 
 def git(req):
-    out = {"path": shutil.which("git"), "version": None, "lfs": None, "config": {}}
+    out: dict = {"path": shutil.which("git"), "version": None, "lfs": None, "config": {}}
     if not out["path"]:
         return out
     out["version"] = run(["git", "--version"])["out"].strip()
