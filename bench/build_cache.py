@@ -29,6 +29,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from docs_section import write_section  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 from toolkit.executors import docker_build as db  # noqa: E402
@@ -89,10 +90,10 @@ def clear_cache_mounts(cli: str) -> None:
 def measure(name: str, make_context, base: str, ca: Path, cli: str, keep: bool, extra: str) -> dict:
     results = {}
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
-        for run, extra, no_cache in (("cold", None, True), ("rebuild", extra, False)):
+        for run, added, no_cache in (("cold", None, True), ("rebuild", extra, False)):
             work = Path(tmp) / run
             work.mkdir()
-            context = make_context(work, base, ca, extra)
+            context = make_context(work, base, ca, added)
             if no_cache:
                 clear_cache_mounts(cli)
             tag = f"toolkit-bench/{name}:{run}"
@@ -137,7 +138,7 @@ def table(columns: dict[str, dict]) -> str:
     rows.append(("image size", *[f"{columns[n]['rebuild'].size / 1e6:.0f} MB" for n in names],
                  f"{tk['rebuild'].size / hp['rebuild'].size:.2f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 from docs_section import write_section  # noqa: E402
+
 sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402

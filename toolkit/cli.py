@@ -14,7 +14,6 @@ from toolkit import __version__
 from toolkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, ToolkitError
 from toolkit.ui import PrintableFormatter, degrade_encoding, err
 
-
 # Each command's module is imported only when that command runs (start-up stays quick).
 COMMAND_MODULES = {
     "profiles": "profile_cmds", "validate": "profile_cmds", "schema": "profile_cmds", "plan": "profile_cmds",

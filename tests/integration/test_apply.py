@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from .harness import DEPLOY_PASSWORD
-from .test_script_idempotent import PROFILE   # the same light profile: apt jq, venv + six, git, user alice
+from .test_script_idempotent import PROFILE  # the same light profile: apt jq, venv + six, git, user alice
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
 

@@ -12,9 +12,9 @@ import os
 
 import pytest
 
+from ..tty import run_in_pty
 from .test_apply import REPO, Apply, row, sh
 from .test_script_idempotent import PROFILE
-from ..tty import run_in_pty
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
 

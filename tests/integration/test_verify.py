@@ -368,7 +368,7 @@ def test_verify_this_machine(tmp_path, capsys):
         build_plan(load_profile(_write(tmp_path, SSH_PROFILE))),
         checks=(check("os_release", "os", "Debian 12", distro="debian", version="12"),
                 check("python_version", "python", "this Python", python=sys.executable,
-                      version="%d.%d" % sys.version_info[:2]),
+                      version="{}.{}".format(*sys.version_info[:2])),
                 check("pip_package", "python", "pytest importable", ident="pip_package:pytest",
                       python=sys.executable, name="pytest", specifier=">=8", import_name=None),
                 check("pip_package", "python", "PyYAML importable as yaml", ident="pip_package:pyyaml",

@@ -1,4 +1,4 @@
-"""mypy with the project's config ([tool.mypy] in pyproject.toml) reports nothing, and the baseline of
+"""mypy and ruff with the project's config (pyproject.toml) report nothing; the mypy baseline of
 modules whose errors are ignored (issue 16) only holds modules that still need it, so it can only shrink.
 
 mypy keeps its cache in .mypy_cache at the repository root: a warm run takes about a second."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,16 @@ def test_mypy_baseline_only_shrinks(tmp_path):
     clean = sorted(set(modules) - failing)
     assert not clean, (f"now type-clean, drop from the mypy baseline in pyproject.toml: {', '.join(clean)}\n"
                        + proc.stdout + proc.stderr)
+
+
+def test_ruff_project_config_is_clean():
+    """ruff ([tool.ruff] in pyproject.toml: pyflakes, isort, bugbear, pyupgrade) finds nothing."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        reason = "ruff is not installed (pip install -e '.[test]')"
+        if in_ci():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    proc = subprocess.run([ruff, "check", "--no-cache", "--output-format", "concise", "toolkit", "tests", "bench",
+                           "scripts"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -26,8 +26,8 @@ from toolkit.executors.results import BAD, HostResult
 from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
-from toolkit.ui import console, err, out, use_colour, warn
 from toolkit.targets.address import Address
+from toolkit.ui import console, err, out, use_colour, warn
 
 PASSWORD_ENV = "TOOLKIT_SUDO_PASSWORD"
 
@@ -62,7 +62,7 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
         return apply_local(job, host, progress) if host.local else apply_remote(job, host, settings, progress)
 
     results = fanout.run_all(hosts, work, forks, fanout.display_for(hosts, echo))
-    for r, host in zip(results, hosts):
+    for r, host in zip(results, hosts, strict=False):
         if not host.local and r.failed_step == "host key CHANGED":
             warn(f"{r.host}: THE HOST KEY CHANGED; nothing was run there. {r.tail[0] if r.tail else ''}")
     return results
@@ -74,7 +74,7 @@ def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ss
     from toolkit.verify import report, runner
 
     with tempfile.TemporaryDirectory(prefix="toolkit-apply-verify-") as tmp:
-        for n, (host, r) in enumerate(zip(hosts, results)):
+        for n, (host, r) in enumerate(zip(hosts, results, strict=False)):
             if not r.ok:
                 continue
             err(f"{r.host}: verifying...")

@@ -157,7 +157,7 @@ def doctor(ctx: click.Context, targets: tuple[str, ...], inventory_file: str | N
     if as_json:
         docs = [[f.to_dict() for f in findings] for _, findings in reports]
         out(json.dumps(docs[0] if len(reports) == 1 else [{"target": label, "findings": d}
-                                                          for (label, _), d in zip(reports, docs)], indent=2))
+                                                          for (label, _), d in zip(reports, docs, strict=False)], indent=2))
     else:
         for label, findings in reports:
             if len(reports) > 1:

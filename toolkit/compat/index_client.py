@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import ssl
 import urllib.error
 import urllib.parse
@@ -85,7 +84,7 @@ class IndexClient:
             raise IndexUnavailable(f"the index answered HTTP {exc.code} for {shown}",
                                    "check --index-url (a PEP 691 simple API root) and try again later",
                                    status=exc.code) from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise IndexUnavailable(f"the index did not answer within {self.timeout:g}s ({shown})",
                                    "retry, raise --timeout, or use a closer mirror with --index-url") from None
         except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
@@ -142,7 +141,7 @@ class IndexClient:
         except urllib.error.HTTPError as exc:
             raise IndexUnavailable(f"the index answered HTTP {exc.code} for {inputs.shown(url, 200)}",
                                    status=exc.code) from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise IndexUnavailable(f"the index did not answer within {self.timeout:g}s "
                                    f"({inputs.shown(url, 200)})") from None
         except (urllib.error.URLError, OSError, ssl.SSLError) as exc:

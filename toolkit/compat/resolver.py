@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from . import versions as V
-from .context import Ctx
 from .companions import companion_for
+from .context import Ctx
 from .cuda_select import pick_full, select_cuda
 from .cudnn import plan_cudnn
 from .data_model import CompatData, load_data

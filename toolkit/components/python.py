@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from toolkit.components.base import Context, Contribution
-from toolkit.model.checks import check
 from pathlib import Path
 
+from toolkit.components.base import Context, Contribution
 from toolkit.errors import ProfileError
+from toolkit.model.checks import check
 from toolkit.model.steps import CopyTree, PipInstall, RunCommand, Venv
 
 BOOTSTRAP = "/opt/toolkit/bootstrap"

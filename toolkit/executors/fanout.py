@@ -176,7 +176,7 @@ def summary_lines(results: Sequence[HostResult]) -> list[str]:
     """The final table as plain text, a dry run's step lists and failures' details below it."""
     rows = [COLUMNS, *(tuple(printable(cell) for cell in _row(r)) for r in results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines += dry_run_lines(results)
     for r in results:
         lines += _details(r)

@@ -32,8 +32,8 @@ import paramiko
 from toolkit import inputs, redact
 from toolkit.errors import UsageError
 from toolkit.executors import inventory_check
-from toolkit.targets.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
 from toolkit.targets.address import parse
+from toolkit.targets.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
 
 MAX_JUMPS = 4
 

@@ -14,9 +14,8 @@ from typing import NoReturn
 
 from toolkit.errors import UsageError
 from toolkit.inputs import key_name
-from toolkit.targets.ssh_values import (GROUP_NAME_RE, HOST_NAME_RE, is_host, is_user, path_problem,
-                                       shown)
 from toolkit.targets.address import parse
+from toolkit.targets.ssh_values import GROUP_NAME_RE, HOST_NAME_RE, is_host, is_user, path_problem, shown
 
 SETTINGS = ("address", "user", "port", "identity", "jump")
 TOP_KEYS = ("defaults", "hosts", "groups")

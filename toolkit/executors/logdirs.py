@@ -9,12 +9,12 @@ file toolkit did not write is never overwritten (toolkit.outputs) unless --force
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
 import secrets
 import shutil
-import datetime
 from pathlib import Path
 from urllib.parse import quote
 

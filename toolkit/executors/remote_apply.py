@@ -24,11 +24,24 @@ import paramiko
 
 from toolkit.executors.inventory import Host
 from toolkit.executors.local_apply import (
-    CREDENTIALS, Job, as_root, os_gate, password_input, root_command, tracker_for, wrapper_text,
+    CREDENTIALS,
+    Job,
+    as_root,
+    os_gate,
+    password_input,
+    root_command,
+    tracker_for,
+    wrapper_text,
 )
 from toolkit.executors.os_check import READ_COMMAND
 from toolkit.executors.results import (
-    FAILED, UNREACHABLE, HostResult, OutputTracker, Progress, ProgressFn, failure,
+    FAILED,
+    UNREACHABLE,
+    HostResult,
+    OutputTracker,
+    Progress,
+    ProgressFn,
+    failure,
 )
 from toolkit.executors.ssh import ConnectError, Connection, SshSettings
 from toolkit.outputs.wheels import wheel_files
@@ -114,7 +127,7 @@ def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job) -> list[str]:
     if job.credentials:
         _put_credentials(sftp, f"{tmp}/{CREDENTIALS}", job.credentials)
     if not job.dry_run:
-        for (src, _dest), (remote, _) in zip(job.trees, trees):
+        for (src, _dest), (remote, _) in zip(job.trees, trees, strict=False):
             _put_tree(sftp, Path(src), remote, skipped)
     return skipped
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +167,7 @@ def _client(host: Host, settings: SshSettings, sock=None) -> paramiko.SSHClient:
         raise ConnectError(f"authentication failed for {where}: {exc}",
                            "check the user and --identity, or load the key into ssh-agent",
                            step="authentication") from None
-    except (OSError, socket.timeout, paramiko.SSHException, EOFError) as exc:
+    except (TimeoutError, OSError, paramiko.SSHException, EOFError) as exc:
         client.close()
         why = "connection refused" if isinstance(exc, NoValidConnectionsError) else str(exc) or type(exc).__name__
         raise ConnectError(f"cannot connect to {where}: {why}", "is sshd running there, on that port?") from None

@@ -120,7 +120,7 @@ def parse_nvidia_smi(text: str | None, fields: str = "") -> SmiResult:
     gpus, other = [], []
     for line in (text or "").splitlines():
         cells = [c.strip() for c in line.split(",")]
-        row = dict(zip(names, cells))
+        row = dict(zip(names, cells, strict=False))
         if len(cells) == len(names) and row.get("index", "").isdigit():  # any column order; skips a csv header
             cc = row.get("compute_cap")
             gpus.append(Gpu(int(row["index"]), row.get("name", ""), row.get("pci.bus_id", ""),

@@ -15,9 +15,9 @@ from pydantic_core import ErrorDetails
 
 from toolkit import inputs, redact
 from toolkit.errors import Problem, ProfileError
+from toolkit.profile import semantics
 from toolkit.profile.bundled import bundled_path, did_you_mean
 from toolkit.profile.merge import merge, position_of
-from toolkit.profile import semantics
 from toolkit.profile.model import Profile
 from toolkit.profile.yamlsource import LDict, load_located
 

@@ -64,7 +64,7 @@ def _merge(parent, child, path: tuple):
         if key is not None:
             return _keyed(parent, child, key)
         merged = LList(parent, pos=child.pos, item_pos=parent.item_pos)
-        for item, pos in zip(child, child.item_pos):
+        for item, pos in zip(child, child.item_pos, strict=False):
             if item not in merged:
                 merged.append(item)
                 merged.item_pos.append(pos)
@@ -76,7 +76,7 @@ def _keyed(parent: LList, child: LList, key, named: set | None = None) -> LList:
     """The parent's items the child does not name (in this list, or in `named`), then all the child's."""
     named = {key(item) for item in child} - {None} if named is None else named
     out = LList(pos=child.pos or parent.pos)
-    for item, pos in zip(parent, parent.item_pos):
+    for item, pos in zip(parent, parent.item_pos, strict=False):
         if key(item) is None or key(item) not in named:
             out.append(item)
             out.item_pos.append(pos)

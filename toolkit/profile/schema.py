@@ -34,7 +34,8 @@ ITEM_PATTERNS = {
 }
 # Free text: no C0/C1 controls, DEL, bidi/zero-width format characters or line separators
 # (a subset of the Python rule, which also refuses other format and unassigned code points).
-FREE_TEXT = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff]{0,%d}(?!\n)$" % P.FREE_TEXT_MAX
+FREE_TEXT = ("^[^\\u0000-\\u001f\\u007f-\\u009f\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff]"
+             f"{{0,{P.FREE_TEXT_MAX}}}(?!\n)$")
 MAP_PATTERNS = {("Profile", "env"): (P.ENV_NAME, P.ENV_VALUE), ("Git", "config"): (P.GIT_CONFIG_KEY, P.SAFE_TEXT)}
 
 

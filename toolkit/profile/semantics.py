@@ -17,6 +17,7 @@ from toolkit.profile.merge import position_of
 from toolkit.profile.policy import apt_key, requirement_key, unsafe_git_key
 from toolkit.profile.yamlsource import LDict, LList
 
+
 def problems(tree: LDict, file: str) -> list[Problem]:
     out: list[Problem] = []
     out += _duplicates(tree, file, [("checks",)], _check_name, "check name", "give each check its own name")

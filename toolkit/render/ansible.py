@@ -19,17 +19,47 @@ from pathlib import PurePosixPath
 from toolkit.model import osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver, OsPackages,
-    PackageRepository, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    ContainerToolkit,
+    CopyTree,
+    CreateUser,
+    Environment,
+    GitConfig,
+    Metadata,
+    NvidiaDriver,
+    OsPackages,
+    PackageRepository,
+    PipInstall,
+    RunCommand,
+    Service,
+    Step,
+    TrustCA,
+    Venv,
+    WriteFile,
 )
 from toolkit.render import ansible_gpu, ansible_repo
 from toolkit.render.ansible_tasks import (
-    PIP_PREREQUISITE, Template, copy_tasks, dump, family_of, guard, package_task, prerequisites, step_name,
+    PIP_PREREQUISITE,
+    Template,
+    copy_tasks,
+    dump,
+    family_of,
+    guard,
+    package_task,
+    prerequisites,
+    step_name,
 )
 from toolkit.render.common import Rendered, dispatcher, pip_options, sh
 from toolkit.render.host_files import (
-    PROFILE_D, VENV_GUARD, VENV_GUARD_MESSAGE, profile_d_text, safe_header, unit_name, unit_path, unit_text,
-    venv_owner, venv_paths,
+    PROFILE_D,
+    VENV_GUARD,
+    VENV_GUARD_MESSAGE,
+    profile_d_text,
+    safe_header,
+    unit_name,
+    unit_path,
+    unit_text,
+    venv_owner,
+    venv_paths,
 )
 
 

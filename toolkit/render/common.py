@@ -95,7 +95,7 @@ class Rendered:
 
         return write_output(outdir, self.files, self.trees, force=force, prune=prune, option=option, report=warn)
 
-    def merged(self, other: "Rendered") -> "Rendered":
+    def merged(self, other: Rendered) -> Rendered:
         """One output of two renders (render --format all); a path both write must agree."""
         clash = [rel for rel in set(self.files) & set(other.files) if self.files[rel] != other.files[rel]]
         clash += [rel for rel in set(self.trees) & set(other.trees) if self.trees[rel] != other.trees[rel]]

@@ -19,11 +19,27 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from toolkit.model.plan import Plan
 from toolkit.model import host_probes, osfamily
-from toolkit.model.steps import (PROXY_VARIABLES, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig,
-                                 Metadata, NvidiaDriver, OsPackages, PackageRepository, PipInstall, RunCommand,
-                                 Service, Step, TrustCA, Venv, WriteFile)
+from toolkit.model.plan import Plan
+from toolkit.model.steps import (
+    PROXY_VARIABLES,
+    ContainerToolkit,
+    CopyTree,
+    CreateUser,
+    Environment,
+    GitConfig,
+    Metadata,
+    NvidiaDriver,
+    OsPackages,
+    PackageRepository,
+    PipInstall,
+    RunCommand,
+    Service,
+    Step,
+    TrustCA,
+    Venv,
+    WriteFile,
+)
 from toolkit.profile import patterns
 from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
 

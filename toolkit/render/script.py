@@ -20,14 +20,39 @@ from dataclasses import dataclass
 from toolkit.model import osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
-    PROXY_VARIABLES, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver,
-    OsPackages, PackageRepository, PipInstall, RunCommand, Service, Step, TrustCA, Venv, WriteFile, repositories,
+    PROXY_VARIABLES,
+    ContainerToolkit,
+    CopyTree,
+    CreateUser,
+    Environment,
+    GitConfig,
+    Metadata,
+    NvidiaDriver,
+    OsPackages,
+    PackageRepository,
+    PipInstall,
+    RunCommand,
+    Service,
+    Step,
+    TrustCA,
+    Venv,
+    WriteFile,
+    repositories,
 )
 from toolkit.render import script_gpu, script_repo
 from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, sh, template
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
-    CONTROL_CHARS, PROFILE_D, VENV_GUARD, VENV_GUARD_MESSAGE, profile_d_text, safe_header, unit_name, unit_path, unit_text,
-    venv_owner, venv_paths,
+    CONTROL_CHARS,
+    PROFILE_D,
+    VENV_GUARD,
+    VENV_GUARD_MESSAGE,
+    profile_d_text,
+    safe_header,
+    unit_name,
+    unit_path,
+    unit_text,
+    venv_owner,
+    venv_paths,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from toolkit.verify.outcome import JUPYTER_PACKAGES, Outcome, tail, venv_of
 from toolkit.verify.probe import jupyter_key
 
+
 def _framework(p, facts, name):
     key = f"{name}:{p['python']}"
     f = facts.get(key) or {}

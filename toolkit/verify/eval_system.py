@@ -10,6 +10,7 @@ from packaging.version import InvalidVersion, Version
 from toolkit.verify.outcome import FRAMEWORK_MODULES, Outcome, missing, tail, venv_of
 from toolkit.verify.probe import command_key, writable_key
 
+
 # --------------------------------------------------------------------------- system
 def os_release(p, facts):
     f = facts.get("os_release") or {}

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.model.checks import Check
+from toolkit.targets import shipping
 from toolkit.verify import probe
 from toolkit.verify.kinds import KINDS
 from toolkit.verify.probe import command_key, jupyter_key, writable_key  # noqa: F401 - re-exported
-from toolkit.targets import shipping
 
 PROBE_DIR = Path(probe.__file__).parent
 # Interpreters tried in order on the target; the plan's own venv pythons come last as a fallback.
@@ -32,7 +32,7 @@ def request_for(checks) -> dict:
     req: dict = {}
     for c in checks:
         KINDS[c.kind].request(req, c.p)
-    for key, value in req.items():
+    for _key, value in req.items():
         if isinstance(value, list):
             value.sort(key=lambda v: json.dumps(v, sort_keys=True))
     if "git" in req:

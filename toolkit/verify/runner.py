@@ -20,8 +20,8 @@ import pytest
 from toolkit.model.plan import Plan
 from toolkit.outputs.atomic import write_file
 from toolkit.render.testinfra import render, suite_path
-from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, Result
 from toolkit.verify import suite
+from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, Result
 from toolkit.verify.suite import RESULT_PROPERTY
 
 PYTEST_INI = "[pytest]\naddopts =\nmarkers =\n    gpu: needs a visible NVIDIA GPU\n"

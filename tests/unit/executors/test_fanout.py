@@ -16,7 +16,15 @@ from toolkit.executors import fanout
 from toolkit.executors.inventory import Host
 from toolkit.executors.local_apply import Job, apply_local, root_command, wrapper_text
 from toolkit.executors.results import (
-    CHANGED, FAILED, REDACTED, UNCHANGED, UNREACHABLE, WOULD_CHANGE, HostResult, OutputTracker, Progress,
+    CHANGED,
+    FAILED,
+    REDACTED,
+    UNCHANGED,
+    UNREACHABLE,
+    WOULD_CHANGE,
+    HostResult,
+    OutputTracker,
+    Progress,
 )
 
 OUTPUT = """\

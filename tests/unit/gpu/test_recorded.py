@@ -14,8 +14,15 @@ from pathlib import Path
 import pytest
 
 from toolkit.gpu import diagnose
-from toolkit.gpu.parse import (parse_dpkg, parse_lspci, parse_modinfo, parse_mokutil, parse_nvidia_smi,
-                               parse_proc_version, read_facts)
+from toolkit.gpu.parse import (
+    parse_dpkg,
+    parse_lspci,
+    parse_modinfo,
+    parse_mokutil,
+    parse_nvidia_smi,
+    parse_proc_version,
+    read_facts,
+)
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 MACHINES = sorted(p for p in RECORDED.iterdir() if p.is_dir())

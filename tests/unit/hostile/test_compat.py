@@ -8,8 +8,8 @@ import os
 import pytest
 
 from toolkit.cli import main
-from toolkit.compat.index_client import IndexFile
 from toolkit.compat import refresh_derive as D
+from toolkit.compat.index_client import IndexFile
 
 
 def run(argv, capsys):

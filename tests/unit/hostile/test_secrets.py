@@ -19,7 +19,7 @@ from toolkit.commands.doctor_cmd import write_facts
 from toolkit.errors import UsageError
 from toolkit.executors import docker_build as db
 from toolkit.executors.build_progress import BuildLog
-from toolkit.executors.local_apply import write_credentials, wrapper_text
+from toolkit.executors.local_apply import wrapper_text, write_credentials
 from toolkit.executors.results import OutputTracker
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile

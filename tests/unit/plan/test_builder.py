@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.certs import ca_pair
 from toolkit.cli import main
-from toolkit.model.steps import OsPackages, CopyTree, Environment, PipInstall, TrustCA, Venv
+from toolkit.model.steps import CopyTree, Environment, OsPackages, PipInstall, TrustCA, Venv
 from toolkit.plan.builder import build_plan
 from toolkit.profile.bundled import list_bundled
 from toolkit.profile.loader import load_profile

@@ -16,8 +16,20 @@ import pytest
 
 from toolkit.model.checks import Check
 from toolkit.model.plan import Plan, Target
-from toolkit.model.steps import (OsPackages, CopyTree, CreateUser, Environment, GitConfig, Metadata, PipInstall,
-                                 RunCommand, Service, TrustCA, Venv, WriteFile)
+from toolkit.model.steps import (
+    CopyTree,
+    CreateUser,
+    Environment,
+    GitConfig,
+    Metadata,
+    OsPackages,
+    PipInstall,
+    RunCommand,
+    Service,
+    TrustCA,
+    Venv,
+    WriteFile,
+)
 
 HOSTILE = "x'; rm -rf / # $(id) `id` \"q\" \\\nnext"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

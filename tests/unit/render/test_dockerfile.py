@@ -14,9 +14,29 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.render.conftest import (HOSTILE, PEM, VENV, WHEELHOUSE, default_steps, make_hostile_plan, make_plan,
-                                        make_target, write_file)
-from toolkit.model.steps import (STEP_TYPES, OsPackages, PackageRepository, ContainerToolkit, CopyTree, Environment, GitConfig, NvidiaDriver, PipInstall, Venv)
+from tests.unit.render.conftest import (
+    HOSTILE,
+    PEM,
+    VENV,
+    WHEELHOUSE,
+    default_steps,
+    make_hostile_plan,
+    make_plan,
+    make_target,
+    write_file,
+)
+from toolkit.model.steps import (
+    STEP_TYPES,
+    ContainerToolkit,
+    CopyTree,
+    Environment,
+    GitConfig,
+    NvidiaDriver,
+    OsPackages,
+    PackageRepository,
+    PipInstall,
+    Venv,
+)
 from toolkit.render import dockerfile
 from toolkit.render.dockerfile import q
 

@@ -18,8 +18,22 @@ import pytest
 
 from toolkit.model.plan import Plan, Target
 from toolkit.model.steps import (
-    OsPackages, ContainerToolkit, CopyTree, CreateUser, Environment, GitConfig, Metadata, NvidiaDriver, PipInstall,
-    PackageRepository, RunCommand, Service, Step, TrustCA, Venv, WriteFile,
+    ContainerToolkit,
+    CopyTree,
+    CreateUser,
+    Environment,
+    GitConfig,
+    Metadata,
+    NvidiaDriver,
+    OsPackages,
+    PackageRepository,
+    PipInstall,
+    RunCommand,
+    Service,
+    Step,
+    TrustCA,
+    Venv,
+    WriteFile,
 )
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -77,7 +77,7 @@ def test_probe_facts_on_this_machine(tmp_path):
         check("command", "t", "c", ident="command:c", argv=(sys.executable, "-c", "print('hi')"), expect="hi"),
         check("pip_package", "t", "p", ident="pip_package:pyyaml", python=sys.executable, name="PyYAML",
               specifier=">=5", import_name=None),
-        check("python_version", "t", "v", python=sys.executable, version="%d.%d" % sys.version_info[:2]),
+        check("python_version", "t", "v", python=sys.executable, version="{}.{}".format(*sys.version_info[:2])),
         check("shm", "t", "s", min_mb=1),
     ])
     got = run_probe(req)
@@ -87,7 +87,7 @@ def test_probe_facts_on_this_machine(tmp_path):
     interp = got["interp:" + sys.executable]
     assert interp["dists"]["PyYAML"]["top_level"] == "yaml"        # derived, import_name was None
     assert interp["imports"]["PyYAML"] == {"module": "yaml", "ok": True, "seconds": interp["imports"]["PyYAML"]["seconds"]}
-    assert interp["version"].startswith("%d.%d." % sys.version_info[:2])
+    assert interp["version"].startswith("{}.{}.".format(*sys.version_info[:2]))
 
 
 def test_parse_failures():

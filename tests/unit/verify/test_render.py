@@ -13,7 +13,8 @@ from toolkit.verify.suite import to_check
 from .recorded import CHECKS
 
 
-def plan(name: str = "demo-gpu", checks=tuple(CHECKS.values())) -> Plan:
+def plan(name: str = "demo-gpu", checks: tuple | None = None) -> Plan:
+    checks = tuple(CHECKS.values()) if checks is None else checks
     target = Target(distro="debian", os_version="12", base_image="debian:12", python_version="3.11",
                     python_bin="python3", venv="/opt/venv", user="dev", uid=1000, gid=1000, home="/home/dev", gpu=True)
     return Plan(name=name, description="d", digest="0123456789abcdef" * 4, target=target, steps=(), checks=checks,

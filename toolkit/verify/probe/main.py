@@ -11,7 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .folders import write_test, writable
+from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
 from .system import command, dpkg, files, git, gpu, os_release, paths, shm, users
