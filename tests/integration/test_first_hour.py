@@ -52,6 +52,23 @@ def test_ubuntu_profile_on_a_debian_host_is_refused_before_any_change(tmp_path, 
     assert "warning: deploy@127.0.0.1" in res.stderr and "applying anyway (--allow-os-mismatch)" in res.stderr
 
 
+def test_the_ansible_engine_refuses_another_os_too(tmp_path, ssh_keypair, sshd_container):
+    host = sshd_container("osansible")
+    apply = make(tmp_path, ssh_keypair, UBUNTU)
+    apply.trust(host)
+    for extra in (("--engine", "ansible"), ("--engine", "ansible", "--dry-run")):
+        res = apply.run(host, extra=extra)
+        text = res.stdout + res.stderr
+        assert res.returncode == 2, text
+        assert "the host runs Debian 12" in text and "the profile is for ubuntu 22.04" in text
+        assert "--allow-os-mismatch" in res.stderr and "Traceback" not in text
+    assert untouched(host)
+    res = apply.run(host, extra=("--engine", "ansible", "--dry-run", "--allow-os-mismatch"))
+    text = res.stdout + res.stderr
+    assert res.returncode == 0, text
+    assert "warning: the host runs Debian 12" in text and "applying anyway" in text
+
+
 def test_another_release_of_the_same_family_is_a_warning(tmp_path, ssh_keypair, sshd_container):
     host = sshd_container("osrelease")
     apply = make(tmp_path, ssh_keypair, DEBIAN_11)

@@ -186,7 +186,8 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
         from toolkit.executors.ansible_engine import run_ansible
 
         results = run_ansible(plan, hosts, forks, check=dry_run, log_dir=log_dir, become_password=password,
-                              known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, display=echo)
+                              known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, display=echo,
+                              allow_os_mismatch=allow_os_mismatch)
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
                          log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo,

@@ -38,6 +38,7 @@ import yaml
 from toolkit.errors import ToolkitError, UsageError
 from toolkit.executors.ansible_recap import REBOOT_TASK, HostRecap, RecapParser
 from toolkit.executors.inventory import Host
+from toolkit.executors.os_check import REFUSED_STEP
 from toolkit.executors.results import BAD, HostResult, Progress, ProgressFn, open_log, redactor
 from toolkit.executors.ssh import DEFAULT_KNOWN_HOSTS
 from toolkit.model.plan import Plan
@@ -242,7 +243,7 @@ def _progress_hook(progress: ProgressFn | None, by_alias: dict[str, Host], index
 def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool = False, log_dir=None,
                 become_password: str | None = None, known_hosts: str | None = None,
                 accept_new_host_keys: bool = False, display: Callable[[str], None] | None = None,
-                progress: ProgressFn | None = None) -> list[HostResult]:
+                progress: ProgressFn | None = None, allow_os_mismatch: bool = False) -> list[HostResult]:
     """Apply `plan` to `hosts` with ansible-playbook; one HostResult per host, in the hosts' order.
 
     Every output line of ansible-playbook (its PLAY RECAP included) goes to `display` (default:
@@ -263,6 +264,7 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
         argv = [playbook, "-i", str(work / "inventory.yml"), str(work / "ansible" / "site.yml")]
         argv += ["--check"] if check else []
         argv += ["--become-password-file", "-"] if become_password else []
+        argv += ["-e", f"{ansible_render.OS_MISMATCH_VAR}=true"] if allow_os_mismatch else []
         log, log_path = open_log(log_dir, LOG_NAME.removesuffix(".log"))
         if log is not None:
             stack.enter_context(log)
@@ -278,7 +280,7 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
             display(line)
         rc = run_playbook(argv, _child_env(work / "ansible.cfg"), work, sink, become_password)
     wall = time.monotonic() - start
-    steps = {name: title for name, (_, title) in index.items()}
+    steps = {name: title for name, (_, title) in index.items()} | {ansible_render.OS_CHECK_TASK: REFUSED_STEP}
     run_tail = parser.lines if rc not in (0, 2, 4) else []   # 2: a host failed, 4: one was unreachable
     return [host_result(parser.hosts[alias], host, steps, len(plan.steps), check, wall, log_path, run_tail)
             for alias, host in by_alias.items()]

@@ -236,6 +236,30 @@ def play_environment(plan: Plan) -> dict[str, str]:
     return env
 
 
+OS_CHECK_TASK = "OS check"              # the task that refuses a host of another distribution
+OS_MISMATCH_VAR = "toolkit_allow_os_mismatch"
+_SAME_DISTRO = "(ansible_facts['distribution'] | lower) == toolkit_expect_distro"
+_SAME_RELEASE = "(ansible_facts['distribution_version'] ~ '.').startswith(toolkit_expect_version ~ '.')"
+_FOUND = ("the host runs {{ ansible_facts['distribution'] }} {{ ansible_facts['distribution_version'] }}, "
+          "the profile is for {{ toolkit_expect_distro }} {{ toolkit_expect_version }}")
+
+
+def os_check_tasks() -> list[dict]:
+    """The host's OS against the profile's before anything changes (as apply's native engine does):
+    another distribution fails the host unless toolkit_allow_os_mismatch=true (apply
+    --allow-os-mismatch); another release of it is a warning. Reads the play's toolkit_expect_* vars."""
+    return [
+        {"name": OS_CHECK_TASK,
+         "ansible.builtin.fail": {"msg": Template(
+             _FOUND + ": its packages and repositories would not fit; nothing was changed there "
+             f"(apply --allow-os-mismatch, or -e {OS_MISMATCH_VAR}=true, applies anyway)")},
+         "when": [f"not ({_SAME_DISTRO})", f"not ({OS_MISMATCH_VAR} | default(false) | bool)"], "tags": ["always"]},
+        {"name": "OS check: warn when the release or distribution differs from the profile's",
+         "ansible.builtin.debug": {"msg": Template("warning: " + _FOUND + "; applying anyway")},
+         "when": f"not (({_SAME_DISTRO}) and ({_SAME_RELEASE}))", "tags": ["always"]},
+    ]
+
+
 def render_tasks(step: Step, n: int, plan: Plan) -> list[dict]:
     """One step's tasks, tagged with its component (the unit of the golden tests)."""
     return [{**t, "tags": [step.component]} for t in tasks_for(step, n, plan)]
@@ -247,7 +271,8 @@ def render(plan: Plan) -> Rendered:
     env = play_environment(plan)
     if env:
         play["environment"] = env
-    play["pre_tasks"] = prerequisite_probes(family_of(plan)) + venv_guard_tasks(plan)
+    play["vars"] = {"toolkit_expect_distro": plan.target.distro, "toolkit_expect_version": plan.target.os_version}
+    play["pre_tasks"] = os_check_tasks() + prerequisite_probes(family_of(plan)) + venv_guard_tasks(plan)
     play["tasks"] = [t for n, s in enumerate(plan.steps, 1) for t in render_tasks(s, n, plan)]
     files = {"ansible/playbook.yml": safe_header(plan) + dump([play])}
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}

@@ -120,7 +120,8 @@ def _strings(node):
 
 
 # Jinja the renderer writes itself: the pre_tasks' interpreter, and registered toolkit_* facts (GPU steps).
-_OWN = re.compile(r"[^{}]*(?:\{\{ (?:ansible_facts\['python'\]\['executable'\]|item|toolkit_\w+(?:\.\w+)*"
+_OWN = re.compile(r"[^{}]*(?:\{\{ (?:ansible_facts\['python'\]\['executable'\]|ansible_facts\['distribution(?:_version)?'\]"
+                  r"|item|toolkit_\w+(?:\.\w+)*"
                   r"(?: \| [a-z_]+(?:\(\[\]\))?)?) \}\}[^{}]*)+")
 
 
