@@ -6,6 +6,10 @@ Exit codes: 0 ok, 1 apply/build failed, 2 usage or invalid profile,
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -87,3 +91,21 @@ class ProfileError(ToolkitError):
 
 class VerificationFailed(ToolkitError):
     exit_code = EXIT_VERIFY_FAILED
+
+
+@contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) until the block is done, then raise KeyboardInterrupt: what must not be cut
+    in half (renaming output into place, starting or removing a container) finishes first. Only the main
+    thread has signal handlers; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt

@@ -12,14 +12,13 @@ import fcntl
 import hashlib
 import os
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.errors import deferred_interrupt
 from toolkit.outputs import guard, owned, wheels
 
 Report = Callable[[str], None]
@@ -36,22 +35,6 @@ def as_file(value: str | bytes | FileOut) -> FileOut:
         return value
     data = value.encode("utf-8") if isinstance(value, str) else value
     return FileOut(data, 0o755 if data.startswith(b"#!") else 0o644)
-
-
-@contextmanager
-def held_interrupts() -> Iterator[None]:
-    """Ctrl-C during the block is delivered after it (main thread only: signals go there)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
 
 
 @contextmanager
@@ -218,7 +201,7 @@ def _swap(root: Path, tmp: Path, units: list[str], gone: set[str]) -> None:
     old_dir = tmp / "old"
     old_dir.mkdir()
     done: list[tuple[str, bool, list[Path]]] = []     # (rel, had an old one, folders made)
-    with held_interrupts():
+    with deferred_interrupt():
         try:
             for n, rel in enumerate(units):
                 target = root / rel

@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -28,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import inputs
-from toolkit.errors import UsageError
+from toolkit.errors import UsageError, deferred_interrupt
 from toolkit.targets import ssh_config
 from toolkit.targets.address import Address, parse
 
@@ -139,23 +137,6 @@ def _require_running(name: str) -> None:
 
 def machine_has_gpu() -> bool:
     return os.path.exists("/dev/nvidia0") or bool(shutil.which("nvidia-smi"))
-
-
-@contextlib.contextmanager
-def deferred_interrupt() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) until the block is done, then raise KeyboardInterrupt: starting and removing
-    a container are never cut in half. Only the main thread has signal handlers; elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
