@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.render_hosts import tool
+from tests.unit.render_fixtures import tool
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted([*ROOT.glob("scripts/**/*.sh"), ROOT / ".ci" / "run"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.render_hosts import in_ci
+from tests.unit.render_fixtures import in_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = ROOT / "pyproject.toml"

@@ -9,11 +9,11 @@ string a renderer can quote.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 
 import pytest
 
+from tests.unit.render_fixtures import write_file
 from toolkit.model.checks import Check
 from toolkit.model.plan import Plan, Target
 from toolkit.model.steps import (
@@ -36,11 +36,6 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 VENV = "/opt/venv"
 WHEELHOUSE = "/opt/toolkit/wheelhouse"
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-
-
-def write_file(component, title, path, content, mode="0644", owner="root") -> WriteFile:
-    return WriteFile(component, title, path=path, content=content, mode=mode, owner=owner,
-                     sha256=hashlib.sha256(content.encode()).hexdigest())
 
 
 def make_target(**overrides) -> Target:

