@@ -1,10 +1,13 @@
 """Hostile and careless outputs (issue 12): no command that writes deletes or overwrites what toolkit
 did not write, writes through a symbolic link, hangs on a pipe or device, or copies a wheelhouse's
 links and specials. Classes: destructive output folder; path and file-type abuse for outputs;
-wheelhouse abuse; apply log folders. Each case runs the real CLI in a subprocess."""
+wheelhouse abuse; apply log folders. Each case runs the real CLI entry point (`toolkit.cli.main`) in this
+process; those where a regression would hang (pipes, devices) run it in a subprocess with a time limit."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import stat
 import subprocess
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.cli import main
 from toolkit.executors import logdirs
 from toolkit.executors.results import open_log
 
@@ -21,8 +25,29 @@ PROFILE = str(REPO / "profiles" / "datascience-cpu.yaml")
 
 
 def toolkit(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120, env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO), **(env or {})})
+    """`toolkit ARGS` through its entry point in this process: exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update({"NO_COLOR": "1", **(env or {})})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def toolkit_process(*args: str) -> subprocess.CompletedProcess:
+    """`toolkit ARGS` in a subprocess with a time limit: for cases where a regression would hang."""
+    return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, cwd=REPO,
+                          timeout=120, env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)})
 
 
 def tree(root: Path) -> dict[str, bytes | str]:
@@ -141,9 +166,9 @@ def test_symlinked_subfolder_is_refused_even_forced(tmp_path):
 def test_output_that_is_a_fifo_or_under_a_file_is_exit_2_not_a_hang(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "plain").write_text("x")
-    refused(toolkit("render", PROFILE, "-o", str(tmp_path / "pipe")), "named pipe")
+    refused(toolkit_process("render", PROFILE, "-o", str(tmp_path / "pipe")), "named pipe")
     refused(toolkit("render", PROFILE, "-o", str(tmp_path / "plain" / "sub")), "Not a directory")
-    refused(toolkit("doctor", "--save-facts", str(tmp_path / "pipe"), "--force"), "named pipe")
+    refused(toolkit_process("doctor", "--save-facts", str(tmp_path / "pipe"), "--force"), "named pipe")
     assert stat.S_ISFIFO((tmp_path / "pipe").lstat().st_mode)
 
 
@@ -151,7 +176,7 @@ def test_output_that_is_a_fifo_or_under_a_file_is_exit_2_not_a_hang(tmp_path):
 def test_forced_save_facts_never_replaces_a_device(tmp_path):
     dev = tmp_path / "null"
     os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))
-    refused(toolkit("doctor", "--save-facts", str(dev), "--force"), "a device")
+    refused(toolkit_process("doctor", "--save-facts", str(dev), "--force"), "a device")
     assert stat.S_ISCHR(dev.lstat().st_mode)
 
 
