@@ -98,5 +98,5 @@ def serve(mode: str = "ok"):
     """(server, base URL); call server.shutdown() when done."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Index(mode).handler())
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/simple"
