@@ -124,6 +124,9 @@ class PipInstall(Step):
     extra_index_urls: tuple[str, ...] = ()
     find_links: str | None = None          # a wheelhouse folder on the target
     no_index: bool = False
+    # Locked: install exactly this file's hashed pins (--require-hashes --no-deps) instead of
+    # `requirements`, which then name the same pins for the probe.
+    requirement_file: str | None = None
 
     def probe(self):
         # Exits 0 when every requirement is already satisfied in the venv.

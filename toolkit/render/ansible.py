@@ -154,9 +154,13 @@ def _venv(step: Venv, n: int, plan: Plan) -> list[dict]:
 
 
 def _pip(step: PipInstall, n: int, plan: Plan) -> list[dict]:
-    args = {"name": list(step.requirements), "state": "present", "virtualenv": step.venv,
-            "virtualenv_command": f"{plan.target.python_bin} -m venv"}
+    args: dict = {"name": list(step.requirements), "state": "present", "virtualenv": step.venv,
+                  "virtualenv_command": f"{plan.target.python_bin} -m venv"}
     opts = pip_options(step)
+    if step.requirement_file:      # locked: the hashed file, nothing resolved
+        del args["name"]
+        args["requirements"] = step.requirement_file
+        opts += ["--require-hashes", "--no-deps"]
     if opts:
         args["extra_args"] = sh(*opts)
     tasks = [{"name": step_name(step), "ansible.builtin.pip": args, "when": guard(PIP_PREREQUISITE[1])},

@@ -79,6 +79,13 @@ def pip_options(step: PipInstall) -> list[str]:
     return opts
 
 
+def pip_targets(step: PipInstall) -> list[str]:
+    """What pip installs: the locked requirement file (hashes required, nothing resolved) or the requirements."""
+    if step.requirement_file:
+        return ["--require-hashes", "--no-deps", "-r", step.requirement_file]
+    return list(step.requirements)
+
+
 class Rendered:
     """A renderer's output: text files by relative path, plus local folders to copy beside them."""
 

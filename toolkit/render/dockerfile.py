@@ -290,8 +290,15 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
     if netrc:
         mounts.append(netrc)
     command = (f"NETRC={NETRC_PATH} " if netrc else "") + words(*args) + ITEM + ITEM.join(
-        q(r) for r in step.requirements)
+        _pip_items(step))
     return b.run([command], mounts=tuple(mounts), as_user=owner)
+
+
+def _pip_items(step: PipInstall) -> list[str]:
+    """One requirement per line; a locked step's options and file on one line each."""
+    if step.requirement_file:
+        return ["--require-hashes --no-deps", f"-r {q(step.requirement_file)}"]
+    return [q(r) for r in step.requirements]
 
 
 def _git_config(step: GitConfig, b: _Build) -> list[str]:
