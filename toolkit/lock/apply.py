@@ -21,7 +21,7 @@ import re
 from toolkit.lock.model import Lock, PipPackage, step_key
 from toolkit.model import osfamily
 from toolkit.model.plan import Plan
-from toolkit.model.steps import Metadata, OsPackages, PipInstall, Step, WriteFile
+from toolkit.model.steps import Environment, Metadata, OsPackages, PipInstall, Step, WriteFile
 
 LOCK_DIR = "/opt/toolkit/lock"
 LOCK_LABEL = "dev.toolkit.lock"
@@ -60,8 +60,21 @@ def _pip_steps(step: PipInstall, n: int, lock: Lock) -> list[Step]:
     return [write, dataclasses.replace(step, requirements=pins, requirement_file=path)]
 
 
+def source_date_epoch(lock: Lock) -> str:
+    """A fixed SOURCE_DATE_EPOCH per lock (midnight UTC of its compat data date): pip then writes
+    hash-checked .pyc files and tools that stamp times use this one; no build time lands in the image."""
+    import datetime
+
+    try:
+        day = datetime.date.fromisoformat(lock.compat_date[:10])
+    except ValueError:
+        day = datetime.date(2026, 1, 1)
+    return str(int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp()))
+
+
 def locked_plan(plan: Plan, lock: Lock) -> Plan:
-    steps: list[Step] = []
+    steps: list[Step] = [Environment("lock", "reproducible build: a fixed SOURCE_DATE_EPOCH",
+                                     variables=(("SOURCE_DATE_EPOCH", source_date_epoch(lock)),), build_only=True)]
     n = 0
     for step in plan.steps:
         if isinstance(step, OsPackages):
