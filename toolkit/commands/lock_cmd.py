@@ -28,6 +28,34 @@ def _proxy_env(plan) -> dict[str, str]:
     return credentials.proxy_settings(plan)
 
 
+def _apt_settings(loaded, plan) -> dict:
+    """The profile's apt mirror (as source files) and CA certificates, for apt in the lock's container."""
+    from toolkit.model import osfamily
+    from toolkit.model.steps import TrustCA
+
+    t = plan.target
+    mirror = loaded.profile.network.apt_mirror
+    sources = osfamily.for_distro(t.distro).mirror_files(t.distro, t.os_version, mirror) if mirror else None
+    pem = "".join(f.content for s in plan.steps if isinstance(s, TrustCA) for f in s.files) or None
+    return {"mirror_sources": sources, "ca_pem": pem}
+
+
+def _notes(plan) -> tuple[str, ...]:
+    from toolkit.model.steps import ContainerToolkit, NvidiaDriver, PackageRepository
+
+    unpinned = sorted({s.title for s in plan.steps if isinstance(s, (NvidiaDriver, ContainerToolkit, PackageRepository))})
+    return (f"not pinned (host-only, resolved on the host): {', '.join(unpinned)}",) if unpinned else ()
+
+
+def _engine():
+    """The high-level Docker client (after the friendly reachability check builds use)."""
+    import docker
+
+
+    db.connect()
+    return docker.from_env(timeout=600)
+
+
 def _previous(path: Path, upgrade: bool) -> Lock | None:
     import os
 
@@ -74,7 +102,6 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
     """Resolve and pin the whole stack of PROFILE for its target; nothing is built or installed."""
     from toolkit.commands.build_cmd import with_base_image
     from toolkit.compat import load_data
-    from toolkit.executors import docker_build as db
     from toolkit.outputs.atomic import check_output
 
     loaded = load_profile(profile)
@@ -85,17 +112,19 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
     check_output(path.parent, [path.name], force=force, option="-o", target=path)
     previous = _previous(path, upgrade)
     from toolkit.lock import apt_resolve, pip_resolve
+    from toolkit.lock.base_image import base_image
 
     env = _proxy_env(plan)
     started = time.monotonic()
     try:
-        api = db.connect()
+        client = _engine()
         out(f"locking {plan.name}: base image {plan.target.base_image}")
-        image = apt_resolve.base_image(api, plan.target.base_image, pull=True)
+        image = base_image(client, plan.target.base_image, pull=True)
         out(f"  base image {image.ref} = {image.digest} ({image.kind})")
-        apt = apt_resolve.resolve(api, image, requests.apt_requests(plan),
+        apt = apt_resolve.resolve(client, image, requests.apt_requests(plan),
                                   previous=previous.os_packages if previous else (), upgrade=upgrade,
-                                  upgrade_packages=upgrade_packages, env=env, progress=lambda m: out("  " + m))
+                                  upgrade_packages=upgrade_packages, env=env, progress=lambda m: out("  " + m),
+                                  **_apt_settings(loaded, plan))
         out(f"  {len(apt.packages)} OS packages ({apt.release}, {apt.arch})")
         target = pip_resolve.target_for(plan.target.distro, plan.target.os_version, apt.arch, plan.target.python_version)
         pip = pip_resolve.resolve(requests.pip_requests(plan), target,
@@ -111,8 +140,7 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
         target=(("os", apt.release), ("arch", apt.arch), ("python", interp.version if interp else target.python_version),
                 ("platform", target.platform)),
         base_image=image, os_packages=apt.packages, pip=pip, python=interp,
-        notes=("host-only steps (NVIDIA driver, container toolkit, their repositories) are not pinned",)
-        if any(k.startswith("os packages / driver") for k, _ in requests.summary(plan)) else ())
+        notes=_notes(plan))
     lockfile.write(path, new, force=force)
     for line in moved(previous, new):
         out(line)
