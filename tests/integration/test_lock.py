@@ -83,3 +83,77 @@ def test_two_cold_locked_builds_install_the_same_packages(docker_engine, datasci
     finally:
         for tag in tags:
             remove_image(docker_engine, tag)
+
+
+def month_profile(folder, base_image: str, index_url: str, pip: tuple[str, ...] = ("toolkitmonth",)):
+    import yaml
+
+    doc = {
+        "name": "month-test",
+        "os": {"distro": "debian", "version": "12", "base_image": base_image},
+        "python": {"version": "system", "venv": "/opt/venv", "installer": "pip"},
+        "git": {"enabled": False},
+        "user": {"name": "dev", "uid": 1000, "gid": 1000},
+        "network": {"pip": {"index_url": index_url}},
+        "packages": {"pip": list(pip)},
+    }
+    path = folder / "month-test.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_month_later_the_locked_build_still_installs_what_was_locked(docker_engine, base_image, tmp_path):
+    """The index holds toolkitmonth 1.0 when the lock is made; 1.1 appears later. A locked build installs
+    1.0, an unlocked one 1.1, and `verify --locked` on the unlocked image names the package (exit 3)."""
+    from tests.indexserver import serve_index
+
+    tags = {k: f"toolkit-test/month-{uuid.uuid4().hex[:8]}:{k}" for k in ("locked", "unlocked")}
+    with serve_index(tmp_path / "wheels") as index:
+        index.add("toolkitmonthdep", "1.0")
+        index.add("toolkitmonth", "1.0", requires=["toolkitmonthdep>=1.0"])
+        profile = month_profile(tmp_path, base_image, index.url)
+        made = toolkit("lock", str(profile), timeout=600)
+        assert made.returncode == 0, made.stdout + made.stderr
+        lock = lockfile.read(tmp_path / "month-test.lock")
+        assert {(p.name, p.version) for p in lock.pip} >= {("toolkitmonth", "1.0"), ("toolkitmonthdep", "1.0")}
+        index.add("toolkitmonthdep", "1.1")
+        index.add("toolkitmonth", "1.1", requires=["toolkitmonthdep>=1.1"])
+        try:
+            for kind, extra in (("locked", ["--locked"]), ("unlocked", [])):
+                built = toolkit("build", str(profile), "-t", tags[kind], "--network", "host", *extra, timeout=1200)
+                assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+            versions = {k: images.run_in_image(docker_engine, t, "/opt/venv/bin/python -m pip freeze") for k, t in
+                        tags.items()}
+            assert "toolkitmonth==1.0" in versions["locked"] and "toolkitmonthdep==1.0" in versions["locked"]
+            assert "toolkitmonth==1.1" in versions["unlocked"] and "toolkitmonthdep==1.1" in versions["unlocked"]
+            good = toolkit("verify", str(profile), "--locked", "--target", f"docker-image://{tags['locked']}")
+            assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
+            drift = toolkit("verify", str(profile), "--locked", "--target", f"docker-image://{tags['unlocked']}")
+            assert drift.returncode == 3, drift.stdout[-3000:] + drift.stderr[-3000:]
+            assert "toolkitmonth 1.1, locked 1.0" in drift.stdout + drift.stderr
+            assert "toolkitmonthdep 1.1, locked 1.0" in drift.stdout + drift.stderr
+            # A re-lock keeps 1.0 (nothing asked to move); --upgrade-package takes 1.1.
+            again = toolkit("lock", str(profile), timeout=600)
+            assert again.returncode == 0 and "toolkitmonth" not in again.stdout.split("wrote")[0].split("pip packages")[-1]
+            assert ("toolkitmonth", "1.0") in {(p.name, p.version) for p in lockfile.read(tmp_path / "month-test.lock").pip}
+            moved = toolkit("lock", str(profile), "--upgrade-package", "toolkitmonth", timeout=600)
+            assert moved.returncode == 0, moved.stderr
+            assert "toolkitmonth 1.0 -> 1.1" in moved.stdout
+        finally:
+            for tag in tags.values():
+                remove_image(docker_engine, tag)
+
+
+def test_stale_lock_is_refused_before_anything_is_built(docker_engine, base_image, tmp_path):
+    from tests.unit.lock.fake_lock import fake_lock
+    from toolkit.plan.builder import build_plan
+    from toolkit.profile.loader import load_profile
+
+    profile = month_profile(tmp_path, base_image, "https://pypi.org/simple")
+    lockfile.write(tmp_path / "month-test.lock", fake_lock(build_plan(load_profile(profile)), kind="image-id"))
+    month_profile(tmp_path, base_image, "https://pypi.org/simple", ("toolkitmonth", "rich"))
+    result = toolkit("build", str(profile), "-t", "toolkit-test/stale:1", "--locked", timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "month-test.lock no longer matches" in result.stderr and "+rich" in result.stderr
+    assert f"toolkit lock {profile}" in result.stderr
+    assert "building" not in result.stdout
