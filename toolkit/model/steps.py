@@ -124,8 +124,11 @@ class PipInstall(Step):
     extra_index_urls: tuple[str, ...] = ()
     find_links: str | None = None          # a wheelhouse folder on the target
     no_index: bool = False
+    requirement_files: tuple[str, ...] = ()  # requirements files on the target: pip install -r FILE
 
     def probe(self):
+        if self.requirement_files:
+            return (f"{self.venv}/bin/python", "-c", REQUIREMENT_FILES_PROBE, *self.requirement_files)
         # Exits 0 when every requirement is already satisfied in the venv.
         code = (
             "import sys\n"
@@ -141,6 +144,46 @@ class PipInstall(Step):
             "        sys.exit(1)\n"
         )
         return (f"{self.venv}/bin/python", "-c", code, *self.requirements)
+
+
+# Exits 0 when every requirement of the files (as toolkit writes them: one PEP 508 requirement per line, then
+# --hash options; `-c FILE` lines name constraints) whose marker applies is installed and matches: its
+# specifier, and for a URL requirement the URL (or git commit) pip recorded in direct_url.json. An installed
+# package a constraint no longer allows counts as not done.
+REQUIREMENT_FILES_PROBE = """\
+import json, sys
+from importlib.metadata import PackageNotFoundError, distribution
+from pip._vendor.packaging.requirements import Requirement
+def done(path, constraint):
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line.startswith("-c "):
+            done(line[3:], True)
+        if not line or line.startswith(("#", "-")):
+            continue
+        r = Requirement(line.split(" --hash=")[0])
+        if r.marker is not None and not r.marker.evaluate({"extra": ""}):
+            continue
+        try:
+            d = distribution(r.name)
+        except PackageNotFoundError:
+            if constraint:
+                continue
+            sys.exit(1)
+        if not r.specifier.contains(d.version, prereleases=True):
+            sys.exit(1)
+        if r.url:
+            info = json.loads(d.read_text("direct_url.json") or "{}")
+            want = r.url.split("#")[0]
+            if want.startswith("git+"):
+                got = (info.get("vcs_info") or {}).get("commit_id") == want.rpartition("@")[2]
+            else:
+                got = info.get("url") == want
+            if not got:
+                sys.exit(1)
+for p in sys.argv[1:]:
+    done(p, False)
+"""
 
 
 @dataclass(frozen=True)
@@ -193,6 +236,52 @@ class RunCommand(Step):
         if self.creates:
             return ("test", "-e", self.creates)
         return self.unless or None
+
+
+RUN_STATE_DIR = "/var/lib/toolkit/run"    # where hosts (and images) record the run: steps that ran
+
+
+@dataclass(frozen=True)
+class RunStep(Step):
+    """One of the profile's own steps (run:): `argv` run as `user` in its home, never through a shell (a
+    script is written to the target by a WriteFile step before it, and argv names it).
+
+    Done when `creates` exists, when `unless` (run as the same user) exits 0, or, with neither, when
+    RUN_STATE_DIR/name holds `digest` (sha256 of what it runs: argv, script text, user, env): such a step
+    runs once, and again when what it runs changes. `hosts_only`: its user exists on hosts only (users:),
+    images skip it.
+    """
+
+    name: str = ""
+    argv: tuple[str, ...] = ()
+    user: str = "root"
+    home: str = "/root"
+    env: tuple[tuple[str, str], ...] = ()
+    creates: str | None = None
+    unless: tuple[str, ...] = ()
+    digest: str = ""
+    hosts_only: bool = False
+
+    @property
+    def state_path(self) -> str:
+        return f"{RUN_STATE_DIR}/{self.name}"
+
+    def as_user(self, argv: tuple[str, ...]) -> tuple[str, ...]:
+        """argv as the step's user (runuser), in its home, with HOME, USER, LOGNAME and the step's env set by
+        env(1): every value one argument, nothing parsed by a shell."""
+        env = ("env", "-C", self.home, "--", f"HOME={self.home}", f"USER={self.user}", f"LOGNAME={self.user}",
+               *(f"{k}={v}" for k, v in self.env))
+        return (*env, *argv) if self.user == "root" else ("runuser", "-u", self.user, "--", *env, *argv)
+
+    def launch(self) -> tuple[str, ...]:
+        return self.as_user(self.argv)
+
+    def probe(self):
+        if self.creates:
+            return ("test", "-e", self.creates)
+        if self.unless:
+            return self.as_user(self.unless)
+        return ("grep", "-qsxF", "--", self.digest, self.state_path)
 
 
 @dataclass(frozen=True)
