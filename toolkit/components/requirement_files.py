@@ -9,6 +9,8 @@ warning."""
 
 from __future__ import annotations
 
+import re
+
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
@@ -25,6 +27,7 @@ REQUIREMENTS = f"{FOLDER}/requirements.txt"
 CONSTRAINTS = f"{FOLDER}/constraints.txt"
 UNKNOWN = ("platform_machine", "platform_release", "platform_version", "python_full_version",
            "implementation_version")
+QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 
 
 def contribute(ctx: Context, reqs: rf.RequirementSet | None = None) -> Contribution:
@@ -64,24 +67,31 @@ def contribute(ctx: Context, reqs: rf.RequirementSet | None = None) -> Contribut
 
 
 def applies(marker: Marker | None, python: str) -> bool | None:
-    """Whether marker holds on a Linux CPython `python` target; None when it depends on what the plan does
-    not know (evaluated with two different stand-ins for those values: the answers differ)."""
+    """Whether marker holds on a Linux CPython `python` target; None when it names what the plan does not
+    know (UNKNOWN: the machine's architecture, kernel, exact Python)."""
     if marker is None:
         return True
+    names = QUOTED.sub("", str(marker))
+    if any(re.search(rf"\b{name}\b", names) for name in UNKNOWN):
+        return None
     known = {"python_version": ".".join(python.split(".")[:2]), "sys_platform": "linux", "platform_system": "Linux",
-             "os_name": "posix", "implementation_name": "cpython", "extra": ""}
+             "os_name": "posix", "implementation_name": "cpython", "platform_python_implementation": "CPython",
+             "extra": ""}
     try:
-        answers = {marker.evaluate({**known, **{k: stand_in for k in UNKNOWN}}) for stand_in in ("0", "zz")}
+        return marker.evaluate(known)
     except Exception:       # noqa: BLE001 - packaging raises several types for odd comparisons
         return None
-    return answers.pop() if len(answers) == 1 else None
 
 
 def _need_git(ctx: Context, reqs: rf.RequirementSet) -> None:
     if ctx.profile.git.enabled:
         return
+    def at(e: rf.Entry) -> str:
+        listed = ctx.loaded.problem(e.field, "")
+        return f"{listed.file}:{listed.line}"
     problems = [Problem(e.file, e.line, None, e.field, "a git+https requirement needs git on the target, and "
-                        "git.enabled is false", "set git.enabled: true, or require a released version instead")
+                        "git.enabled is false", "set git.enabled: true, or require a released version instead; "
+                        f"{e.field} is at {at(e)}")
                 for e in reqs.entries if "git+https://" in e.requirement]
     if problems:
         raise ProfileError(problems)

@@ -62,9 +62,9 @@ REFUSED = {
 class LineError(ValueError):
     """Why a line is refused (message, hint); never holds a credential."""
 
-    def __init__(self, message: str, hint: str):
+    def __init__(self, message: str, hint: str, line: int | None = None):
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.line = message, hint, line
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     for n, raw in enumerate(text.splitlines(), 1):
         bad = next(((i, ch) for i, ch in enumerate(raw) if ch != "\t" and unicodedata.category(ch) in _NOT_TEXT), None)
         if bad:
-            raise LineError(f"control or invisible formatting character U+{ord(bad[1]):04X} at column {bad[0] + 1} "
-                            f"of line {n}", "requirement files are plain text; remove it (a bidi or zero-width "
-                            "character can hide what a line really says)")
+            raise LineError(f"control or invisible formatting character U+{ord(bad[1]):04X} at column {bad[0] + 1}",
+                            "requirement files are plain text; remove it (a bidi or zero-width character can hide "
+                            "what a line really says)", n)
         line = raw.replace("\t", " ")
         if not line.endswith("\\") or COMMENT.match(line):
             line = " " + line if COMMENT.match(line) else line
@@ -137,7 +137,9 @@ def _options(words: list[str]) -> list[tuple[str, str | None]]:
             out.append((word, value))
             i += 1
         else:
-            raise LineError(f"unexpected word {_shown(word)!r} after the options", "one requirement or option per line")
+            raise LineError(f"{_shown(word)!r} is not an option: pip reads everything from the first word starting "
+                            "with '-' as options", "one requirement or option per line; a marker goes after ';' "
+                            "and holds no word starting with '-'")
         i += 1
     return out
 
@@ -205,6 +207,8 @@ def _hashes(pairs: list[tuple[str, str | None]]) -> tuple[str, ...]:
 
 def _looks_local(text: str) -> bool:
     head = text.split(";", 1)[0].strip()
+    if "@" in head:                       # name @ URL: judged as a URL
+        return False
     return (head.startswith((".", "/", "~")) or head.lower().endswith(ARCHIVE)
             or ("/" in head and "@" not in head and "://" not in head) or head.lower().startswith("file:"))
 
@@ -251,10 +255,6 @@ def url_problem(url: str) -> None:
                         "percent-encode them (%20 for a space)")
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.lower()
-    if "@" in parts.netloc:
-        raise LineError(f"URL {shown!r} holds credentials (user@ or user:password@)",
-                        "a profile and its files end up in the image and its history; serve the file from an "
-                        "index named in network.pip, whose login comes from the environment or a netrc")
     for name, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True):
         if looks_secret(name) or name.lower() in ("sig", "signature", "x-amz-signature", "key"):
             raise LineError(f"URL {_shown(url.split('?', 1)[0])!r} has a query parameter {_shown(name, 40)!r} that "
@@ -268,6 +268,10 @@ def url_problem(url: str) -> None:
     if scheme not in ("https", "git+https"):
         raise LineError(f"URL {shown!r}: scheme {scheme}: is not taken", "use https:// for a file, git+https:// for a "
                         "git repository (other version control systems are not supported)")
+    if "@" in parts.netloc:
+        raise LineError(f"URL {shown!r} holds credentials (user@ or user:password@)",
+                        "a profile and its files end up in the image and its history; serve the file from an "
+                        "index named in network.pip, whose login comes from the environment or a netrc")
     if not HOST.match(parts.netloc):
         raise LineError(f"URL {shown!r} has no valid host", "write https://host/path")
     for key in urllib.parse.parse_qs(parts.fragment):

@@ -84,6 +84,7 @@ class Reader:
     options: list[tuple[str, ...]] = default(default_factory=list)
     sources: list[str] = default(default_factory=list)
     seen: set[str] = default(default_factory=set)
+    unreadable: str = ""                    # why the file the profile names could not be read
 
     def problem(self, file: str, line: int | None, message: str, hint: str) -> None:
         listed = f"; {self.field} is at {self.listed}" if self.listed else ""
@@ -106,13 +107,16 @@ class Reader:
         try:
             text = inputs.read_text(path, what="requirements file", display=shown)
         except inputs.InputError as exc:
-            self.problem(exc.file, exc.line, exc.reason, "paths are relative to the file (or profile) that names them")
+            if not chain and exc.line is None:      # the file the profile names: reported at the profile field
+                self.unreadable = exc.reason
+                return
+            self.problem(exc.file, exc.line, exc.reason, exc.hint or "paths are relative to the file that names them")
             return
         self.sources.append(shown)
         try:
             lines = logical_lines(text)
         except LineError as exc:
-            self.problem(shown, None, exc.message, exc.hint)
+            self.problem(shown, exc.line, exc.message, exc.hint)
             return
         origin = inputs.shown(os.path.relpath(os.path.abspath(path), self.base), 200) if self.base else shown
         for number, line in lines:
@@ -139,6 +143,11 @@ class Reader:
                 self.options.append(parsed.option)
         elif parsed.kind == "include":
             where = include_problem(parsed.target, path.parent, root)
+            if not isinstance(where, str) and os.path.realpath(where) in chain:
+                names = " -> ".join(display(Path(f)) for f in (*chain, os.path.realpath(where)))
+                self.problem(shown, number, f"requirement files include each other: {names}",
+                             "remove one of the -r/-c lines")
+                return
             if isinstance(where, str):
                 self.problem(shown, number, where, f"list that file in {FIELD} yourself (paths there are relative to "
                              "the profile), or copy it next to this one")
@@ -184,10 +193,9 @@ def load(loaded: LoadedProfile) -> RequirementSet:
         at = loaded.problem(name, "")
         path = Path(ref) if Path(ref).is_absolute() else Path(at.file).parent / ref
         reader = read_one(path, name, f"{at.file}:{at.line}" if at.line else at.file, Path(at.file).parent)
-        if reader.problems and not reader.sources:     # the named file itself: report it at the profile field
-            first = reader.problems[0]
+        if reader.unreadable:                       # the named file itself: reported at the profile field
             problems.append(loaded.problem(name, f"cannot read requirements file {inputs.shown(ref, 80)!r}: "
-                                           f"{first.message}", "paths are relative to the profile that names them"))
+                                           f"{reader.unreadable}", "paths are relative to the profile that names them"))
             continue
         problems += reader.problems
         readers.append(reader)
