@@ -144,8 +144,8 @@ class Reader:
         elif parsed.kind == "include":
             where = include_problem(parsed.target, path.parent, root)
             if not isinstance(where, str) and os.path.realpath(where) in chain:
-                names = " -> ".join(display(Path(f)) for f in (*chain, os.path.realpath(where)))
-                self.problem(shown, number, f"requirement files include each other: {names}",
+                loop = " -> ".join(display(Path(f)) for f in (*chain, os.path.realpath(where)))
+                self.problem(shown, number, f"requirement files include each other: {loop}",
                              "remove one of the -r/-c lines")
                 return
             if isinstance(where, str):
