@@ -5,8 +5,8 @@ A `script:` is a file next to the profile (UTF-8, starting with `#!`, Unix line 
 RunStep.launch (runuser and env, never a shell). Which users a step may name is `run_users`: the one place
 that knows them.
 
-Verify: `creates` -> the path exists; `unless` -> the unless command exits 0; neither -> the host (or
-image) recorded this very step (its digest) in /var/lib/toolkit/run/NAME.
+Verify: `creates` -> the path exists; `unless` -> the unless command exits 0 (run as the user verify connects
+as); neither -> the host (or image) recorded this very step (its digest) in /var/lib/toolkit/run/NAME.
 """
 
 from __future__ import annotations
@@ -84,9 +84,10 @@ def _check(step: RunStep):
     if step.creates:
         return check("file", COMPONENT, f"run step {step.name}: {step.creates} exists", ident=f"file:{step.creates}",
                      path=step.creates)
+    # Verify runs as the user it connects as (often not root): the unless argv itself, not wrapped in runuser.
     what = ": its unless command exits 0" if step.unless else f" ran (recorded in {step.state_path})"
     return check("command", COMPONENT, f"run step {step.name}{what}", ident=f"command:run.{step.name}",
-                 argv=step.probe(), expect=None)
+                 argv=step.unless or step.probe(), expect=None)
 
 
 def _script(ctx: Context, i: int, spec: Run, problems: list[Problem]) -> WriteFile | None:

@@ -91,7 +91,7 @@ def test_run_steps_probe_run_as_their_user_and_record_a_digest(tmp_path):
     assert made.probe() == ("test", "-e", "/data/.warm")
     checks = {c.id: c for c in plan.checks if c.component == "run"}
     assert checks["command:run.once"].p["argv"] == once.probe()
-    assert checks["command:run.guarded"].p["argv"] == guarded.probe()
+    assert checks["command:run.guarded"].p["argv"] == ("test", "-e", "/x")    # as the user verify connects as
     assert checks["file:/data/.warm"].p["path"] == "/data/.warm"
 
 
