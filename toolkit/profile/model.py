@@ -154,7 +154,7 @@ class Packages(Strict):
         default_factory=list,
         description="pip requirement files (relative to the profile), installed in their own layer after pip_base "
                     "and before pip: comments, -r/-c includes (relative, inside the file's folder), extras, markers, "
-                    "`name @ https://...` and `name @ git+https://...@<commit>` URLs, --hash. Index options go in "
+                    "`name @ https://...` URLs and git+https URLs pinned to a commit, --hash. Index options go in "
                     "network.pip, local paths and -e are refused.")
 
 

@@ -20,7 +20,6 @@ and schemes, and control or bidi characters anywhere in the line.
 from __future__ import annotations
 
 import re
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from toolkit.profile import policy
+from toolkit.profile.patterns import not_text
 from toolkit.redact import looks_secret
 from toolkit.redact import value as redacted
 
@@ -38,7 +38,6 @@ COMMIT = re.compile(r"^[0-9a-fA-F]{40}$")
 HASH = re.compile(r"^(sha256:[0-9a-fA-F]{64}|sha384:[0-9a-fA-F]{96}|sha512:[0-9a-fA-F]{128})$")
 BINARY_VALUE = re.compile(r"^(?::all:|:none:|[A-Za-z0-9][A-Za-z0-9._-]*)(?:,(?::all:|:none:|[A-Za-z0-9][A-Za-z0-9._-]*))*$")
 FRAGMENT_KEYS = ("egg", "subdirectory", "sha256", "sha384", "sha512", "md5")
-_NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 ARCHIVE = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar")
 KEPT_FLAGS = ("--pre", "--prefer-binary", "--require-hashes")
 WITH_VALUE = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c", "-e": "-e", "--editable": "-e",
@@ -88,9 +87,9 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     pending: list[str] = []
     start = 0
     for n, raw in enumerate(text.splitlines(), 1):
-        bad = next(((i, ch) for i, ch in enumerate(raw) if ch != "\t" and unicodedata.category(ch) in _NOT_TEXT), None)
+        bad = not_text(raw, allowed="\t")
         if bad:
-            raise LineError(f"control or invisible formatting character U+{ord(bad[1]):04X} at column {bad[0] + 1}",
+            raise LineError(f"control or invisible formatting character {bad.replace('position', 'column')}",
                             "requirement files are plain text; remove it (a bidi or zero-width character can hide "
                             "what a line really says)", n)
         line = raw.replace("\t", " ")
