@@ -1,5 +1,6 @@
 """run: the profile's own steps, in order, after the packages (and before the environment and metadata).
 
+Steps run with the venv first on PATH (and VIRTUAL_ENV set), so `python` and `pip` are the venv's.
 A `script:` is a file next to the profile (UTF-8, starting with `#!`, Unix line endings), written to
 /opt/toolkit/run/NAME (0755) and run there; a `command:` is an argv. Both run as `user` through
 RunStep.launch (runuser and env, never a shell). Which users a step may name is `run_users`: the one place
@@ -25,6 +26,7 @@ from toolkit.profile.model import Run
 
 SCRIPT_DIR = "/opt/toolkit/run"
 COMPONENT = "run"
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def contribute(ctx: Context) -> Contribution:
         script = _script(ctx, i, spec, problems) if spec.script else None
         if spec.script and script is None:
             continue
-        step = _step(spec, who, script)
+        step = _step(spec, who, script, ctx.target.venv)
         if script is not None:
             out.steps.append(script)
         out.steps.append(step)
@@ -70,9 +72,10 @@ def contribute(ctx: Context) -> Contribution:
     return out
 
 
-def _step(spec: Run, who: RunUser, script: WriteFile | None) -> RunStep:
+def _step(spec: Run, who: RunUser, script: WriteFile | None, venv: str) -> RunStep:
+    """The step; `python` and `pip` in it are the venv's (PATH and VIRTUAL_ENV, unless its env sets them)."""
     argv = (script.path,) if script is not None else tuple(spec.command or ())
-    env = tuple(sorted(spec.env.items()))
+    env = tuple(sorted({"PATH": f"{venv}/bin:{SYSTEM_PATH}", "VIRTUAL_ENV": venv, **spec.env}.items()))
     what = {"argv": argv, "script": script.sha256 if script else None, "user": spec.user, "home": who.home,
             "env": env}
     digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()

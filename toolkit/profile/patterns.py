@@ -144,6 +144,9 @@ def run_arg(value: str) -> str:
     if bad:
         raise ValueError(f"control or invisible formatting character {bad} (arguments are one line of printable "
                          "text; put multi-line code in a script: file)")
+    if redact.has_credentials(value):
+        raise ValueError("holds credentials (a URL with user@ or user:password@; not shown): a profile ends up in "
+                         "the image, its history and profile.json; read them at run time (env of the host, a file)")
     return value
 
 

@@ -43,6 +43,10 @@ CASES = {
     "argv-empty-word": ("run:\n  - name: a\n    command: [echo, \"\"]\n", {}, 6, "run.0.command.1", "empty argument"),
     "argv-too-long": ("run:\n  - name: a\n    command: [echo, \"" + "x" * 5000 + "\"]\n", {}, 6, "run.0.command.1",
                       "longer than 4096"),
+    "argv-credentials": ("run:\n  - name: a\n    command: [git, clone, \"https://me:" + SECRET + "@git.example.com/r\"]\n",
+                         {}, 6, "run.0.command.2", "holds credentials"),
+    "unless-credentials": ("run:\n  - name: a\n    command: [\"true\"]\n    unless: [curl, \"https://" + SECRET
+                           + "@h.example.com/\"]\n", {}, 7, "run.0.unless.1", "holds credentials"),
     "program-an-option": ("run:\n  - name: a\n    command: [\"-rf\", /]\n", {}, 5, "run.0", "the program to run"),
     "program-an-assignment": ("run:\n  - name: a\n    command: [\"LD_PRELOAD=/tmp/x.so\", id]\n", {}, 5, "run.0",
                               "without '='"),

@@ -84,10 +84,13 @@ def test_run_steps_probe_run_as_their_user_and_record_a_digest(tmp_path):
                    "    env: {B: \"2\", A: \"1\"}\n  - name: guarded\n    command: [\"true\"]\n    unless: [test, -e, /x]\n"
                    "  - name: made\n    command: [\"true\"]\n    creates: /data/.warm\n")
     once, guarded, made = [s for s in plan.steps if isinstance(s, RunStep)]
+    path = "PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     assert once.launch() == ("runuser", "-u", "alice", "--", "env", "-C", "/home/alice", "--", "HOME=/home/alice",
-                             "USER=alice", "LOGNAME=alice", "A=1", "B=2", "git", "lfs", "install")
+                             "USER=alice", "LOGNAME=alice", "A=1", "B=2", path, "VIRTUAL_ENV=/opt/venv",
+                             "git", "lfs", "install")
     assert once.probe() == ("grep", "-qsxF", "--", once.digest, "/var/lib/toolkit/run/once")
-    assert guarded.probe() == ("env", "-C", "/root", "--", "HOME=/root", "USER=root", "LOGNAME=root", "test", "-e", "/x")
+    assert guarded.probe() == ("env", "-C", "/root", "--", "HOME=/root", "USER=root", "LOGNAME=root", path,
+                               "VIRTUAL_ENV=/opt/venv", "test", "-e", "/x")
     assert made.probe() == ("test", "-e", "/data/.warm")
     checks = {c.id: c for c in plan.checks if c.component == "run"}
     assert checks["command:run.once"].p["argv"] == once.probe()
