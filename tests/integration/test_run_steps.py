@@ -153,7 +153,7 @@ def test_apply_twice_runs_each_step_once_and_verifies(engine, sshd_container, tm
 
 def test_image_build_runs_the_steps_and_verifies(docker_engine, base_image, host_ca_bundle, tmp_path):
     profile = write_project(tmp_path / "project", host_ca_bundle, base_image, name="runsteps-image")
-    built = images.build_profile_image(docker_engine, profile, tmp_path / "build", base_image)
+    built = images.build_profile_image(docker_engine, profile, tmp_path / "build", base_image, reuse=False)
     try:
         output = docker_engine.containers.run(built.tag, ["sh", "-c", COUNTERS], remove=True, user="root",
                                               labels={TEST_LABEL: "1"}).decode()
