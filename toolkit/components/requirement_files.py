@@ -45,7 +45,9 @@ def contribute(ctx: Context, reqs: rf.RequirementSet | None = None) -> Contribut
                                     reqs.constraints_text()))
     out.steps.append(write_file("packages", "pip requirement files, as one file", REQUIREMENTS,
                                 reqs.requirements_text(CONSTRAINTS if reqs.constraints else None)))
+    # `requirements`: what the files ask for, for a lock's resolver (installed through the file, not by name)
     out.steps.append(PipInstall("packages", "pip requirement files", venv=ctx.target.venv,
+                                requirements=tuple(e.requirement for e in reqs.entries),
                                 requirement_files=(REQUIREMENTS,), **pip_source(ctx)))
     unknown = []
     py = f"{ctx.target.venv}/bin/python"

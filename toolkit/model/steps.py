@@ -124,10 +124,15 @@ class PipInstall(Step):
     extra_index_urls: tuple[str, ...] = ()
     find_links: str | None = None          # a wheelhouse folder on the target
     no_index: bool = False
-    requirement_files: tuple[str, ...] = ()  # requirements files on the target: pip install -r FILE
+    # Locked: install exactly this file's hashed pins (--require-hashes --no-deps) instead of
+    # `requirements`, which then name the same pins for the probe.
+    requirement_file: str | None = None
+    # Unlocked requirement files on the target (packages.pip_requirements): pip install -r FILE...;
+    # `requirements` then name their entries for the lock's resolver, and are not installed by themselves.
+    requirement_files: tuple[str, ...] = ()
 
     def probe(self):
-        if self.requirement_files:
+        if self.requirement_files and not self.requirement_file:
             return (f"{self.venv}/bin/python", "-c", host_probes.REQUIREMENT_FILES_PROBE, *self.requirement_files)
         # Exits 0 when every requirement is already satisfied in the venv.
         code = (

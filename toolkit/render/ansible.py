@@ -155,11 +155,17 @@ def _venv(step: Venv, n: int, plan: Plan) -> list[dict]:
 
 
 def _pip(step: PipInstall, n: int, plan: Plan) -> list[dict]:
-    # The module takes a list of names or one requirements file (never both): a step has one or the other.
-    wanted = {"requirements": step.requirement_files[0]} if step.requirement_files else {
-        "name": list(step.requirements), "state": "present"}
-    args = {**wanted, "virtualenv": step.venv, "virtualenv_command": f"{plan.target.python_bin} -m venv"}
+    args: dict = {"name": list(step.requirements), "state": "present", "virtualenv": step.venv,
+                  "virtualenv_command": f"{plan.target.python_bin} -m venv"}
+    if step.requirement_files and not step.requirement_file:
+        # The module takes a list of names or one requirements file (never both).
+        del args["name"], args["state"]
+        args = {"requirements": step.requirement_files[0], **args}
     opts = pip_options(step)
+    if step.requirement_file:      # locked: the hashed file, nothing resolved
+        del args["name"]
+        args["requirements"] = step.requirement_file
+        opts += ["--require-hashes", "--no-deps"]
     if opts:
         args["extra_args"] = sh(*opts)
     tasks = [{"name": step_name(step), "ansible.builtin.pip": args, "when": guard(PIP_PREREQUISITE[1])},

@@ -290,10 +290,18 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
     netrc = _netrc_secret(step, b, owner) if b.buildkit else None
     if netrc:
         mounts.append(netrc)
-    args += [x for f in step.requirement_files for x in ("-r", f)]
-    command = (f"NETRC={NETRC_PATH} " if netrc else "") + words(*args) + "".join(
-        ITEM + q(r) for r in step.requirements)
+    command = (f"NETRC={NETRC_PATH} " if netrc else "") + words(*args) + ITEM + ITEM.join(
+        _pip_items(step))
     return b.run([command], mounts=tuple(mounts), as_user=owner)
+
+
+def _pip_items(step: PipInstall) -> list[str]:
+    """One requirement per line; a locked step's options and file on one line each."""
+    if step.requirement_file:
+        return ["--require-hashes --no-deps", f"-r {q(step.requirement_file)}"]
+    if step.requirement_files:          # packages.pip_requirements, not locked
+        return [f"-r {q(f)}" for f in step.requirement_files]
+    return [q(r) for r in step.requirements]
 
 
 def _git_config(step: GitConfig, b: _Build) -> list[str]:

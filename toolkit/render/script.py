@@ -41,7 +41,7 @@ from toolkit.model.steps import (
     repositories,
 )
 from toolkit.render import script_gpu, script_repo
-from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, sh, template
+from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, pip_targets, sh, template
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
     CONTROL_CHARS,
     PROFILE_D,
@@ -148,9 +148,8 @@ def _venv(step: Venv, plan: Plan) -> Block:
 
 
 def _pip(step: PipInstall, plan: Plan) -> Block:
-    files = [x for f in step.requirement_files for x in ("-r", f)]
-    cmd = sh(f"{step.venv}/bin/python", "-m", "pip", "install", "--no-input", *pip_options(step), *files,
-             *(("--", *step.requirements) if step.requirements or not files else ()))
+    cmd = sh(f"{step.venv}/bin/python", "-m", "pip", "install", "--no-input", *pip_options(step),
+             *(pip_targets(step) if step.requirement_file or step.requirement_files else ["--", *step.requirements]))
     return Block(apply="\n".join([cmd, *_chown_venv(venv_owner(plan, step.venv), step.venv)]))
 
 

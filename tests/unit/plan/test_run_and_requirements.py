@@ -38,7 +38,8 @@ def test_requirement_files_are_a_layer_between_pip_base_and_pip_then_the_run_ste
              "run:run a", "env:profile environment", "metadata:provenance"]
     assert [titles.index(t) for t in order] == sorted(titles.index(t) for t in order), titles
     files = next(s for s in plan.steps if isinstance(s, PipInstall) and s.requirement_files)
-    assert files.requirement_files == ("/opt/toolkit/requirements/requirements.txt",) and not files.requirements
+    assert files.requirement_files == ("/opt/toolkit/requirements/requirements.txt",)
+    assert files.requirements == ("idna",)       # for a lock's resolver; installed through the file
     assert files.probe()[-1] == "/opt/toolkit/requirements/requirements.txt"
     script = next(s for s in plan.steps if isinstance(s, WriteFile) and s.path == "/opt/toolkit/run/a")
     assert script.mode == "0755" and script.content == "#!/bin/sh\ntrue\n"
@@ -190,3 +191,21 @@ def test_sha256_of_the_written_file_is_its_content(tmp_path):
     plan = plan_of(tmp_path, "packages:\n  pip_requirements: [r.txt]\n", {"r.txt": "idna\n"})
     w = next(s for s in plan.steps if isinstance(s, WriteFile) and s.path.endswith("requirements.txt"))
     assert w.sha256 == hashlib.sha256(w.content.encode()).hexdigest()
+
+
+def test_a_lock_pins_what_the_requirement_files_ask_for(tmp_path):
+    """Locked, the requirement-files layer installs the lock's hashed file, not the unlocked one."""
+    from tests.unit.lock.fake_lock import fake_lock
+    from toolkit.lock.apply import locked_plan
+    from toolkit.render import dockerfile, script
+
+    plan = plan_of(tmp_path, "packages:\n  pip_requirements: [r.txt]\n",
+                   {"r.txt": "idna>=3\ncertifi ; python_version >= '3.8'\n"})
+    locked = locked_plan(plan, fake_lock(plan))
+    step = next(s for s in locked.steps if isinstance(s, PipInstall) and s.requirement_files)
+    assert step.requirement_file and set(step.requirements) == {"idna==1.0", "certifi==1.0"}
+    assert step.probe()[2] != step.requirement_files[0] and "requirements.txt" not in " ".join(step.probe())
+    text = script.render(locked).files["setup.sh"]
+    assert f"--require-hashes --no-deps -r {step.requirement_file}" in text
+    assert "-r /opt/toolkit/requirements/requirements.txt" not in text
+    assert "-r /opt/toolkit/requirements/requirements.txt" not in dockerfile.render(locked).files["Dockerfile"]
