@@ -78,7 +78,7 @@ def test_two_cold_locked_builds_install_the_same_packages(docker_engine, datasci
         assert len(locked) == len(lock.pip) + len(lock.os_packages)
         assert all(r["status"] == "passed" for r in locked)
         layers = [docker_engine.images.get(t).attrs["RootFS"]["Layers"] for t in tags]
-        same = sum(a == b for a, b in zip(*layers))
+        same = sum(a == b for a, b in zip(*layers, strict=True))
         print(f"layer digests equal in {same} of {len(layers[0])} layers")   # docs/benchmarks.md records it
     finally:
         for tag in tags:
