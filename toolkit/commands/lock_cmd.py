@@ -51,6 +51,7 @@ def _engine():
     """The high-level Docker client (after the friendly reachability check builds use)."""
     import docker
 
+    from toolkit.executors import docker_build as db
 
     db.connect()
     return docker.from_env(timeout=600)
