@@ -16,7 +16,11 @@ downloads; a package left without any hash is an error.
 Indexes: a step's own `index_url` that not every step shares (PyTorch's CUDA index) becomes an extra
 index searched before the default one, the `index_url` most steps share (PyPI when none). uv's
 `first-index` strategy takes a package from the first index that has it, as PyTorch recommends with uv:
-torch comes from its CUDA index, and no other index can shadow it (no dependency confusion).
+torch comes from its CUDA index, and no other index can shadow it (no dependency confusion). A
+package that index also serves (numpy, jinja2, pillow: it mirrors some) comes from it as well, in every
+step, and its `index` says so; a locked install offers each package's recorded index, and the hashes
+make the origin checkable. (Pinning only the torch step's packages to that index needs uv's project
+mode, `tool.uv.sources`; `uv pip compile` has no per-requirement index.)
 uv runs with `--no-config` and without the caller's resolution-changing UV_* variables (the profile
 says where packages come from; the index URLs reach uv through its environment, not its command line),
 trusting the system's CA store (`UV_SYSTEM_CERTS`: a TLS-intercepting
@@ -171,7 +175,8 @@ class Sources:
         self.find_links = list(dict.fromkeys(r.find_links for r in group if r.find_links))
 
     def args(self) -> list[str]:
-        return [*(["--no-index"] if self.no_index else []), *[a for f in self.find_links for a in ("--find-links", f)]]
+        links = [a for f in self.find_links for a in ("--find-links", str(Path(f).resolve()))]   # uv runs elsewhere
+        return [*(["--no-index"] if self.no_index else []), *links]
 
     def env(self) -> dict[str, str]:
         """The indexes, for uv's environment rather than its command line (which every user can read)."""

@@ -115,23 +115,21 @@ def test_a_step_index_is_searched_before_the_default_and_find_links_are_named(tm
     with serve_index(tmp_path / "torch-index") as torch_index:
         torch_index.add("torchy", "1.0", requires=["numpyish"])
         steps = [PipRequest("pytorch: torch", ("torchy",), index_url=torch_index.url),
-                 PipRequest("packages: base", ("numpyish",)),
-                 PipRequest("packages: pip", ("localpkg",), find_links=str(wheelhouse))]
-        steps = [steps[0], *(PipRequest(s.step, s.requirements, index_url=index.url, find_links=s.find_links)
-                             for s in steps[1:])]
+                 PipRequest("packages: base", ("numpyish",), index_url=index.url),
+                 PipRequest("packages: pip", ("localpkg",), index_url=index.url, find_links=str(wheelhouse))]
         locked = {p.name: p for p in resolve(steps, DEBIAN12, env=uv_env)}
     assert (locked["torchy"].version, locked["torchy"].index) == ("1.0", torch_index.url)
     assert (locked["numpyish"].index, locked["numpyish"].step) == (index.url, "pytorch: torch")
     assert locked["localpkg"].index == f"find-links:{wheelhouse}"
 
 
-def test_no_index_resolves_from_the_wheelhouse_alone(tmp_path, index, uv_env):
+def test_no_index_resolves_from_the_wheelhouse_alone(tmp_path, index, uv_env, monkeypatch):
     index.add("localpkg", "3.0")
-    wheelhouse = tmp_path / "wheelhouse"
-    make_wheel(wheelhouse, "localpkg", "2.0")
-    step = [PipRequest("s", ("localpkg",), index_url=index.url, find_links=str(wheelhouse), no_index=True)]
+    make_wheel(tmp_path / "wheelhouse", "localpkg", "2.0")
+    monkeypatch.chdir(tmp_path)             # a folder relative to where toolkit runs
+    step = [PipRequest("s", ("localpkg",), index_url=index.url, find_links="wheelhouse", no_index=True)]
     (p,) = resolve(step, DEBIAN12, env=uv_env)
-    assert (p.version, p.index) == ("2.0", f"find-links:{wheelhouse}")
+    assert (p.version, p.index) == ("2.0", "find-links:wheelhouse")
 
 
 def test_each_venv_is_resolved_on_its_own(index, uv_env):
@@ -155,15 +153,13 @@ def test_conflicts_are_a_lock_error_naming_the_steps(index, uv_env):
     assert "loosen" in (err.value.hint or "")
 
 
-def test_an_unreachable_index_is_a_lock_error_with_a_hint(index, uv_env):
-    url = index.url
-    index.add("testpkg", "1.0")
-    with serve_index(index.folder / "gone") as gone:
-        dead = gone.url
-    with pytest.raises(LockError) as err:
-        resolve([PipRequest("s", ("testpkg",), index_url=dead)], DEBIAN12, env=uv_env)
+def test_an_unreachable_index_is_a_lock_error_with_a_hint(tmp_path, uv_env):
+    with serve_index(tmp_path / "gone") as gone:
+        gone.add("testpkg", "1.0")
+    with pytest.raises(LockError) as err:      # the server has stopped: nothing listens on its port
+        resolve([PipRequest("s", ("testpkg",), index_url=gone.url)], DEBIAN12, env=uv_env)
+    assert gone.url in err.value.message
     assert "could not be reached" in (err.value.hint or "")
-    assert url != dead
 
 
 def test_credentials_never_reach_the_lock_or_an_error(tmp_path, uv_env):
