@@ -54,6 +54,7 @@ class PipPackage:
     hashes: tuple[str, ...]  # "sha256:<hex>", sorted
     index: str               # the index URL it came from, or "find-links:<folder>"
     step: str                # step_key of the plan step that installs it (the first whose closure needs it)
+    files: tuple[str, ...] = ()   # the artifacts the hashes belong to (wheel names carry the platform tags), sorted
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class PipRequest:
     extra_index_urls: tuple[str, ...] = ()
     find_links: str | None = None   # a folder on the controller
     no_index: bool = False
+    venv: str = ""           # steps into one venv are resolved together; each venv on its own
 
 
 @dataclass(frozen=True)
