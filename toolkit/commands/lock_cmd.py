@@ -7,6 +7,7 @@ Versions of an existing lock are kept where they still fit (--upgrade moves ever
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -58,7 +59,6 @@ def _engine():
 
 
 def _previous(path: Path, upgrade: bool) -> Lock | None:
-    import os
 
     if upgrade or not os.path.lexists(path):
         return None
@@ -114,6 +114,8 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
     previous = _previous(path, upgrade)
     from toolkit.lock import apt_resolve, pip_resolve
     from toolkit.lock.base_image import base_image
+    from toolkit.lock.model import PipTarget
+    from toolkit.lock.platforms import pip_platform
 
     env = _proxy_env(plan)
     started = time.monotonic()
@@ -127,14 +129,16 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
                                   upgrade_packages=upgrade_packages, env=env, progress=lambda m: out("  " + m),
                                   **_apt_settings(loaded, plan))
         out(f"  {len(apt.packages)} OS packages ({apt.release}, {apt.arch})")
-        target = pip_resolve.target_for(plan.target.distro, plan.target.os_version, apt.arch, plan.target.python_version)
+        interp = apt_resolve.interpreter(apt, plan.target.python_version)
+        target = PipTarget(interp.version if interp else plan.target.python_version,
+                           pip_platform(plan.target.distro, plan.target.os_version, apt.arch))
         pip = pip_resolve.resolve(requests.pip_requests(plan), target,
                                   previous=previous.pip if previous else (), upgrade=upgrade,
-                                  upgrade_packages=upgrade_packages, env=env, progress=lambda m: out("  " + m))
+                                  upgrade_packages=upgrade_packages, env={**os.environ, **env},
+                                  progress=lambda m: out("  " + m))
         out(f"  {len(pip)} pip packages for Python {target.python_version} on {target.platform}")
     except LockError as exc:
         raise UsageError(f"cannot lock {plan.name}: {exc.message}", exc.hint) from None
-    interp = apt_resolve.interpreter(apt, plan.target.python_version)
     new = Lock(
         profile=plan.name, profile_digest=plan.digest, toolkit_version=__version__,
         compat_date=str(load_data(compat_data, user=True).data_date), inputs=requests.summary(plan),

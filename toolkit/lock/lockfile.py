@@ -23,6 +23,7 @@ MAX_BYTES = 16 * inputs.MiB          # a TensorFlow stack with every artifact's 
 HASH = re.compile(r"sha256:[0-9a-f]{64}")
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+~:_-]*")   # package names, versions, arches
+FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+!_-]*\.(whl|tar\.gz|zip|tar\.bz2)")
 REFRESH = "make a fresh lock: toolkit lock PROFILE (the lock file is generated; do not edit it by hand)"
 
 
@@ -52,7 +53,8 @@ def dumps(lock: Lock) -> str:
         "inputs": dict(lock.inputs),
         "os_packages": [_Flow(name=p.name, version=p.version, arch=p.arch, step=p.step)
                         for p in sorted(lock.os_packages, key=lambda p: (p.step, p.name))],
-        "pip": [{"name": p.name, "version": p.version, "index": p.index, "step": p.step, "hashes": sorted(p.hashes)}
+        "pip": [{"name": p.name, "version": p.version, "index": p.index, "step": p.step, "hashes": sorted(p.hashes),
+                 **({"files": sorted(p.files)} if p.files else {})}
                 for p in sorted(lock.pip, key=lambda p: (p.step, p.name))],
         "notes": list(lock.notes),
     }
@@ -133,8 +135,11 @@ def loads(doc: inputs.YamlDoc) -> Lock:
         hashes = r.get(e, where, "hashes", list)
         if not hashes or not all(isinstance(h, str) and HASH.fullmatch(h) for h in hashes):
             raise r.fail(where + ("hashes",), "expected a list of sha256:<64 hex> hashes, at least one")
+        files = r.get(e, where, "files", list, optional=True) or []
+        if not all(isinstance(f, str) and FILE.fullmatch(f) for f in files):
+            raise r.fail(where + ("files",), "expected a list of artifact file names")
         pip.append(PipPackage(r.get(e, where, "name", pattern=TOKEN), r.get(e, where, "version", pattern=TOKEN),
-                              tuple(hashes), r.get(e, where, "index"), r.get(e, where, "step")))
+                              tuple(hashes), r.get(e, where, "index"), r.get(e, where, "step"), tuple(files)))
     notes = r.items(data, "notes")
     return Lock(
         profile=r.get(data, (), "profile"), profile_digest=r.get(data, (), "profile_digest"),

@@ -16,7 +16,7 @@ def pip_requests(plan: Plan) -> tuple[PipRequest, ...]:
     trees = {s.dest: s.source for s in plan.steps if isinstance(s, CopyTree)}
     return tuple(
         PipRequest(step_key(s), tuple(s.requirements), s.index_url, tuple(s.extra_index_urls),
-                   trees.get(s.find_links, s.find_links) if s.find_links else None, s.no_index)
+                   trees.get(s.find_links, s.find_links) if s.find_links else None, s.no_index, venv=s.venv)
         for s in plan.steps if isinstance(s, PipInstall))
 
 
