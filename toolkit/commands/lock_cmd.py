@@ -113,7 +113,7 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
     check_output(path.parent, [path.name], force=force, option="-o", target=path)
     previous = _previous(path, upgrade)
     from toolkit.lock import apt_resolve, pip_resolve
-    from toolkit.lock.base_image import base_image
+    from toolkit.lock.base_image import base_image as inspect_base
     from toolkit.lock.model import PipTarget
     from toolkit.lock.platforms import pip_platform
 
@@ -122,7 +122,7 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
     try:
         client = _engine()
         out(f"locking {plan.name}: base image {plan.target.base_image}")
-        image = base_image(client, plan.target.base_image, pull=True)
+        image = inspect_base(client, plan.target.base_image, pull=True)
         out(f"  base image {image.ref} = {image.digest} ({image.kind})")
         apt = apt_resolve.resolve(client, image, requests.apt_requests(plan),
                                   previous=previous.os_packages if previous else (), upgrade=upgrade,

@@ -47,7 +47,7 @@ def _toml(text: str, where: str) -> dict:
         import tomllib
     else:                                   # pragma: no cover - Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[import-not-found]
+            import tomli as tomllib  # type: ignore[import-not-found, unused-ignore, no-redef]
         except ImportError:
             raise inputs.InputError(where, "reading TOML needs Python 3.11 or the tomli package",
                                     "pip install tomli, or run toolkit with Python 3.11+") from None
