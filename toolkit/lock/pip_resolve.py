@@ -119,7 +119,12 @@ def _resolve_venv(group: list[PipRequest], target: PipTarget, previous: list[Pip
         count = sum(len(r.requirements) for r in group)
         progress(f"pip: resolving {count} requirements of {len(group)} steps for Python {target.python_version} "
                  f"on {target.platform} with uv")
+        # Moving a package also refreshes what uv cached of the index pages (PyPI pages may be cached for
+        # minutes; the package's new release may need its dependencies' new ones): an upgrade asked for
+        # now sees the indexes as they are now.
         upgrades = ["--upgrade"] if upgrade else [a for n in upgrade_packages for a in ("--upgrade-package", n)]
+        if upgrades:
+            upgrades.append("--refresh")
         _run([uv, "pip", "compile", *common, "--generate-hashes", "--emit-index-annotation",
               "--annotation-style", "split", *upgrades, "-o", "resolved.txt", *inputs], work, env, inputs, target)
         try:
