@@ -14,8 +14,8 @@ import pytest
 
 from toolkit.errors import EXIT_INVALID, EXIT_OK, EXIT_VERIFY_FAILED
 
-from . import harness
 from .harness import DEPLOY_PASSWORD
+from .test_ansible_apply import _ansible  # noqa: F401 - skips (fails in CI) without ansible-playbook
 from .test_apply import sh, write_profile
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
@@ -52,16 +52,6 @@ def toolkit(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), TOOLKIT_SUDO_PASSWORD=DEPLOY_PASSWORD)
     return subprocess.run([sys.executable, "-m", "toolkit", *args], capture_output=True, text=True, timeout=timeout,
                           env=env, cwd=REPO, check=False)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _ansible():
-    from toolkit.executors import ansible_engine
-
-    try:
-        ansible_engine.find_ansible_playbook()
-    except ansible_engine.ToolkitError:
-        harness.skip_or_fail("ansible-playbook not installed (pip install ansible-core)")
 
 
 def test_ini_inventory_with_limit_in_both_engines_and_verify(sshd_container, ssh_keypair, tmp_path, host_ca_bundle):

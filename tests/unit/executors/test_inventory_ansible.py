@@ -289,6 +289,20 @@ def test_yaml_plain_names_and_groups_outside_all(tmp_path):
     assert [(h.name, h.port, h.user) for h in found][1:] == [("h2", 2200, "s")] and found[0].name == "h1"
 
 
+def test_the_readme_examples_read_as_documented(tmp_path):
+    import re
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme[readme.index("### Inventories"):]
+    blocks = re.findall(r"```(ini|yaml)\n(.*?)```", section[:section.index("\n## ")], re.S)
+    assert [k for k, _ in blocks] == ["ini", "yaml", "yaml"]
+    ini, ansible_yaml, own = (hosts(tmp_path, text, f"example{n}.{kind}") for n, (kind, text) in enumerate(blocks))
+    assert facts(ini) == facts(ansible_yaml) and [h.name for h in ini] == ["gpu01", "gpu02", "gpu03"]
+    assert (ini[2].hostname, ini[2].port, ini[2].user) == ("10.0.0.13", 2222, "ubuntu")
+    assert str(ini[0].jump) == "ops@bastion.example.com:22"
+    assert [(h.name, h.user) for h in own] == [("gpu01", "ubuntu"), ("gpu02", "ubuntu"), ("edge", "deploy")]
+
+
 # ---- the same files read by real Ansible --------------------------------------------------------
 
 ANSIBLE_BIN = Path(sys.executable).parent
