@@ -227,7 +227,7 @@ def _from_ansible(inv: inventory_ansible.Inventory, resolver: Resolver, limit: t
     chosen = inventory_limit.select(inv.path, list(inv.hosts), members, limit)
     depths, parents = inv.depths(), inv.parents()
     variables = {h: inv.host_vars(h, depths, parents) for h in chosen}
-    ignored = inventory_ansible_vars.password_vars(inv, chosen, variables)
+    ignored = inventory_ansible_vars.password_vars(chosen, variables)
     if ignored:
         warn(f"{inv.path}: {', '.join(ignored)} ignored: toolkit logs in with SSH keys "
              "(ansible_ssh_private_key_file, --identity, the ssh config)")

@@ -161,6 +161,6 @@ def settings(inv: Inventory, host: str, variables: dict[str, Var]) -> dict:
     return out
 
 
-def password_vars(inv: Inventory, hosts: list[str], variables: dict[str, dict[str, Var]]) -> list[str]:
+def password_vars(hosts: list[str], variables: dict[str, dict[str, Var]]) -> list[str]:
     """Names of the password variables set for `hosts` (ignored: toolkit logs in with keys)."""
     return sorted({n for h in hosts for n in PASSWORDS if n in variables[h]})
