@@ -231,6 +231,42 @@ def test_ansible_engine_sets_up_the_same_service(systemd_target, tmp_path):
     assert tk.verify_as_root()[0] == 0
 
 
+# Log in with a password the way a browser does (the _xsrf cookie, then the form), then ask the API with
+# the session cookie; prints the API's status (200: logged in). No token involved.
+LOGIN = ("import sys, http.cookiejar, urllib.parse, urllib.request, urllib.error\n"
+         "jar = http.cookiejar.CookieJar()\n"
+         "web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))\n"
+         "web.open('http://127.0.0.1:8888/login', timeout=10).read()\n"
+         "xsrf = next(c.value for c in jar if c.name == '_xsrf')\n"
+         "form = urllib.parse.urlencode({'password': sys.argv[1], '_xsrf': xsrf}).encode()\n"
+         "try: web.open('http://127.0.0.1:8888/login?next=%2Flab', form, timeout=10).read()\n"
+         "except urllib.error.HTTPError: pass\n"
+         "r = urllib.request.Request('http://127.0.0.1:8888/api/status', headers={'X-XSRFToken': xsrf})\n"
+         "try: print(web.open(r, timeout=10).status)\n"
+         "except urllib.error.HTTPError as e: print(e.code)\n")
+
+
+def test_password_mode_takes_the_hash_from_the_same_file(systemd_target, tmp_path):
+    """auth: password as the README says: the admin appends JUPYTER_PASSWORD_HASH (argon2, with $ in it) to
+    the root-only file and restarts; the password logs in, a wrong one does not, the token still works."""
+    target = systemd_target()
+    tk = Toolkit(tmp_path, target)
+    tk.profile.write_text(PROFILE.replace("service: true}", "service: true, auth: password}"))
+    tk.apply("--no-verify")
+    token = token_of(target)
+    root(target, "/opt/venv/bin/python -c 'from jupyter_server.auth import passwd; "
+                 "print(\"JUPYTER_PASSWORD_HASH=\" + repr(passwd(\"correct horse\")))' >>" + ENV_FILE
+                 + f" && systemctl restart {UNIT}")
+    assert "$argon2" in root(target, f"cat {ENV_FILE}")
+    login = 'c=$1; shift; exec python3 -c "$c" "$@"'
+    assert api(target, token) == 200
+    assert root(target, login, LOGIN, "correct horse").strip().splitlines()[-1] == "200"
+    assert root(target, login, LOGIN, "wrong horse").strip().splitlines()[-1] == "403"
+    shown = tk("jupyter-token", *tk.ssh())
+    assert "password: set" in shown.stdout and "argon2" not in shown.stdout, shown.stdout + shown.stderr
+    assert tk.apply("--no-verify") and "JUPYTER_PASSWORD_HASH" in root(target, f"cat {ENV_FILE}")   # kept
+
+
 HOSTILE_VALUES = {
     "PERCENT": "%h %u %% 100%", "DOLLAR": "$HOME ${PATH} $$", "QUOTES": "say \"hi\" it's",
     "BACKSLASH": "C:\\dir\\n stays", "NEWLINE": "one\nExecStartPre=/bin/touch /tmp/PWNED\ntwo", "TAB": "a\tb",
