@@ -30,7 +30,10 @@ def runner(files: dict, calls: list | None = None):
     return run
 
 
-def shown(capsys, files, host=Host("gpu01", "gpu01.lan", 2222, "alice"), token_only=False) -> str:
+GPU01 = Host("gpu01", "gpu01.lan", 2222, "alice")
+
+
+def shown(capsys, files, host=GPU01, token_only=False) -> str:
     jupyter_cmd.show(runner(files), host, "gpu01", token_only)
     return capsys.readouterr().out
 
