@@ -7,12 +7,19 @@ import json
 from toolkit.components.base import Context, Contribution, write_file
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
+from toolkit.errors import ProfileError
 from toolkit.model.checks import check
 from toolkit.model.steps import GitConfig, Metadata, PipInstall, Service
 
 USER_CHECKS = "checks"         # the component of the profile's own checks
 JUPYTER_PACKAGES = {"lab": "jupyterlab", "notebook": "notebook"}
 JUPYTER_CONFIG = "/etc/jupyter/jupyter_server_config.py"
+# On hosts (jupyter.service): the root-only EnvironmentFile of the unit, holding JUPYTER_TOKEN (made on the
+# host when absent, kept when present; `toolkit jupyter-token` shows it) and, with auth: password,
+# JUPYTER_PASSWORD_HASH as the admin writes it. The unit is toolkit-jupyter.service (host_files.unit_name).
+JUPYTER_ENV_FILE = "/etc/toolkit/jupyter.env"
+JUPYTER_UNIT = "toolkit-jupyter.service"
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PASSWORD_CONFIG = """\
 # Written by toolkit (jupyter.auth: password). The password hash is supplied at run time in
 # JUPYTER_PASSWORD_HASH (make one with: python -c 'from jupyter_server.auth import passwd; print(passwd())');
@@ -25,6 +32,12 @@ if _hash:
 """
 
 
+def _host_service(venv: str) -> dict:
+    """The systemd unit's settings: the venv first on PATH (terminals, `!pip`), the secret file."""
+    return {"environment": (("VIRTUAL_ENV", venv), ("PATH", f"{venv}/bin:{SYSTEM_PATH}")),
+            "secret_file": JUPYTER_ENV_FILE, "secret_variable": "JUPYTER_TOKEN"}
+
+
 def jupyter(ctx: Context) -> Contribution:
     out = Contribution()
     j, t = ctx.profile.jupyter, ctx.target
@@ -34,7 +47,8 @@ def jupyter(ctx: Context) -> Contribution:
     out.steps.append(PipInstall("jupyter", f"Jupyter {j.flavor}", venv=t.venv, requirements=(pkg,), **pip_source(ctx)))
     # Authentication is always on: the server reads JUPYTER_TOKEN at start, or generates a
     # random token when none is given. With auth: password the hash comes from
-    # JUPYTER_PASSWORD_HASH at start (see PASSWORD_CONFIG). Nothing secret is stored anywhere.
+    # JUPYTER_PASSWORD_HASH at start (see PASSWORD_CONFIG). Nothing secret is stored in an image;
+    # a host's service reads both from its root-only JUPYTER_ENV_FILE (made on the host).
     if j.auth == "password":
         out.steps.append(write_file("jupyter", "Jupyter password authentication", JUPYTER_CONFIG, PASSWORD_CONFIG))
 
@@ -44,11 +58,21 @@ def jupyter(ctx: Context) -> Contribution:
 
     health = (f"{t.venv}/bin/python", "-c",
               f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{j.port}/api', timeout=3)")
+    if j.service and not t.user:
+        raise ProfileError([ctx.loaded.problem(
+            "jupyter.service", "the service would run Jupyter as root (user.create is false)",
+            "set user.create: true (the service runs as user.name), or jupyter.service: false")])
+    host_ip = j.ip or "127.0.0.1"
     # Containers must listen on every interface to be published; hosts default to loopback
     # (reach it through an SSH tunnel) unless the profile names an address.
     out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=command(j.ip or "0.0.0.0"),
-                             host_command=command(j.ip or "127.0.0.1"), user=t.user or "root", port=j.port,
-                             healthcheck=health, in_image=True, enable_on_host=j.service))
+                             host_command=command(host_ip), user=t.user or "root", port=j.port,
+                             healthcheck=health, in_image=True, enable_on_host=j.service,
+                             **(_host_service(t.venv) if j.service else {})))
+    if j.service:
+        out.checks.append(check("jupyter_service", "jupyter", f"{JUPYTER_UNIT} enabled and active as {t.user}, "
+                                f"on {host_ip}:{j.port}, refusing requests without its token", unit=JUPYTER_UNIT,
+                                user=t.user, ip=host_ip, port=j.port, env_file=JUPYTER_ENV_FILE))
     out.checks += pip_checks("jupyter", t.venv, [pkg])
     out.checks.append(check("jupyter", "jupyter", "Jupyter starts, answers HTTP and refuses the API without a token",
                             python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port))

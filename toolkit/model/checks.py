@@ -71,6 +71,11 @@ class Jupyter(CheckKind, kind="jupyter", params=("python", "flavor", "port")):
     """Jupyter starts and refuses its API without a token."""
 
 
+class JupyterService(CheckKind, kind="jupyter_service", params=("unit", "user", "ip", "port", "env_file")):
+    """The host's Jupyter unit is enabled and active as user, listens on ip:port only, refuses its API
+    without the token from env_file and answers with it; the token is not in the unit's journal."""
+
+
 class Git(CheckKind, kind="git", params=("lfs",)):
     """git (and git-lfs) is installed."""
 

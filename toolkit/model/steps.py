@@ -168,6 +168,8 @@ class Service(Step):
     """A long-running command: the image's CMD (in_image) and/or a systemd unit on hosts (enable_on_host).
 
     An image starts one process: at most one in_image service per plan (toolkit.plan.validate).
+    On hosts, `secret_variable` (a token) lives in `secret_file`, made on the host from its own random
+    source when absent and kept when present: never in the plan, the rendered files or a command line.
     """
 
     name: str = ""
@@ -178,6 +180,10 @@ class Service(Step):
     healthcheck: tuple[str, ...] = ()
     enable_on_host: bool = False
     host_command: tuple[str, ...] = ()     # on hosts (systemd), when it differs from `command`
+    # On hosts only (images take their secret at `docker run` time and their variables from ENV):
+    environment: tuple[tuple[str, str], ...] = ()   # the unit's own variables, before the profile's env
+    secret_file: str = ""                  # a root-only (0600) EnvironmentFile= of the unit, created when absent
+    secret_variable: str = ""              # the variable secret_file must hold; generated on the host, never here
 
 
 @dataclass(frozen=True)

@@ -165,9 +165,12 @@ class Jupyter(Strict):
     ip: IpAddress | None = Field(default=None, description="Listen address (an IPv4 or IPv6 address); default "
                                  "0.0.0.0 in containers, 127.0.0.1 on hosts.")
     auth: Literal["token", "password"] = Field(
-        default="token", description="Supplied at run time (JUPYTER_TOKEN / JUPYTER_PASSWORD_HASH), never stored."
+        default="token", description="Images: supplied at run time (JUPYTER_TOKEN / JUPYTER_PASSWORD_HASH), never "
+        "stored. Hosts with service: true: read from the root-only /etc/toolkit/jupyter.env, where apply makes a "
+        "token (`toolkit jupyter-token` shows it); with password, add JUPYTER_PASSWORD_HASH there."
     )
-    service: bool = Field(default=False, description="Run as a systemd service on hosts.")
+    service: bool = Field(default=False, description="Run as a systemd service on hosts (toolkit-jupyter.service), "
+                          "as user.name, with the profile's env; on 127.0.0.1 unless ip says otherwise.")
 
 
 class Git(Strict):

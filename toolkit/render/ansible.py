@@ -52,6 +52,7 @@ from toolkit.render.ansible_tasks import (
 from toolkit.render.common import Rendered, dispatcher, pip_options, sh
 from toolkit.render.host_files import (
     PROFILE_D,
+    SECRET_ENSURE,
     VENV_GUARD,
     VENV_GUARD_MESSAGE,
     profile_d_text,
@@ -190,13 +191,24 @@ def _service(step: Service, n: int, plan: Plan) -> list[dict]:
     if not step.enable_on_host:
         return []
     unit = unit_name(step)
+    tasks = []
+    changed = f"toolkit_unit_{n} is changed"
+    if step.secret_file:
+        # Made on the host by the script (the secret is never in this playbook); skipped in --check.
+        tasks.append({"name": step_name(step, f"root-only {step.secret_file} holding {step.secret_variable}"),
+                      "ansible.builtin.command": {"argv": ["sh", "-c", SECRET_ENSURE, "toolkit-secret",
+                                                           step.secret_file, step.secret_variable]},
+                      "register": f"toolkit_secret_{n}", "changed_when": f"toolkit_secret_{n}.stdout | length > 0"})
+        changed += f" or toolkit_secret_{n} is changed"
     copy = copy_tasks(step_name(step, unit), unit_path(step), unit_text(plan, step))
     copy[-1]["register"] = f"toolkit_unit_{n}"
     systemd = "ansible_facts['service_mgr'] == 'systemd'"
-    return [*copy,
+    return [*tasks, *copy,
             {"name": step_name(step, f"enable and start {unit}"),
-             "ansible.builtin.systemd_service": {"name": unit, "enabled": True, "state": "started",
-                                                 "daemon_reload": True},
+             # restarted when the unit or its secret changed, so the change takes effect now
+             "ansible.builtin.systemd_service": {"name": unit, "enabled": True, "daemon_reload": True,
+                                                 "state": Template(f"{{{{ 'restarted' if ({changed}) "
+                                                                   "else 'started' }}")},
              # In --check the unit was not really written, so systemd could not find it.
              "when": f"{systemd} and not (ansible_check_mode and toolkit_unit_{n} is changed)"},
             {"name": step_name(step, f"{unit} not started"),

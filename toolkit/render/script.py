@@ -45,6 +45,8 @@ from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, p
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
     CONTROL_CHARS,
     PROFILE_D,
+    SECRET_ENSURE,
+    SECRET_PROBE,
     VENV_GUARD,
     VENV_GUARD_MESSAGE,
     profile_d_text,
@@ -160,17 +162,26 @@ def _git(step: GitConfig, plan: Plan) -> Block:
     return Block(apply="\n".join(lines))
 
 
+def _secret(step: Service, script: str) -> str:
+    return sh("sh", "-c", script, "toolkit-secret", step.secret_file, step.secret_variable)
+
+
 def _service(step: Service, plan: Plan) -> Block:
     if not step.enable_on_host:
         return Block(note="runs in images only; the profile does not ask for a service on hosts")
     unit, path, text = sh(unit_name(step)), unit_path(step), unit_text(plan, step)
-    probe = (f"{_sha_probe(path, text)} && {{ ! systemd_running || "
-             f"{{ systemctl is-enabled --quiet -- {unit} && systemctl is-active --quiet -- {unit}; }}; }}")
+    secret = bool(step.secret_file)
+    running = f"systemctl is-enabled --quiet -- {unit} && systemctl is-active --quiet -- {unit}"
+    probe = (f"{_sha_probe(path, text)}{f' && {_secret(step, SECRET_PROBE)}' if secret else ''} && "
+             f"{{ ! systemd_running || {{ {running}; }}; }}")
     apply = "\n".join([
+        *([_secret(step, SECRET_ENSURE)] if secret else []),
         _write(path, text),
         "if systemd_running; then",
         "  systemctl daemon-reload",
-        f"  systemctl enable --now -- {unit}",
+        f"  systemctl enable -- {unit}",
+        # restart, not start: what made the probe fail (the unit, its secret) takes effect now
+        f"  systemctl restart -- {unit}",
         "else",
         f"  echo {sh(f'  skipped enabling {unit_name(step)}: PID 1 is not systemd (a container?); start it by hand')}",
         "fi",

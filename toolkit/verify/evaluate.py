@@ -53,7 +53,7 @@ def evaluate(check: Check, facts: dict, require_gpu: bool = False) -> Result:
             return result(FAILED, "a visible NVIDIA GPU (--require-gpu)", found, NO_GPU_HINT)
         return result(SKIPPED, "a visible NVIDIA GPU", found, "GPU-tier check; " + NO_GPU_HINT)
     out = KINDS[check.kind].evaluate(check.p, facts)
-    return result(PASSED if out.ok else FAILED, out.expected, out.found, out.hint)
+    return result(SKIPPED if out.skipped else PASSED if out.ok else FAILED, out.expected, out.found, out.hint)
 
 
 def gpu_visible(facts: dict) -> bool:

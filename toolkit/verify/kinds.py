@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields
 
 from toolkit.model.checks import CHECK_KINDS, Check
 from toolkit.verify import eval_frameworks as fw
+from toolkit.verify import eval_services, probe
 from toolkit.verify import eval_system as sysm
-from toolkit.verify import probe
 from toolkit.verify.outcome import FRAMEWORK_MODULES, Outcome
 
 Request = dict      # the probe request being built (JSON-shaped; see probe.jobs_for)
@@ -67,6 +67,10 @@ def _writable(req: Request, p: Params) -> None:
 
 def _jupyter(req: Request, p: Params) -> None:
     _add(req, "jupyter", {"python": p["python"], "flavor": p["flavor"], "port": p["port"]})
+
+
+def _jupyter_service(req: Request, p: Params) -> None:
+    _add(req, "jupyter_service", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "env_file": p["env_file"]})
 
 
 def _git(req: Request, p: Params) -> None:
@@ -178,6 +182,8 @@ ROWS: tuple[Kind, ...] = (
     Kind("torch_cuda", ("torch",), _framework("torch"), _framework_sections("torch"), fw.torch_cuda),
     Kind("tensorflow_build", ("tf",), _framework("tf"), _framework_sections("tf"), fw.tensorflow_build),
     Kind("jupyter", ("jupyter",), _jupyter, lambda c: [probe.jupyter_key(c.p)], fw.jupyter),
+    Kind("jupyter_service", ("jupyter_service",), _jupyter_service, lambda c: [probe.jupyter_service_key(c.p)],
+         eval_services.jupyter_service),
     Kind("git", ("git",), _git, _fixed("git"), sysm.git),
     Kind("git_config", ("git",), _git_config, _fixed("git"), sysm.git_config),
     Kind("user", ("users",), _each("users", lambda p: p["name"]), _fixed("users"), sysm.user),

@@ -136,3 +136,33 @@ def test_jupyter_password_auth_reads_the_hash_at_run_time(tmp_path):
     assert "token" not in config.content.split("\n", 3)[-1].split("#")[0]   # never disables the token
     default = build_plan(load_profile("datascience-cpu"))
     assert not [s for s in default.steps if isinstance(s, WriteFile) and "jupyter" in s.path]
+
+
+def test_jupyter_service_on_hosts_gets_its_secret_file_env_and_check(tmp_path):
+    from toolkit.model.steps import Service
+    from toolkit.render.host_files import unit_name
+
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: p\nextends: datascience-cpu\njupyter:\n  service: true\n  ip: 10.0.0.5\n")
+    plan = build_plan(load_profile(prof))
+    service = next(s for s in plan.steps if isinstance(s, Service))
+    assert service.enable_on_host and service.user == "dev"
+    assert (service.secret_file, service.secret_variable) == ("/etc/toolkit/jupyter.env", "JUPYTER_TOKEN")
+    assert ("VIRTUAL_ENV", "/opt/venv") in service.environment
+    assert not any("TOKEN" in a for a in service.host_command)              # no secret on the command line
+    check = next(c for c in plan.checks if c.kind == "jupyter_service")
+    assert check.p == {"unit": unit_name(service), "user": "dev", "ip": "10.0.0.5", "port": 8888,
+                       "env_file": "/etc/toolkit/jupyter.env"}
+    # without the service: no unit settings, no unit check (images keep their token at run time)
+    default = build_plan(load_profile("datascience-cpu"))
+    plain = next(s for s in default.steps if isinstance(s, Service))
+    assert (plain.environment, plain.secret_file) == ((), "")
+    assert not [c for c in default.checks if c.kind == "jupyter_service"]
+
+
+def test_jupyter_service_without_a_user_is_refused_where_it_is_set(tmp_path, capsys):
+    prof = tmp_path / "p.yaml"
+    prof.write_text("name: p\nextends: datascience-cpu\nuser:\n  create: false\njupyter:\n  service: true\n")
+    code, out, err = run(["validate", str(prof)], capsys)
+    assert code == 2, err
+    assert "p.yaml:6:" in err and "jupyter.service" in err and "as root" in err and "user.create: true" in err

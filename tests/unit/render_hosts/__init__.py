@@ -69,7 +69,8 @@ CASES: dict[str, Step] = {
     "git": GitConfig("git", "Git configuration", settings=(("init.defaultBranch", "main"),), lfs=True),
     "service_host": Service("jupyter", "Jupyter server", name="jupyter", user="dev", port=8888,
                             command=("/opt/venv/bin/jupyter", "lab", "--ip=0.0.0.0", "--port=8888"),
-                            enable_on_host=True),
+                            enable_on_host=True, environment=(("VIRTUAL_ENV", "/opt/venv"),),
+                            secret_file="/etc/toolkit/jupyter.env", secret_variable="JUPYTER_TOKEN"),
     "service_image_only": Service("jupyter", "Jupyter server", name="jupyter", user="dev",
                                   command=("/opt/venv/bin/jupyter", "lab")),
     "metadata": Metadata("metadata", "provenance", profile_json='{"name": "golden"}\n'),
@@ -139,8 +140,10 @@ def hostile_step(step: Step, text: str) -> Step:
 def hostile_plan(text: str = HOSTILE) -> Plan:
     """Every step type, every string field `text`; validation bypassed on purpose."""
     steps = tuple(hostile_step(s, text) for s in CASES.values())
-    # A systemd unit cannot hold a newline in User= (the renderer refuses; see test_script).
-    steps = tuple(dataclasses.replace(s, user=text.replace("\n", " ")) if isinstance(s, Service) else s
+    # A systemd unit cannot hold a newline in User= nor a quote in EnvironmentFile= (the renderer refuses;
+    # see test_script and test_service_unit); the unit's Environment= values stay hostile (quoted).
+    steps = tuple(dataclasses.replace(s, user=text.replace("\n", " "), secret_file="/etc/toolkit/hostile.env",
+                                      secret_variable="HOSTILE_TOKEN") if isinstance(s, Service) else s
                   for s in steps)
     # The driver strategy picks which functions run (an unknown one is refused; see test_gpu_steps).
     steps = tuple(dataclasses.replace(s, strategy="cuda-repo") if isinstance(s, NvidiaDriver) else s for s in steps)

@@ -119,8 +119,10 @@ def _strings(node):
         yield node
 
 
-# Jinja the renderer writes itself: the pre_tasks' interpreter, and registered toolkit_* facts (GPU steps).
+# Jinja the renderer writes itself: the pre_tasks' interpreter, registered toolkit_* facts (GPU steps), a service's
+# restart-or-start state.
 _OWN = re.compile(r"[^{}]*(?:\{\{ (?:ansible_facts\['python'\]\['executable'\]|ansible_facts\['distribution(?:_version)?'\]"
+                  r"|'restarted' if \(toolkit_\w+ is changed(?: or toolkit_\w+ is changed)*\) else 'started'"
                   r"|item|toolkit_\w+(?:\.\w+)*"
                   r"(?: \| [a-z_]+(?:\(\[\]\))?)?) \}\}[^{}]*)+")
 

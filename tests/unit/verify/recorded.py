@@ -7,6 +7,7 @@ import copy
 from toolkit.model.checks import check
 
 PY = "/opt/venv/bin/python"
+SERVICE_KEY = 'jupyter_service:["toolkit-jupyter.service", "127.0.0.1", 8888, "/etc/toolkit/jupyter.env"]'
 
 CHECKS = {
     "os_release": check("os_release", "os", "OS is debian 12", distro="debian", version="12"),
@@ -23,6 +24,8 @@ CHECKS = {
     "torch_cuda": check("torch_cuda", "pytorch", "torch for CUDA 12.6", python=PY, cuda="12.6"),
     "tensorflow_build": check("tensorflow_build", "tensorflow", "tf build", python=PY, cuda="12.5", cudnn="9"),
     "jupyter": check("jupyter", "jupyter", "jupyter", python=PY, flavor="lab", port=8888),
+    "jupyter_service": check("jupyter_service", "jupyter", "the host's Jupyter unit", unit="toolkit-jupyter.service",
+                             user="dev", ip="127.0.0.1", port=8888, env_file="/etc/toolkit/jupyter.env"),
     "git": check("git", "git", "git and git-lfs", lfs=True),
     "git_config": check("git_config", "git", "git config user.name", ident="git_config:user.name",
                         key="user.name", value="toolkit"),
@@ -77,6 +80,10 @@ GOOD = {
     'jupyter:["/opt/venv/bin/python", "lab", 8888]': {
         "port": 8888, "existing": None, "api": 200, "startup_seconds": 1.8, "contents_no_token": 403,
         "contents_token": 200},
+    # a probe run as root in a systemd container (tests/integration/test_jupyter_service.py's host)
+    SERVICE_KEY: {"active": "active", "enabled": "enabled", "journal_read": True, "listening": ["127.0.0.1"],
+                  "no_token": 403, "pid1": "systemd", "token_how": "as root", "token_in_journal": False,
+                  "token_state": "read", "user": "dev", "with_token": 200},
     "gpu": {"dev": True, "smi": "/usr/bin/nvidia-smi", "nouveau": False, "smi_error": None, "visible": True,
             "proc_version": "NVRM version: NVIDIA UNIX x86_64 Kernel Module  570.124.06\n", "gpus": [_H200]},
 }

@@ -8,7 +8,7 @@ from toolkit.model.checks import CHECK_KINDS, check
 from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, evaluate
 from toolkit.verify.kinds import KINDS
 
-from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, ROOT_CACHE, WRITABLE_KEY, edit, facts
+from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, ROOT_CACHE, SERVICE_KEY, WRITABLE_KEY, edit, facts
 
 TORCH, TF, INTERP = "torch:" + PY, "tf:" + PY, "interp:" + PY
 
@@ -68,6 +68,24 @@ FAILS = [
      "jupyter not found", "pip install jupyterlab"),
     ("jupyter", edit(('jupyter:["/opt/venv/bin/python", "lab", 8888]', "existing"),
                      {"api": 200, "contents_no_token": 200}), "the server already on port 8888", "JUPYTER_TOKEN"),
+    ("jupyter_service", edit((SERVICE_KEY, "active"), "failed"), "is-active says failed",
+     "journalctl -u toolkit-jupyter.service"),
+    ("jupyter_service", edit((SERVICE_KEY, "enabled"), "disabled"), "is-enabled says disabled",
+     "systemctl enable --now toolkit-jupyter.service"),
+    ("jupyter_service", edit((SERVICE_KEY, "user"), "root"), "runs as root", "the unit runs as dev"),
+    ("jupyter_service", edit((SERVICE_KEY, "listening"), ["0.0.0.0"]), "listens on 0.0.0.0, not only on 127.0.0.1",
+     "SSH tunnel"),
+    ("jupyter_service", edit((SERVICE_KEY, "listening"), []), "nothing listens on port 8888", "jupyter.ip"),
+    ("jupyter_service", edit((SERVICE_KEY, "no_token"), 200), "the API answers without the token",
+     "authentication must stay on"),
+    ("jupyter_service", edit((SERVICE_KEY, "no_token"), None), "no answer on 127.0.0.1:8888", "journalctl -u"),
+    ("jupyter_service", edit((SERVICE_KEY, "with_token"), 403), "the token in /etc/toolkit/jupyter.env is refused",
+     "systemctl restart toolkit-jupyter.service"),
+    ("jupyter_service", edit((SERVICE_KEY, "token_in_journal"), True), "the token is in the unit's journal",
+     "sudo rm /etc/toolkit/jupyter.env"),
+    ("jupyter_service", facts(**{SERVICE_KEY: dict(GOOD[SERVICE_KEY], token_state="missing",
+                                                   token_how="cat: /etc/toolkit/jupyter.env: No such file")}),
+     "no token: cat: /etc/toolkit/jupyter.env: No such file", "it makes /etc/toolkit/jupyter.env"),
     ("git", edit(("git", "lfs"), None), "git lfs not available", "apt-get install -y git-lfs"),
     ("git", facts(git={"path": None, "config": {}}), "git not found", "apt-get install -y git git-lfs"),
     ("git_config", edit(("git", "config", "user.name"), None), "user.name unset", "git config --system user.name toolkit"),
@@ -195,3 +213,36 @@ def test_duration_is_the_slowest_section_a_check_reads():
     assert evaluate(CHECKS["pip_package"], GOOD).duration == 0.6
     assert evaluate(CHECKS["torch_matmul"], GOOD).duration == 2.5
     assert evaluate(CHECKS["file"], GOOD).duration == 0.0
+
+
+def test_jupyter_service_without_root_passes_and_says_the_token_was_not_checked():
+    """A probe that cannot read the root-only file (login user, sudo wants a password) still judges the
+    unit, the address and the refusal, and says plainly what it left out."""
+    recorded = facts(**{SERVICE_KEY: {k: v for k, v in GOOD[SERVICE_KEY].items()
+                                      if k not in ("with_token", "token_in_journal", "journal_read")}
+                        | {"token_state": "no_root",
+                           "token_how": "the probe runs as uid 1001 without password-less sudo"}})
+    result = evaluate(CHECKS["jupyter_service"], recorded)
+    assert result.status == PASSED, result
+    assert "the token was not checked" in result.found and "verify as root" in result.found
+    refused = facts(**{SERVICE_KEY: dict(recorded[SERVICE_KEY], no_token=200)})
+    assert evaluate(CHECKS["jupyter_service"], refused).status == FAILED
+
+
+def test_jupyter_service_is_skipped_where_systemd_is_not_pid_1():
+    result = evaluate(CHECKS["jupyter_service"], facts(**{SERVICE_KEY: {"pid1": "sshd"}}))
+    assert result.status == SKIPPED
+    assert "PID 1 is sshd, not systemd" in result.found and "hosts booted with systemd" in result.hint
+
+
+def test_jupyter_service_accepts_any_address_behind_a_wildcard_ip():
+    check_any = check("jupyter_service", "jupyter", "d", unit="toolkit-jupyter.service", user="dev", ip="0.0.0.0",
+                      port=8888, env_file="/etc/toolkit/jupyter.env")
+    key = SERVICE_KEY.replace('"127.0.0.1"', '"0.0.0.0"')
+    recorded = facts(**{key: dict(GOOD[SERVICE_KEY], listening=["0.0.0.0"])})
+    assert evaluate(check_any, recorded).status == PASSED
+    ipv6 = check("jupyter_service", "jupyter", "d", unit="toolkit-jupyter.service", user="dev", ip="::1",
+                 port=8888, env_file="/etc/toolkit/jupyter.env")
+    key6 = SERVICE_KEY.replace('"127.0.0.1"', '"::1"')
+    assert evaluate(ipv6, facts(**{key6: dict(GOOD[SERVICE_KEY], listening=["::1"])})).status == PASSED
+    assert evaluate(ipv6, facts(**{key6: dict(GOOD[SERVICE_KEY], listening=["::1", "::"])})).status == FAILED

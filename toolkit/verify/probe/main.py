@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
+from .services import jupyter_service, jupyter_service_key
 from .system import command, dpkg, files, git, gpu, os_release, paths, shm, users
 
 
@@ -32,6 +33,7 @@ def gather_tf(python, treq):
 GATHERERS = {
     "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "paths": paths, "users": users,
     "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
+    "jupyter_service": jupyter_service,
     "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
 }
 
@@ -75,6 +77,8 @@ def jobs_for(req):
                 jobs[framework + ":" + python] = (framework, (python, preq[framework]))
     for jreq in req.get("jupyter", []):
         jobs[jupyter_key(jreq)] = ("jupyter", (jreq,))
+    for sreq in req.get("jupyter_service", []):
+        jobs[jupyter_service_key(sreq)] = ("jupyter_service", (sreq,))
     return jobs
 
 

@@ -1,0 +1,80 @@
+"""Evaluator for the host services toolkit sets up (jupyter.service: the systemd unit and its token)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from toolkit.verify.outcome import Outcome
+from toolkit.verify.probe import jupyter_service_key
+
+REFUSED = (401, 403)
+
+
+def _same_address(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+
+
+def _listening(p: dict, f: dict) -> tuple[str, str | None]:
+    """(what listens, a problem or None): only the configured address, unless that is a wildcard."""
+    found = f.get("listening") or []
+    where = ", ".join(found) or "nothing"
+    if not found:
+        return f"nothing listens on port {p['port']}", f"nothing listens on port {p['port']}"
+    if p["ip"] in ("0.0.0.0", "::") or all(_same_address(a, p["ip"]) for a in found):
+        return f"listening on {where}", None
+    return f"listening on {where}", f"listens on {where}, not only on {p['ip']}"
+
+
+def jupyter_service(p: dict, facts: dict) -> Outcome:
+    f = facts.get(jupyter_service_key(p)) or {}
+    unit, env_file = p["unit"], p["env_file"]
+    expected = (f"{unit} enabled and active as {p['user']}, listening on {p['ip']}:{p['port']} only; /api/status "
+                f"refuses a request without the token (401/403) and answers one with the token from {env_file} "
+                "(200); the token not in the unit's journal")
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "")
+    if f.get("pid1") != "systemd":
+        return Outcome(False, expected, f"PID 1 is {f.get('pid1') or 'unknown'}, not systemd (a container?): "
+                       "there is no unit to check here",
+                       "the service runs on hosts booted with systemd; a container runs Jupyter as its CMD",
+                       skipped=True)
+    problems: list[tuple[str, str]] = []   # (what is wrong, what to do)
+    if f.get("enabled") != "enabled":
+        problems.append((f"is-enabled says {f.get('enabled') or 'nothing'}", f"sudo systemctl enable --now {unit}"))
+    if f.get("active") != "active":
+        problems.append((f"is-active says {f.get('active') or 'nothing'}",
+                         f"read why: sudo journalctl -u {unit} -n 50; then apply the profile again"))
+    if f.get("user") and f["user"] != p["user"]:
+        problems.append((f"runs as {f['user']}", f"re-apply the profile: the unit runs as {p['user']}"))
+    where, wrong = _listening(p, f)
+    if wrong:
+        problems.append((wrong, f"bind Jupyter to jupyter.ip ({p['ip']}) only; reach it through an SSH tunnel"))
+    found = [f"{f.get('enabled')}, {f.get('active')}, runs as {f.get('user') or 'nobody'}, {where}",
+             f"/api/status without the token: {f.get('no_token')}"]
+    if f.get("no_token") is None:
+        problems.append((f"no answer on {p['ip']}:{p['port']}", f"read why: sudo journalctl -u {unit} -n 50"))
+    elif f.get("no_token") not in REFUSED:
+        problems.append(("the API answers without the token",
+                         f"authentication must stay on: {unit} reads JUPYTER_TOKEN from {env_file}"))
+    state, how = f.get("token_state"), f.get("token_how") or ""
+    if state == "read":
+        found.append(f"with the token (read {how}): {f.get('with_token')}")
+        if f.get("with_token") != 200:
+            problems.append((f"the token in {env_file} is refused",
+                             f"the server runs with another token: sudo systemctl restart {unit}"))
+        if f.get("token_in_journal"):
+            problems.append(("the token is in the unit's journal",
+                             f"make a new one: sudo rm {env_file}, apply the profile again, then "
+                             "sudo journalctl --rotate --vacuum-time=1s"))
+        elif f.get("journal_read"):
+            found.append("the token is not in the journal")
+    elif state == "no_root":
+        found.append(f"the token was not checked: reading {env_file} needs root ({how}); verify as root to check it")
+    else:
+        problems.append((f"no token: {how}", f"apply the profile again: it makes {env_file}"))
+    if problems:
+        found.insert(0, "; ".join(what for what, _ in problems))
+    return Outcome(not problems, expected, "; ".join(found), "; ".join(dict.fromkeys(h for _, h in problems)))
