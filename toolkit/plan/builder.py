@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit import compat
-from toolkit.components import driver, frameworks, network, packages, python, system, tools
+from toolkit.components import accounts, driver, frameworks, network, packages, python, storage, system, tools
 from toolkit.components.base import Context, Contribution
 from toolkit.errors import ProfileError
 from toolkit.model.plan import Decision, Plan, Target
@@ -110,6 +110,8 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         system.os_packages(ctx),
         tools.git(ctx),
         system.user(ctx),
+        accounts.contribute(ctx),      # `users:` (hosts only), then `mounts:` and `directories:`
+        storage.contribute(ctx),
         python.contribute(ctx),
         frameworks.contribute(ctx),
         packages.base(ctx),

@@ -119,8 +119,12 @@ def _strings(node):
         yield node
 
 
-# Jinja the renderer writes itself: the pre_tasks' interpreter, and registered toolkit_* facts (GPU steps).
+# Jinja the renderer writes itself: the pre_tasks' interpreter, registered toolkit_* facts (GPU steps), and
+# the accounts' and mounts' own (never with a plan value inside).
 _OWN = re.compile(r"[^{}]*(?:\{\{ (?:ansible_facts\['python'\]\['executable'\]|ansible_facts\['distribution(?:_version)?'\]"
+                  # accounts and mounts (ansible_accounts.py): a looked-up entry, the --allow-format word
+                  r"|ansible_facts\.getent_passwd\[toolkit_user\] \| default\(none\)"
+                  r"|\(toolkit_allow_format \| default\(false\) \| bool\) \| ternary\('1', '0'\)"
                   r"|item|toolkit_\w+(?:\.\w+)*"
                   r"(?: \| [a-z_]+(?:\(\[\]\))?)?) \}\}[^{}]*)+")
 

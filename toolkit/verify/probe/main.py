@@ -11,6 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from .accounts import dir_stats, mount_facts, ssh_keys
 from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
@@ -33,6 +34,7 @@ GATHERERS = {
     "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "paths": paths, "users": users,
     "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
     "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
+    "ssh_keys": ssh_keys, "dir_stats": dir_stats, "mount_facts": mount_facts,
 }
 
 
@@ -59,7 +61,7 @@ def jobs_for(req):
     for key in ("os_release", "shm"):
         if req.get(key):
             jobs[key] = (key, ())
-    for key in ("dpkg", "paths", "users", "files", "git"):
+    for key in ("dpkg", "paths", "users", "files", "git", "ssh_keys", "dir_stats", "mount_facts"):
         if req.get(key):
             jobs[key] = (key, (req[key],))
     for wreq in req.get("writable", []):
