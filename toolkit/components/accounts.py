@@ -39,7 +39,7 @@ def _key_file(ctx: Context, field: str, ref: str) -> list[str] | list[Problem]:
                                    "paths are relative to the profile that names them")]
     keys, problems = sshkeys.parse(text)
     if problems:
-        return [Problem(name, kp.line, 1 if kp.line else None, field, kp.message, kp.hint) for kp in problems]
+        return [Problem(name, kp.line, 1, field, kp.message, kp.hint) for kp in problems]
     return keys
 
 

@@ -84,10 +84,12 @@ def mode_problem(mode: str) -> str | None:
 
 
 def check_mode_type(value):
-    """YAML reads 0755 as the number 493 and 2775 as 2775: say so instead of 'expected a string'."""
+    """YAML reads an unquoted 2775 as the number 2775 and 0755 as the octal number 493: say so (with the
+    quoted mode meant) instead of 'expected a string'."""
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"write the mode in quotes, e.g. \"{value:04d}\" (YAML reads an unquoted 0755 as the number "
-                         "493)" if value < 10000 else "write the mode in quotes, e.g. \"2775\"")
+        digits = str(value)
+        meant = digits.zfill(4) if set(digits) <= set("01234567") and len(digits) <= 4 else f"0{value:o}"
+        raise ValueError(f"write the mode in quotes: \"{meant}\" (YAML reads an unquoted 0755 as the number 493)")
     return value
 
 
@@ -104,7 +106,7 @@ _PARTUUID = re.compile(r"^PARTUUID=[0-9A-Fa-f][0-9A-Fa-f-]{3,35}$")
 _LABEL = re.compile(r"^LABEL=[A-Za-z0-9._-]{1,64}$")
 _DEV = re.compile(r"^/dev/[A-Za-z0-9._-]+(?:/[A-Za-z0-9._:-]+)*$")
 _NFS = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])"
-                  r":/[A-Za-z0-9._@+/-]{0,4000}$")
+                  r":/(?:[A-Za-z0-9._@+-][A-Za-z0-9._@+/-]{0,4000})?$")
 DEVICE_HELP = ("UUID=..., PARTUUID=..., LABEL=..., a /dev/... path (e.g. /dev/nvme1n1), server:/export (NFS) or "
                "tmpfs")
 OPTION = re.compile(r"^[a-z0-9_][a-z0-9_.-]{0,63}(?:=[A-Za-z0-9_.:/@+-]{1,256})?$")

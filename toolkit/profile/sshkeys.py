@@ -31,7 +31,7 @@ HINT = "give the .pub file (one `TYPE KEY [COMMENT]` line per key, as ssh-keygen
 
 @dataclass(frozen=True)
 class KeyProblem:
-    line: int | None
+    line: int
     message: str
     hint: str = HINT
 
@@ -106,12 +106,14 @@ def _line(text: str) -> tuple[str | None, str | None, str | None]:
 
 def parse(text: str) -> tuple[list[str], list[KeyProblem]]:
     """The key lines of an authorized_keys-style text (normalised `TYPE KEY [COMMENT]`) and its problems."""
-    if any(mark in text for mark in PRIVATE_MARKS):
-        return [], [KeyProblem(None, "holds a PRIVATE key (not shown); a private key never leaves its owner's "
+    lines = text.split("\n")
+    private = next((n for n, raw in enumerate(lines, 1) if any(mark in raw for mark in PRIVATE_MARKS)), None)
+    if private is not None:
+        return [], [KeyProblem(private, "holds a PRIVATE key (not shown); a private key never leaves its owner's "
                                "machine", "name the matching .pub file instead, and consider this key exposed")]
     keys: list[str] = []
     problems: list[KeyProblem] = []
-    for n, raw in enumerate(text.split("\n"), 1):
+    for n, raw in enumerate(lines, 1):
         if any(unicodedata.category(ch) in ("Zl", "Zp") or ch in "\x0b\x0c\x85" for ch in raw):
             problems.append(KeyProblem(n, "a line or paragraph separator inside a line", HINT))
             continue
@@ -121,7 +123,7 @@ def parse(text: str) -> tuple[list[str], list[KeyProblem]]:
         elif line and line not in keys:
             keys.append(line)
     if not keys and not problems:
-        problems.append(KeyProblem(None, "holds no public key", HINT))
+        problems.append(KeyProblem(1, "holds no public key", HINT))
     return keys, problems
 
 
