@@ -51,7 +51,8 @@ def _keys(ctx: Context, i: int, a: AccountSpec) -> tuple[list[str], list[Problem
         if got and isinstance(got[0], Problem):
             problems += [p for p in got if isinstance(p, Problem)]
         else:
-            keys += [k for k in got if isinstance(k, str) and k not in keys]
+            seen = {sshkeys.fingerprint(k) for k in keys}
+            keys += [k for k in got if isinstance(k, str) and sshkeys.fingerprint(k) not in seen]
     return keys, problems
 
 

@@ -120,8 +120,8 @@ def parse(text: str) -> tuple[list[str], list[KeyProblem]]:
         line, why, hint = _line(raw)
         if why:
             problems.append(KeyProblem(n, why, hint or HINT))
-        elif line and line not in keys:
-            keys.append(line)
+        elif line and fingerprint(line) not in {fingerprint(k) for k in keys}:
+            keys.append(line)      # one line per key: the first comment wins
     if not keys and not problems:
         problems.append(KeyProblem(1, "holds no public key", HINT))
     return keys, problems
