@@ -53,6 +53,8 @@ def evaluate(check: Check, facts: dict, require_gpu: bool = False) -> Result:
             return result(FAILED, "a visible NVIDIA GPU (--require-gpu)", found, NO_GPU_HINT)
         return result(SKIPPED, "a visible NVIDIA GPU", found, "GPU-tier check; " + NO_GPU_HINT)
     out = KINDS[check.kind].evaluate(check.p, facts)
+    if out.skipped:
+        return result(SKIPPED, out.expected, out.found, out.hint)
     return result(PASSED if out.ok else FAILED, out.expected, out.found, out.hint)
 
 

@@ -18,6 +18,7 @@ class Outcome:
     expected: str
     found: str
     hint: str = ""
+    skipped: bool = False    # the facts cannot tell (not visible to the probe's user): a skip, saying why
 
 
 def missing(section: str, facts: dict) -> Outcome | None:

@@ -144,6 +144,20 @@ def test_a_folder_owned_by_an_account_images_lack_is_judged_by_number():
     assert evaluate(CHECKS["directory"], other).status == FAILED
 
 
+def test_what_the_probes_user_cannot_see_is_skipped_with_the_reason():
+    """Verified as an unprivileged SSH user: alice's ~/.ssh and the sudo rules are private to root and
+    alice; the checks say so (a skip naming what to do), never pass unseen and never fail for it."""
+    hidden = edit(("ssh_keys", "/home/alice", "file"), {"error": "[Errno 13] Permission denied"})
+    hidden["ssh_keys"]["/home/alice"]["keys"] = None
+    result = evaluate(CHECKS["authorized_key"], hidden)
+    assert result.status == SKIPPED and "not visible" in result.found and "run verify as root" in result.hint
+    unseen = edit(("users", "alice"), dict(GOOD["users"]["alice"], sudo_list=None, sudoers=None))
+    result = evaluate(CHECKS["account"], unseen)
+    assert result.status == SKIPPED and "sudo rules are not visible" in result.found
+    wrong_uid = edit(("users", "alice"), dict(unseen["users"]["alice"], uid=2005))
+    assert evaluate(CHECKS["account"], wrong_uid).status == FAILED     # what it can see still fails
+
+
 def test_a_mount_of_another_device_fails():
     dev = check("mount", "mounts", "x", path="/data", device="UUID=ab-cd", fstype="ext4")
     mounted = {"mount_facts": {"/data": {"device": "/dev/loop5", "fstab_readable": True,

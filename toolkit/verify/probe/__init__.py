@@ -13,7 +13,7 @@ source passed again with ``-c``) to ask that interpreter about its packages.
 Importing this package (tests, the controller) runs nothing.
 """
 
-from .accounts import device_node, dir_stats, mount_facts, path_stat, ssh_keys
+from .accounts import device_node, dir_stats, mount_facts, path_stat, ssh_keys, ssh_keys_here
 from .base import COMMAND_TIMEOUT, read, run
 from .folders import bits_test, owner_of, try_write, unwritable_under, writable, write_test
 from .main import GATHERERS, MODES, command_key, gather, jobs_for, writable_key
@@ -25,7 +25,7 @@ from .system import command, dpkg, files, git, gpu, os_release, paths, shm, user
 PARTS = ("base", "system", "folders", "accounts", "pythons", "servers", "main")
 
 __all__ = [
-    "device_node", "dir_stats", "mount_facts", "path_stat", "ssh_keys",
+    "device_node", "dir_stats", "mount_facts", "path_stat", "ssh_keys", "ssh_keys_here",
     "COMMAND_TIMEOUT", "GATHERERS", "JUPYTER_PACKAGES", "MODES", "PARTS", "bits_test", "command", "command_key",
     "deferred_imports", "dpkg", "files", "gather", "git", "gpu", "in_interpreter", "interp_facts", "jobs_for",
     "jupyter", "jupyter_key", "os_release", "owner_of", "paths", "pip_check", "read", "run", "settle_deferred",

@@ -11,7 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .accounts import dir_stats, mount_facts, ssh_keys
+from .accounts import dir_stats, mount_facts, ssh_keys, ssh_keys_here
 from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
@@ -104,7 +104,7 @@ def gather(req):
 
 
 MODES = {"probe": gather, "interp": interp_facts, "torch": torch_facts, "tf": tf_facts, "writable-as": write_test,
-         "writable": writable}
+         "writable": writable, "ssh-keys": ssh_keys_here}
 
 
 def main(argv):
