@@ -7,10 +7,9 @@ located validation errors (the rules across fields are in hosts_semantics.py).
 
 from __future__ import annotations
 
-import posixpath
 import re
 
-from toolkit.profile.policy import SYSTEM_DIRS, SYSTEM_TREES, USR_LOCAL_SYSTEM
+from toolkit.profile.policy import SYSTEM_TREES, normalised, system_folder
 
 # ----------------------------------------------------------------------------- accounts
 # Login shells toolkit knows, and the OS package that provides each (None: every host has it).
@@ -46,22 +45,10 @@ def _under(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
-def _norm(path: str) -> str:
-    norm = posixpath.normpath(path)
-    return "/" if norm == "//" else norm
-
-
 def directory_path_problem(path: str) -> str | None:
     """Why `path` cannot be a managed folder (a system folder, or inside one the OS owns), or None."""
-    norm = _norm(path)
-    why = None
-    if norm in SYSTEM_DIRS:
-        why = "is a system folder"
-    elif _under(norm, "/usr/local"):
-        if norm.split("/")[3] in USR_LOCAL_SYSTEM:
-            why = "is inside a folder the operating system searches for programs and libraries"
-    elif _under(norm, "/usr") or any(_under(norm, t) for t in SYSTEM_TREES):
-        why = "is inside a folder the operating system, a package or toolkit owns"
+    norm = normalised(path)
+    why = system_folder(norm)
     if why is None:
         return None
     return (f"{norm} {why}; toolkit would change its owner and mode. Give your data a folder of its own "
@@ -137,7 +124,7 @@ def device_problem(device: str) -> str | None:
 
 def mount_path_problem(path: str) -> str | None:
     """Why nothing may be mounted at `path` (the root, or where the OS keeps itself), or None."""
-    norm = _norm(path)
+    norm = normalised(path)
     if norm == "/" or _under(norm, "/usr") or any(_under(norm, t) for t in SYSTEM_TREES):
         return (f"{norm} is where the operating system keeps itself; mounting there would hide it. Mount data at a "
                 "folder of its own (/data, /srv/NAME, /mnt/NAME)")

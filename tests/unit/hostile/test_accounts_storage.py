@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from tests.unit.hostile.test_semantics import run
 from toolkit.cli import main
 
 SECRET = "s3cr3t-Key-Material-42"
@@ -194,13 +195,6 @@ CASES = {
                                  "  - device: /dev/sdb\n    path: /srv/x\n    fstype: ext4\n"), "p.yaml", 6,
                            "mounts.1.device", "mounted already"),
 }
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    captured = capsys.readouterr()
-    return exc.value.code, captured.out + captured.err
 
 
 def write(tmp_path, files: dict) -> None:
