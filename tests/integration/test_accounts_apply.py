@@ -140,6 +140,11 @@ def test_accounts_with_the_ansible_engine_then_nothing_changes(sshd_container, t
         harness.skip_or_fail("ansible-playbook not installed (pip install ansible-core)")
     target = sshd_container("accounts-ansible")
     plan = build_plan(load_profile(team_profile(tmp_path, alice_key[1])))
+    lines: list[str] = []
+    (dry,) = ansible_engine.run_ansible(plan, [host_of(target)], check=True, become_password=target.password,
+                                        display=lines.append)
+    assert dry.status == "would-change", "\n".join(lines[-60:])
+    assert "alice" not in sh(target, "getent passwd alice || true")      # --check changed nothing
     for n in (1, 2):
         lines: list[str] = []
         (result,) = ansible_engine.run_ansible(plan, [host_of(target)], become_password=target.password,

@@ -124,7 +124,7 @@ def _strings(node):
 _OWN = re.compile(r"[^{}]*(?:\{\{ (?:ansible_facts\['python'\]\['executable'\]|ansible_facts\['distribution(?:_version)?'\]"
                   # accounts and mounts (ansible_accounts.py): a looked-up entry, the --allow-format word
                   r"|ansible_facts\.getent_passwd\[toolkit_user\] \| default\(none\)"
-                  r"|\(toolkit_allow_format \| default\(false\) \| bool\) \| ternary\('1', '0'\)"
+                  r"|\(toolkit_allow_format \| default\(false\) \| bool\) \| ternary\('1', '0'\)|ansible_check_mode"
                   r"|item|toolkit_\w+(?:\.\w+)*"
                   r"(?: \| [a-z_]+(?:\(\[\]\))?)?) \}\}[^{}]*)+")
 
