@@ -8,6 +8,7 @@ from toolkit.components.base import Context, Contribution
 from toolkit.model.checks import check
 from toolkit.model.steps import Directory, Mount
 from toolkit.profile.hosts_policy import FSTYPE_PACKAGES
+from toolkit.profile.policy import normalised
 
 
 def mounts(ctx: Context) -> Contribution:
@@ -19,10 +20,11 @@ def mounts(ctx: Context) -> Contribution:
     if packages:
         out.steps.append(ctx.os_packages("mounts", "file system tools", packages))
     for m in wanted:
-        out.steps.append(Mount("mounts", f"mount {m.path}", device=m.device, path=m.path, fstype=m.fstype,
+        path = normalised(m.path)         # /data/ is /data: as fstab, findmnt and /proc/mounts write it
+        out.steps.append(Mount("mounts", f"mount {path}", device=m.device, path=path, fstype=m.fstype,
                                options=tuple(m.options), format=m.format))
-        out.checks.append(check("mount", "mounts", f"{m.device} mounted at {m.path}", ident=f"mount:{m.path}",
-                                path=m.path, device=m.device, fstype=m.fstype))
+        out.checks.append(check("mount", "mounts", f"{m.device} mounted at {path}", ident=f"mount:{path}",
+                                path=path, device=m.device, fstype=m.fstype))
     if HOST_ONLY_NOTE not in out.warnings and not ctx.profile.users:
         out.warnings.append(HOST_ONLY_NOTE)
     return out
@@ -32,6 +34,7 @@ def directories(ctx: Context) -> Contribution:
     out = Contribution()
     accounts = {a.name: a for a in ctx.profile.users}
     for d in ctx.profile.directories:
+        d = d.model_copy(update={"path": normalised(d.path)})
         owner, group = accounts.get(d.owner), accounts.get(d.group)
         uid = owner.uid if owner else None
         gid = gid_of(group) if group else None
