@@ -1,6 +1,7 @@
 """Servers on 127.0.0.1 that demand credentials, for tests of toolkit's credential paths.
 
-- `private_index(user, password, wheel)`: a PEP 503 simple index serving one wheel, HTTP Basic auth.
+- `private_index(user, password, wheel)`: a PEP 503 simple index serving one wheel, HTTP Basic auth
+  (tests/indexserver.py, which also makes the wheel: `make_wheel`).
 - `auth_proxy(user, password)`: an HTTP forward proxy (GET/HEAD forwarded, CONNECT tunnelled) that
   demands Proxy-Authorization.
 
@@ -9,53 +10,19 @@ Both count the requests they let through and the ones they refused; both stop wi
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import http.client
 import select
 import socket
 import threading
 import urllib.parse
-import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.indexserver import Counts, basic, make_wheel, serve_index  # noqa: F401 (make_wheel: re-exported)
+
 HOP = {"connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "proxy-connection", "te",
        "trailer", "transfer-encoding", "upgrade"}
-
-
-@dataclass
-class Counts:
-    allowed: int = 0
-    refused: int = 0
-    paths: list[str] = field(default_factory=list)
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-def make_wheel(folder: Path, name: str = "toolkitsecretprobe", version: str = "1.0") -> Path:
-    """A minimal pure-Python wheel: `import NAME; NAME.VALUE == 42`."""
-    files = {
-        f"{name}/__init__.py": "VALUE = 42\n",
-        f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{name}-{version}.dist-info/WHEEL": ("Wheel-Version: 1.0\nGenerator: toolkit-test\n"
-                                              "Root-Is-Purelib: true\nTag: py3-none-any\n"),
-    }
-    record = f"{name}-{version}.dist-info/RECORD"
-    lines = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        lines.append(f"{path},sha256={digest},{len(text.encode())}")
-    files[record] = "\n".join(lines + [f"{record},,"]) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for path, text in files.items():
-            zf.writestr(path, text)
-    return wheel
 
 
 @contextmanager
@@ -74,44 +41,9 @@ def _serve(handler):
 @contextmanager
 def private_index(user: str, password: str, wheel: Path):
     """(port, counts): /simple/<project>/ lists the wheel; everything needs Basic auth."""
-    counts = Counts()
-    data = wheel.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    project = wheel.name.split("-")[0]
-    expected = basic(user, password)
-
-    class Index(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            counts.paths.append(self.path)
-            if self.headers.get("Authorization") != expected:
-                counts.refused += 1
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="toolkit-test-index"')
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            counts.allowed += 1
-            path = urllib.parse.urlsplit(self.path).path
-            if path.rstrip("/") == f"/simple/{project}":
-                body = (f'<!DOCTYPE html><html><body><a href="/files/{wheel.name}#sha256={sha}">{wheel.name}</a>'
-                        "</body></html>").encode()
-                kind = "text/html"
-            elif path == f"/files/{wheel.name}":
-                body, kind = data, "application/octet-stream"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    with _serve(Index) as port:
-        yield port, counts
+    with serve_index(wheel.parent, auth=(user, password)) as index:
+        index.publish(wheel)
+        yield index.port, index.counts
 
 
 @contextmanager

@@ -57,3 +57,15 @@ def bundled_plans() -> list[tuple[str, Plan]]:
     from toolkit.profile.loader import load_profile
 
     return [(name, build_plan(load_profile(path))) for name, _, path in list_bundled()]
+
+
+def locked_plans() -> list[tuple[str, Plan]]:
+    """(name, locked plan) of two bundled profiles with a lock made up for them: the linters see what
+    `--locked` renders (pinned OS packages, hashed requirement files, FROM by digest)."""
+    from toolkit.lock.apply import locked_plan
+
+    from .lock.fake_lock import fake_lock
+
+    plans = dict(bundled_plans())
+    return [(f"{name}-locked", locked_plan(plans[name], fake_lock(plans[name])))
+            for name in ("datascience-cpu", "pytorch-cuda")]

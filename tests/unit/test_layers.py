@@ -28,9 +28,10 @@ ALLOWED = {
     "targets": BASE,                           # naming and reaching a target: addresses, ssh values, probes' transport
     "verify": BASE | {"model", "render", "outputs", "targets"},
     "gpu": BASE | {"model", "compat", "targets"},   # compat: the driver each CUDA needs
+    "lock": BASE | {"model", "outputs"},      # resolving and pinning a plan's packages; never the plan builder
     "executors": BASE | {"model", "render", "outputs", "targets"},   # never verify: commands/ runs it after apply
     "commands": BASE | {"plan", "components", "model", "compat", "profile", "render", "verify", "gpu", "executors",
-                 "outputs", "targets"},
+                 "outputs", "targets", "lock"},
     "cli": BASE | {"commands"},
     "__main__": {"cli"},
     "__init__": set(),

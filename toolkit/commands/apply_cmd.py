@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.commands import options, targeting
+from toolkit.commands import locking, options, targeting
 from toolkit.errors import ToolkitError, UsageError, VerificationFailed
 from toolkit.executors import credentials, fanout, inventory
 from toolkit.executors.inventory import Host
@@ -149,6 +149,7 @@ def show(results: list[HostResult], as_json: bool) -> None:
               help="Credentials of the profile's pip index and proxy (netrc format; default ~/.netrc when it "
                    "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
 @options.compat_data
+@locking.lock_options
 @options.as_json("Print the per-host results as JSON.")
 @click.option("--allow-os-mismatch", is_flag=True,
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
@@ -159,13 +160,15 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
           urls: tuple[str, ...], local: bool, forks: int, dry_run: bool, reboot: bool, no_verify: bool,
           known_hosts: str | None, ssh_config: str | None, identity: str | None, accept_new_host_keys: bool,
           log_dir: str | None, force: bool, engine: str, netrc_file: str | None,
-          compat_data: str | None, as_json: bool, allow_os_mismatch: bool, allow_format: bool) -> None:
+          compat_data: str | None, locked: bool, lock_file: str | None, as_json: bool,
+          allow_os_mismatch: bool, allow_format: bool) -> None:
     """Apply PROFILE to --target hosts (ssh://... or local) or an --inventory, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
     changed key is always refused. The sudo password comes from TOOLKIT_SUDO_PASSWORD or one prompt.
     """
-    plan = build_plan(load_profile(profile), compat_data)
+    loaded = load_profile(profile)
+    plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     hosts = apply_hosts(targets + targeting.as_ssh(urls) + (("local",) if local else ()), inventory_file, limit,
                         ssh_config=ssh_config, identity=identity)
     local = any(h.local for h in hosts)

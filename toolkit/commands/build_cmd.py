@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from toolkit import redact
-from toolkit.commands import options
+from toolkit.commands import locking, options
 from toolkit.errors import UsageError
 from toolkit.executors import base_image as bi
 from toolkit.executors import credentials
@@ -199,10 +199,11 @@ def summary(result: db.BuildResult) -> str:
               help="Write the build context into DIR and keep it (toolkit's earlier context there is replaced).")
 @click.option("--force", is_flag=True, help="With --keep-context: overwrite files in DIR that toolkit did not write.")
 @options.compat_data
+@locking.lock_options
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
           build_args: tuple[str, ...], netrc_file: str | None, network: str | None, no_buildkit: bool,
-          keep_context: str | None, force: bool, compat_data: str | None) -> None:
+          keep_context: str | None, force: bool, compat_data: str | None, locked: bool, lock_file: str | None) -> None:
     """Build a container image from PROFILE on a Docker engine, following each step."""
     problem = tag_problem(tag)
     if problem:     # before anything is loaded or started: Docker would refuse it only after the build
@@ -211,12 +212,16 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     loaded = load_profile(profile)
     if base_image:
         loaded = with_base_image(loaded, base_image)
-    plan = build_plan(loaded, compat_data)
+    plan, lock = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     for warning in plan.warnings:
         warn(warning)
     if keep_context:
         db.check_context(plan, Path(keep_context), force=force)
     api = db.connect()
+    locking.check_base_image(api, lock)
+    if lock is not None:
+        out(f"locked: {len(lock.os_packages)} OS packages and {len(lock.pip)} pip packages pinned, "
+            f"base image {lock.base_image.digest if lock.base_image else plan.target.base_image}")
     if bi.is_local(api, plan.target.base_image) is False:
         warn(bi.missing_note(plan.target.base_image))
     client = None if no_buildkit else db.buildkit_client()

@@ -2,7 +2,7 @@
 
 - `compat_data`: --compat-data FILE (validate, plan, render, build, apply, verify).
 - `as_json(help)`: --json, the machine-readable form (stdout carries the JSON document alone).
-- `target_options(...)`: --target TARGET (repeatable), --inventory FILE, --limit NAME[,NAME], the one
+- `target_options(...)`: --target TARGET (repeatable), --inventory FILE, --limit PATTERN, the one
   way apply, verify and doctor name what they work on (forms: toolkit.targets.address).
 - `ssh_options`: --known-hosts, --ssh-config, --identity, --accept-new-host-keys.
 - `deprecated_alias(...)`: an old spelling kept working; it prints a note to stderr saying what to use.
@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import click
 
+from toolkit.executors import inventory_limit
 from toolkit.targets.address import FORMS
 from toolkit.ui import err
 
@@ -43,9 +44,11 @@ def target_options(default: str) -> Decorator:
         click.option("--target", "targets", multiple=True, metavar="TARGET",
                      help=f"What to work on (repeatable): {FORMS}. {default}"),
         click.option("--inventory", "inventory_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-                     help="YAML inventory of SSH hosts: hosts, groups, user/port/identity/jump."),
-        click.option("--limit", "limit", default=None, metavar="NAME[,NAME]",
-                     help="With --inventory: only these hosts or groups of it."),
+                     help="Inventory of SSH hosts: an Ansible inventory (INI or YAML) or toolkit's own YAML "
+                          "(hosts, groups, user/port/identity/jump)."),
+        click.option("--limit", "limit", default=None, metavar="PATTERN",
+                     help="With --inventory: only these hosts or groups, as Ansible reads --limit "
+                          "(a,b or a:b, all, !exclude, &both, gpu*)."),
     )
 
 
@@ -73,5 +76,5 @@ def deprecated_alias(*names: str, dest: str, use: str, multiple: bool = True, he
 
 
 def limit_names(limit: str | None) -> tuple[str, ...]:
-    """--limit a,b -> ('a', 'b'); blanks around names are dropped."""
-    return tuple(n.strip() for n in (limit or "").split(",") if n.strip())
+    """--limit a,b (or a:b, as Ansible writes it) -> ('a', 'b'); blanks around names are dropped."""
+    return inventory_limit.split(limit)

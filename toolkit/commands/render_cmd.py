@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from toolkit.commands import options
+from toolkit.commands import locking, options
 from toolkit.errors import ToolkitError
 from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
@@ -59,16 +59,18 @@ def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | No
 @click.option("--created", default=None, metavar="TIMESTAMP",
               help="Value of the org.opencontainers.image.created label (left out by default: reproducible).")
 @options.compat_data
+@locking.lock_options
 @click.option("--force", is_flag=True,
               help="Overwrite files in OUTPUT that toolkit did not write (or that were edited since).")
 def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None,
-           compat_data: str | None, force: bool) -> None:
+           compat_data: str | None, locked: bool, lock_file: str | None, force: bool) -> None:
     """Render PROFILE into files under OUTPUT: Dockerfile (+ files/, wheelhouse/), setup.sh, ansible/,
     .devcontainer/devcontainer.json and tests/ (with --format all).
 
     Files toolkit wrote there before are replaced; anything else is refused (exit 2) unless --force.
     All files are written at once: an error, a full disk or Ctrl-C leaves the earlier output whole."""
-    plan = build_plan(load_profile(profile), compat_data)
+    loaded = load_profile(profile)
+    plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     formats = list(FORMATS) if fmt == "all" else [fmt]
     rendered = Rendered()
     for f in formats:

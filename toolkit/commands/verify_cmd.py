@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pytest
 
-from toolkit.commands import options, targeting
+from toolkit.commands import locking, options, targeting
 from toolkit.errors import UsageError, VerificationFailed
 from toolkit.model.plan import Plan
 from toolkit.outputs.atomic import check_file
@@ -32,11 +32,16 @@ from toolkit.verify.evaluate import UNREACHABLE
 @click.option("--tests", "extra_tests", multiple=True, type=click.Path(exists=True),
               help="Your own testinfra tests to run beside the generated ones (repeatable).")
 @options.compat_data
+@click.option("--locked", is_flag=True, help="Also check every package the profile's lock pins is at its locked "
+              "version (drift named per package).")
+@click.option("--lock", "lock_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The lock file to check against (implies --locked).")
 @click.option("--force", is_flag=True, help="Overwrite a --junit FILE that toolkit did not write.")
 def verify(profile: str, targets: tuple[str, ...], inventory_file: str | None, limit: str | None,
            old_targets: tuple[str, ...], require_gpu: bool, junit: str | None, as_json: bool, keyword: str | None,
            known_hosts: str | None, ssh_config: str | None, identity: str | None, accept_new_host_keys: bool,
-           extra_tests: tuple[str, ...], compat_data: str | None, force: bool) -> None:
+           extra_tests: tuple[str, ...], compat_data: str | None, locked: bool, lock_file: str | None,
+           force: bool) -> None:
     """Verify targets against PROFILE: one probe gathers the facts, pytest + testinfra assert them.
 
     Exit status: 0 all checks passed on every target (skips allowed), 3 a check failed, 2 invalid profile
@@ -47,7 +52,8 @@ def verify(profile: str, targets: tuple[str, ...], inventory_file: str | None, l
                               identity=identity)
     if junit and len(chosen) > 1:
         raise UsageError("--junit writes one report: give one target with it", "run verify once per target")
-    plan = build_plan(load_profile(profile), compat_data)
+    loaded = load_profile(profile)
+    plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     ssh = {"ssh_config_file": ssh_config, "known_hosts": known_hosts, "identity": identity,
            "accept_new": accept_new_host_keys}
     if len(chosen) == 1:

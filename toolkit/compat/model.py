@@ -21,6 +21,7 @@ ISSUE_FIELDS = (
     "frameworks.pytorch.extras",
     "packages.pip",
     "packages.pip_base",
+    "packages.pip_requirements",
 )
 
 

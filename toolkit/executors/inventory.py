@@ -1,7 +1,9 @@
-"""Which hosts to apply to: `--target ssh://user@host[:port]` (repeatable) or `--inventory hosts.yaml`
-(`--limit NAME[,NAME]`: only these hosts or groups of it).
+"""Which hosts to apply to: `--target ssh://user@host[:port]` (repeatable) or `--inventory FILE`
+(`--limit PATTERN`: only these hosts or groups of it, read as Ansible reads it: inventory_limit).
 
-Inventory file (every key optional except `hosts`; unknown keys are errors)::
+An inventory file is in one of three formats, told by its content (not its name):
+
+- toolkit's own YAML: `hosts:` at the top (every key optional except `hosts`; unknown keys are errors)::
 
     defaults: {user: deploy, port: 22, identity: ~/.ssh/id_ed25519, jump: admin@bastion:2222}
     hosts:
@@ -10,13 +12,23 @@ Inventory file (every key optional except `hosts`; unknown keys are errors)::
     groups:
       a100: {hosts: [gpu01, gpu02], user: ubuntu}
 
-A value comes from, first to last: the host, its group, `defaults`, the OpenSSH config
-(~/.ssh/config or --ssh-config: HostName, Port, User, IdentityFile, ProxyJump,
-UserKnownHostsFile), then the command line (--identity, --known-hosts) and ssh's defaults.
-Every mistake is a UsageError (exit 2) that names the file, line and key (inventory_check) or the
-host and the ssh config keyword. Names, users and addresses match strict patterns; key and
-known_hosts paths may not hold what OpenSSH or Ansible would read as syntax (`{ % $ " ' \\ #`,
-newlines and other control characters): see toolkit.targets.ssh_values.
+- an Ansible YAML inventory: `all:` (or groups with hosts/children/vars) at the top
+  (inventory_ansible_yaml);
+- an Ansible INI inventory: `[group]` sections or host lines (inventory_ini).
+
+An Ansible inventory's connection variables (ansible_host, ansible_port, ansible_user,
+ansible_ssh_private_key_file, a ProxyJump in ansible_ssh_common_args) become the same settings
+(inventory_ansible_vars), with Ansible's precedence: the host's own, then its groups, children before
+parents, then `all` (inventory_ansible).
+
+A value comes from, first to last: the host, its group, `defaults` (toolkit's format; Ansible's: the
+precedence above), the OpenSSH config (~/.ssh/config or --ssh-config: HostName, Port, User,
+IdentityFile, ProxyJump, UserKnownHostsFile), then the command line (--identity, --known-hosts) and
+ssh's defaults. Every mistake is a UsageError (exit 2) that names the file, line and key
+(inventory_check, or where the Ansible variable was set) or the host and the ssh config keyword.
+Names, users and addresses match strict patterns; key and known_hosts paths may not hold what
+OpenSSH or Ansible would read as syntax (`{ % $ " ' \\ #`, newlines and other control characters):
+see toolkit.targets.ssh_values.
 """
 
 from __future__ import annotations
@@ -31,9 +43,17 @@ import paramiko
 
 from toolkit import inputs, redact
 from toolkit.errors import UsageError
-from toolkit.executors import inventory_check
+from toolkit.executors import (
+    inventory_ansible,
+    inventory_ansible_vars,
+    inventory_ansible_yaml,
+    inventory_check,
+    inventory_ini,
+    inventory_limit,
+)
 from toolkit.targets.address import parse
 from toolkit.targets.ssh_values import SHOWN_PATH, check_path, is_host, is_user, shown
+from toolkit.ui import warn
 
 MAX_JUMPS = 4
 
@@ -184,25 +204,35 @@ def from_urls(urls: tuple[str, ...], resolver: Resolver) -> list[Host]:
 
 
 def from_file(path: str, resolver: Resolver, limit: tuple[str, ...] = ()) -> list[Host]:
-    ydoc = inputs.load_yaml(path, what="inventory")
-    defaults, hosts, group_of = inventory_check.check(ydoc.data, path, ydoc.position)
-    chosen = limited(path, hosts, ydoc.data.get("groups") or {}, limit)
-    return _unique([resolver.host(name, {**defaults, **group_of.get(name, {}), **values})
-                    for name, values in hosts.items() if name in chosen], f"{path}: ")
+    """The hosts of an inventory file in either format (the content decides), cut down by --limit."""
+    name = inputs.shown(path, 200)
+    text = inputs.read_text(path, what="inventory", display=name)
+    if inventory_ansible.looks_like_ini(text):
+        return _from_ansible(inventory_ini.read(text, name), resolver, limit)
+    ydoc = inputs.parse_yaml(text, name, "inventory")
+    if inventory_ansible.is_ansible_yaml(ydoc.data):
+        return _from_ansible(inventory_ansible_yaml.read(ydoc), resolver, limit)
+    defaults, hosts, group_of = inventory_check.check(ydoc.data, name, ydoc.position)
+    groups = {g: list((v or {}).get("hosts") or []) for g, v in (ydoc.data.get("groups") or {}).items()}
+    chosen = inventory_limit.select(name, list(hosts), groups, limit)
+    return _unique([resolver.host(h, {**defaults, **group_of.get(h, {}), **hosts[h]}) for h in chosen], f"{name}: ")
 
 
-def limited(path: str, hosts: dict, groups: dict, limit: tuple[str, ...]) -> set[str]:
-    """The host names --limit keeps: each NAME is a host or a group of the (checked) inventory."""
-    if not limit:
-        return set(hosts)
-    chosen: set[str] = set()
-    for name in limit:
-        if name not in hosts and name not in groups:
-            raise UsageError(f"--limit {shown(name)}: {path} has no host or group of that name",
-                             inventory_check.closest(name, (*hosts, *groups)))
-        chosen |= {name} & set(hosts)
-        chosen |= set((groups.get(name) or {}).get("hosts") or [])
-    return chosen
+def _from_ansible(inv: inventory_ansible.Inventory, resolver: Resolver, limit: tuple[str, ...]) -> list[Host]:
+    """An Ansible inventory's hosts: every connection variable checked, Ansible's precedence, --limit."""
+    if not inv.hosts:
+        inv.fail(None, "", "the inventory has no hosts", "[gpu]\ngpu01 ansible_host=10.0.0.5")
+    inventory_ansible_vars.check_all(inv)
+    members = inv.members()
+    chosen = inventory_limit.select(inv.path, list(inv.hosts), members, limit)
+    depths, parents = inv.depths(), inv.parents()
+    variables = {h: inv.host_vars(h, depths, parents) for h in chosen}
+    ignored = inventory_ansible_vars.password_vars(chosen, variables)
+    if ignored:
+        warn(f"{inv.path}: {', '.join(ignored)} ignored: toolkit logs in with SSH keys "
+             "(ansible_ssh_private_key_file, --identity, the ssh config)")
+    return _unique([resolver.host(h, inventory_ansible_vars.settings(inv, h, variables[h])) for h in chosen],
+                   f"{inv.path}: ")
 
 
 def _unique(hosts: list[Host], where: str = "") -> list[Host]:

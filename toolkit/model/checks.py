@@ -48,6 +48,14 @@ class PipPackage(CheckKind, kind="pip_package", params=("python", "name", "speci
     """A distribution is installed in an interpreter, matches its specifier and imports."""
 
 
+class PipVersion(CheckKind, kind="pip_version", params=("python", "name", "version")):
+    """A distribution is installed at exactly the version a lock pins (`verify --locked`)."""
+
+
+class OsPackageVersion(CheckKind, kind="os_package_version", params=("name", "family", "version")):
+    """An OS package is installed at exactly the version a lock pins (`verify --locked`)."""
+
+
 class PipCheck(CheckKind, kind="pip_check", params=("python",)):
     """`pip check` finds no broken requirements."""
 

@@ -135,3 +135,43 @@ CONTAINER_TOOLKIT_PROBE = HAS_GPU + PACKAGES + (
     'installed "$@" || exit 1\n'
     "if command -v docker >/dev/null 2>&1; then grep -q '\"nvidia\"' /etc/docker/daemon.json 2>/dev/null; fi\n"
 )
+
+
+# Exits 0 when every requirement of the files (as toolkit writes them: one PEP 508 requirement per line, then
+# --hash options; `-c FILE` lines name constraints) whose marker applies is installed and matches: its
+# specifier, and for a URL requirement the URL (or git commit) pip recorded in direct_url.json. An installed
+# package a constraint no longer allows counts as not done.
+REQUIREMENT_FILES_PROBE = """\
+import json, sys
+from importlib.metadata import PackageNotFoundError, distribution
+from pip._vendor.packaging.requirements import Requirement
+def done(path, constraint):
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line.startswith("-c "):
+            done(line[3:], True)
+        if not line or line.startswith(("#", "-")):
+            continue
+        r = Requirement(line.split(" --hash=")[0])
+        if r.marker is not None and not r.marker.evaluate({"extra": ""}):
+            continue
+        try:
+            d = distribution(r.name)
+        except PackageNotFoundError:
+            if constraint:
+                continue
+            sys.exit(1)
+        if not r.specifier.contains(d.version, prereleases=True):
+            sys.exit(1)
+        if r.url:
+            info = json.loads(d.read_text("direct_url.json") or "{}")
+            want = r.url.split("#")[0]
+            if want.startswith("git+"):
+                got = (info.get("vcs_info") or {}).get("commit_id") == want.rpartition("@")[2]
+            else:
+                got = info.get("url") == want
+            if not got:
+                sys.exit(1)
+for p in sys.argv[1:]:
+    done(p, False)
+"""

@@ -124,8 +124,16 @@ class PipInstall(Step):
     extra_index_urls: tuple[str, ...] = ()
     find_links: str | None = None          # a wheelhouse folder on the target
     no_index: bool = False
+    # Locked: install exactly this file's hashed pins (--require-hashes --no-deps) instead of
+    # `requirements`, which then name the same pins for the probe.
+    requirement_file: str | None = None
+    # Unlocked requirement files on the target (packages.pip_requirements): pip install -r FILE...;
+    # `requirements` then name their entries for the lock's resolver, and are not installed by themselves.
+    requirement_files: tuple[str, ...] = ()
 
     def probe(self):
+        if self.requirement_files and not self.requirement_file:
+            return (f"{self.venv}/bin/python", "-c", host_probes.REQUIREMENT_FILES_PROBE, *self.requirement_files)
         # Exits 0 when every requirement is already satisfied in the venv.
         code = (
             "import sys\n"
@@ -193,6 +201,52 @@ class RunCommand(Step):
         if self.creates:
             return ("test", "-e", self.creates)
         return self.unless or None
+
+
+RUN_STATE_DIR = "/var/lib/toolkit/run"    # where hosts (and images) record the run: steps that ran
+
+
+@dataclass(frozen=True)
+class RunStep(Step):
+    """One of the profile's own steps (run:): `argv` run as `user` in its home, never through a shell (a
+    script is written to the target by a WriteFile step before it, and argv names it).
+
+    Done when `creates` exists, when `unless` (run as the same user) exits 0, or, with neither, when
+    RUN_STATE_DIR/name holds `digest` (sha256 of what it runs: argv, script text, user, env): such a step
+    runs once, and again when what it runs changes. `hosts_only`: its user exists on hosts only (users:),
+    images skip it.
+    """
+
+    name: str = ""
+    argv: tuple[str, ...] = ()
+    user: str = "root"
+    home: str = "/root"
+    env: tuple[tuple[str, str], ...] = ()
+    creates: str | None = None
+    unless: tuple[str, ...] = ()
+    digest: str = ""
+    hosts_only: bool = False
+
+    @property
+    def state_path(self) -> str:
+        return f"{RUN_STATE_DIR}/{self.name}"
+
+    def as_user(self, argv: tuple[str, ...]) -> tuple[str, ...]:
+        """argv as the step's user (runuser), in its home, with HOME, USER, LOGNAME and the step's env set by
+        env(1): every value one argument, nothing parsed by a shell."""
+        env = ("env", "-C", self.home, "--", f"HOME={self.home}", f"USER={self.user}", f"LOGNAME={self.user}",
+               *(f"{k}={v}" for k, v in self.env))
+        return (*env, *argv) if self.user == "root" else ("runuser", "-u", self.user, "--", *env, *argv)
+
+    def launch(self) -> tuple[str, ...]:
+        return self.as_user(self.argv)
+
+    def probe(self):
+        if self.creates:
+            return ("test", "-e", self.creates)
+        if self.unless:
+            return self.as_user(self.unless)
+        return ("grep", "-qsxF", "--", self.digest, self.state_path)
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 from toolkit import compat
-from toolkit.components import accounts, driver, frameworks, network, packages, python, storage, system, tools
+from toolkit.components import (
+    accounts,
+    driver,
+    frameworks,
+    network,
+    packages,
+    python,
+    requirement_files,
+    run_steps,
+    storage,
+    system,
+    tools,
+)
 from toolkit.components.base import Context, Contribution
-from toolkit.errors import ProfileError
+from toolkit.errors import Problem, ProfileError
 from toolkit.model.plan import Decision, Plan, Target
 from toolkit.plan.validate import validate
+from toolkit.profile import requirement_files as rf
 from toolkit.profile.loader import LoadedProfile
 
+FILE_ENTRY = re.compile(re.escape(rf.FIELD) + r"\.(\d+)")   # a requirement-file entry in compat issues
 
-def stack_request(loaded: LoadedProfile, facts: dict | None = None) -> compat.StackRequest:
+
+def stack_request(loaded: LoadedProfile, facts: dict | None = None,
+                  reqs: rf.RequirementSet | None = None) -> compat.StackRequest:
     p = loaded.profile
     fw = p.frameworks
     facts = facts or {}
@@ -37,22 +55,39 @@ def stack_request(loaded: LoadedProfile, facts: dict | None = None) -> compat.St
         keras=fw.keras.version if fw.keras else None,
         torch_extras=tuple(fw.pytorch.extras) if fw.pytorch else (),
         pip=tuple((f"packages.{name}.{i}", text) for name in ("pip_base", "pip")
-                  for i, text in enumerate(getattr(p.packages, name))),
+                  for i, text in enumerate(getattr(p.packages, name)))
+        + tuple((f"{rf.FIELD}.{k}", e.requirement) for k, e in enumerate(reqs.entries if reqs else ())),
     )
 
 
-def resolve(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None):
-    """Run the compatibility resolver; its refusals become located profile problems."""
+def resolve(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None,
+            reqs: rf.RequirementSet | None = None):
+    """Run the compatibility resolver; its refusals become located profile problems (a requirement-file
+    entry's at its file:line, its warnings naming that file:line)."""
+    entries = reqs.entries if reqs else ()
     try:
         data = compat.load_data(data_file, user=True)  # bundled, then the XDG user overlay, then --compat-data
-        return compat.resolve(stack_request(loaded, facts), data)
+        res = compat.resolve(stack_request(loaded, facts, reqs), data)
     except compat.CompatError as exc:
         problems = []
         for issue in exc.issues:
             fields = issue.fields or ("",)
             others = f" (with {', '.join(fields[1:])})" if len(fields) > 1 else ""
-            problems.append(loaded.problem(fields[0], issue.message + others, issue.hint))
+            entry = FILE_ENTRY.fullmatch(fields[0])
+            if entry:
+                e = entries[int(entry.group(1))]
+                at = loaded.problem(e.field, "")
+                problems.append(Problem(e.file, e.line, None, e.field, issue.message + others,
+                                        f"{issue.hint}; {e.field} is at {at.file}:{at.line}"))
+            else:
+                problems.append(loaded.problem(fields[0], issue.message + others, issue.hint))
         raise ProfileError(problems) from None
+    if entries:
+        def where(m: re.Match) -> str:
+            e = entries[int(m.group(1))]
+            return f"{e.file}:{e.line}"
+        res = dataclasses.replace(res, warnings=tuple(FILE_ENTRY.sub(where, w) for w in res.warnings))
+    return res
 
 
 def _versions(loaded: LoadedProfile, res) -> dict:
@@ -94,7 +129,8 @@ def _checks(loaded: LoadedProfile, parts: list[Contribution]) -> dict:
 
 def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts: dict | None = None) -> Plan:
     p = loaded.profile
-    res = resolve(loaded, data_file, facts)
+    reqs = rf.load(loaded) if p.packages.pip_requirements else None
+    res = resolve(loaded, data_file, facts, reqs)
     u = p.user
     target = Target(
         distro=p.os.distro, os_version=p.os.version, base_image=res.base_image,
@@ -116,9 +152,12 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         frameworks.contribute(ctx),
         packages.base(ctx),
         tools.jupyter(ctx),
-        # The profile's own pip list changes most often: last, so editing it rebuilds one layer
-        # (bench/build_cache.py measures this).
+        # Requirement files change less often than the pip list: their own layer before it.
+        requirement_files.contribute(ctx, reqs),
+        # The profile's own pip list changes most often: last of the packages, so editing it rebuilds one
+        # layer and the run: steps after it (bench/build_cache.py measures this).
         packages.contribute(ctx),
+        run_steps.contribute(ctx),      # the profile's own steps: after the packages, in order
         system.environment(ctx),
         tools.extra_checks(ctx),
         tools.metadata(ctx, versions),

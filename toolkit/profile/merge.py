@@ -1,7 +1,7 @@
 """`extends:` merging: mappings merge deeply, the child wins.
 
 - `name` and `description` say what *this* file is: they are never inherited.
-- Lists of named things are keyed: a child's check replaces the parent's check of the same name;
+- Lists of named things are keyed: a child's check (or run step) replaces the parent's of the same name;
   a child's account (`users`) replaces the parent's of the same name, a folder or mount the parent's at
   the same path; a child's requirement replaces the parent's requirements for the same project (pip names
   canonicalised, `packages.pip` and `packages.pip_base` as one namespace; apt by package name).
@@ -39,6 +39,7 @@ def _apt_key(item):
 # path of a list in the profile -> function giving an item's identity (None: not comparable)
 KEYED_LISTS = {
     ("checks",): _check_key,
+    ("run",): _check_key,                 # by name; the parent's other steps run first, then the child's
     ("packages", "pip"): _pip_key,        # then across both pip lists: _merge_pip_lists
     ("packages", "pip_base"): _pip_key,
     ("packages", "apt"): _apt_key,

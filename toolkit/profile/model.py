@@ -51,6 +51,7 @@ ImageRef = Annotated[str, _pattern(P.IMAGE_REF)]
 GitKey = Annotated[str, _pattern(P.GIT_CONFIG_KEY)]
 SafeText = Annotated[str, _pattern(P.SAFE_TEXT)]
 CheckArg = Annotated[str, _pattern(P.CHECK_ARG)]
+RunArg = Annotated[str, AfterValidator(P.run_arg)]
 IpAddress = Annotated[str, AfterValidator(P.ip_address)]
 AutoVersion = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.VERSION, v))]
 DriverBranch = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.DRIVER_BRANCH, v))]
@@ -157,6 +158,12 @@ class Packages(Strict):
                     "frameworks, so editing `pip` rebuilds only the last layer.")
     pip: list[PipRequirement] = Field(
         default_factory=list, description="Your pip requirements: the last layer, the one edits rebuild.")
+    pip_requirements: list[LocalPath] = Field(
+        default_factory=list,
+        description="pip requirement files (relative to the profile), installed in their own layer after pip_base "
+                    "and before pip: comments, -r/-c includes (relative, inside the file's folder), extras, markers, "
+                    "`name @ https://...` URLs and git+https URLs pinned to a commit, --hash. Index options go in "
+                    "network.pip, local paths and -e are refused.")
 
 
 class Jupyter(Strict):
@@ -271,6 +278,35 @@ class ExtraCheck(Strict):
     expect: SafeText | None = Field(default=None, description="Text the output must contain.")
 
 
+class Run(Strict):
+    """One of your own steps (run:): a script file or a command, run in order after the packages."""
+
+    name: Annotated[str, _pattern(P.PROFILE_NAME)]
+    script: LocalPath | None = Field(default=None, description="A script next to the profile (starting with #!), "
+                                     "copied to the target and run; exactly one of script and command.")
+    command: list[RunArg] | None = Field(default=None, min_length=1, description="argv, never through a shell: "
+                                         "the first item is the program. Exactly one of script and command.")
+    user: UnixName = Field(default="root", description="Who runs it: root, user.name (or a name from users:).")
+    creates: AbsPath | None = Field(default=None, description="Done when this path exists (not run then).")
+    unless: list[RunArg] | None = Field(default=None, min_length=1, description="Done when this argv exits 0 "
+                                        "(run as the step's user). Without creates or unless a step runs once: "
+                                        "hosts record it in /var/lib/toolkit/run/NAME and run it again when "
+                                        "its script, command, user or env change.")
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict, description="Variables for this step only.")
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.script is None) == (self.command is None):
+            raise ValueError("give exactly one of script: (a file next to the profile) and command: (an argv list)")
+        if self.creates is not None and self.unless is not None:
+            raise ValueError("give creates: or unless:, not both")
+        if self.command:
+            P.program(self.command[0])
+        if self.unless:
+            P.program(self.unless[0])
+        return self
+
+
 class Profile(Strict):
     """A toolkit profile: one environment, from OS to frameworks."""
 
@@ -290,6 +326,7 @@ class Profile(Strict):
     network: Network = Field(default_factory=Network)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     checks: list[ExtraCheck] = Field(default_factory=list)
+    run: list[Run] = Field(default_factory=list, description="Your own steps, in order, after the packages.")
     users: list[Account] = Field(default_factory=list, description="Login accounts on hosts (a team's people); "
                                  "`user:` stays the one user of an image.")
     directories: list[DataDirectory] = Field(default_factory=list, description="Data, model and cache folders "

@@ -97,14 +97,21 @@ FREE_TEXT_MAX = 300
 _NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
+def not_text(value: str, allowed: str = "") -> str | None:
+    """'U+XXXX at position N' for the first control or invisible formatting character not in `allowed`."""
+    for i, ch in enumerate(value):
+        if ch not in allowed and unicodedata.category(ch) in _NOT_TEXT:
+            return f"U+{ord(ch):04X} at position {i + 1}"
+    return None
+
+
 def free_text(value: str) -> str:
     """Return value if it is one line of printable text; the error never echoes the value."""
     if len(value) > FREE_TEXT_MAX:
         raise ValueError(f"text longer than {FREE_TEXT_MAX} characters ({len(value)})")
-    for i, ch in enumerate(value):
-        if unicodedata.category(ch) in _NOT_TEXT:
-            raise ValueError(f"control or invisible formatting character U+{ord(ch):04X} at position {i + 1} "
-                             "is not allowed (one line of printable text)")
+    bad = not_text(value)
+    if bad:
+        raise ValueError(f"control or invisible formatting character {bad} is not allowed (one line of printable text)")
     return value
 
 
@@ -120,3 +127,33 @@ def ip_address(value: str) -> str:
     return value
 
 
+# ----------------------------------------------------------------------------- argv of run: steps
+# One argument of a run: step's command or unless (passed as argv, never through a shell, quoted by every
+# renderer): any printable text, non-ASCII letters included, but no control, bidi or zero-width character
+# (a newline or a right-to-left override would hide what runs from the person reading the profile).
+RUN_ARG_MAX = 4096
+
+
+def run_arg(value: str) -> str:
+    """Return value if it is one non-empty argument of printable text; the error never echoes it raw."""
+    if not value:
+        raise ValueError("an empty argument; leave it out")
+    if len(value) > RUN_ARG_MAX:
+        raise ValueError(f"argument longer than {RUN_ARG_MAX} characters ({len(value)}); put long text in a script:")
+    bad = not_text(value)
+    if bad:
+        raise ValueError(f"control or invisible formatting character {bad} (arguments are one line of printable "
+                         "text; put multi-line code in a script: file)")
+    if redact.has_credentials(value):
+        raise ValueError("holds credentials (a URL with user@ or user:password@; not shown): a profile ends up in "
+                         "the image, its history and profile.json; read them at run time (env of the host, a file)")
+    return value
+
+
+def program(value: str) -> str:
+    """The first argument of a run: command: the program (a name found on PATH, or an absolute path)."""
+    run_arg(value)
+    if value.startswith("-") or "=" in value or value != value.strip():
+        raise ValueError(f"the first argument is the program to run: a name such as git or an absolute path, "
+                         f"without '=', leading '-' or surrounding spaces, got {redact.value(value)[:80]!r}")
+    return value

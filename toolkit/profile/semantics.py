@@ -22,6 +22,10 @@ from toolkit.profile.yamlsource import LDict, LList
 def problems(tree: LDict, file: str) -> list[Problem]:
     out: list[Problem] = []
     out += _duplicates(tree, file, [("checks",)], _check_name, "check name", "give each check its own name")
+    out += _duplicates(tree, file, [("run",)], _check_name, "run step name", "give each run step its own name "
+                       "(it names the step's state file /var/lib/toolkit/run/NAME)")
+    out += _duplicates(tree, file, [("packages", "pip_requirements")], _str, "requirements file",
+                       "list each file once")
     out += _duplicates(tree, file, [("packages", "pip_base"), ("packages", "pip")], _req_name,
                        "requirement for", "name each project once (pip and pip_base count together)")
     out += _duplicates(tree, file, [("packages", "apt")], _apt_name, "apt package", "name each package once")
@@ -56,6 +60,10 @@ def _check_name(item):
     return name if isinstance(name, str) and P.PROFILE_NAME.fullmatch(name) else None
 
 
+def _str(item):
+    return item if isinstance(item, str) else None
+
+
 def _req_name(item):
     return requirement_key(item) if isinstance(item, str) else None
 
@@ -77,7 +85,7 @@ def _duplicates(tree, file: str, lists, key, what: str, hint: str) -> list[Probl
             name = key(item)
             if name is None:
                 continue
-            at = path + (i, "name") if what == "check name" else path + (i,)
+            at = path + (i, "name") if what.endswith(" name") else path + (i,)
             if name in seen:
                 out.append(_problem(tree, file, at, f"duplicate {what} {name!r} (first at {_where(tree, seen[name])})",
                                     hint))

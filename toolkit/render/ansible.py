@@ -30,6 +30,7 @@ from toolkit.model.steps import (
     PackageRepository,
     PipInstall,
     RunCommand,
+    RunStep,
     Service,
     Step,
     TrustCA,
@@ -154,9 +155,17 @@ def _venv(step: Venv, n: int, plan: Plan) -> list[dict]:
 
 
 def _pip(step: PipInstall, n: int, plan: Plan) -> list[dict]:
-    args = {"name": list(step.requirements), "state": "present", "virtualenv": step.venv,
-            "virtualenv_command": f"{plan.target.python_bin} -m venv"}
+    args: dict = {"name": list(step.requirements), "state": "present", "virtualenv": step.venv,
+                  "virtualenv_command": f"{plan.target.python_bin} -m venv"}
+    if step.requirement_files and not step.requirement_file:
+        # The module takes a list of names or one requirements file (never both).
+        del args["name"], args["state"]
+        args = {"requirements": step.requirement_files[0], **args}
     opts = pip_options(step)
+    if step.requirement_file:      # locked: the hashed file, nothing resolved
+        del args["name"]
+        args["requirements"] = step.requirement_file
+        opts += ["--require-hashes", "--no-deps"]
     if opts:
         args["extra_args"] = sh(*opts)
     tasks = [{"name": step_name(step), "ansible.builtin.pip": args, "when": guard(PIP_PREREQUISITE[1])},
@@ -207,6 +216,18 @@ def _run(step: RunCommand, n: int, plan: Plan) -> list[dict]:
     return [{"name": step_name(step), "ansible.builtin.command": {"argv": list(step.argv)}, "changed_when": True}]
 
 
+def _run_step(step: RunStep, n: int, plan: Plan) -> list[dict]:
+    run = {"name": step_name(step), "ansible.builtin.command": {"argv": list(step.launch())}}
+    if step.creates:
+        run["ansible.builtin.command"]["creates"] = step.creates
+        return [run]
+    tasks = [_probe(step, n), {**run, "when": f"toolkit_probe_{n}.rc != 0", "changed_when": True}]
+    if not step.unless:         # done once: recorded, so the next run skips it
+        tasks += copy_tasks(step_name(step, "record that it ran"), step.state_path, step.digest + "\n")
+        tasks[-1]["when"] = f"toolkit_probe_{n}.rc != 0"
+    return tasks
+
+
 def tree_dir(step: CopyTree) -> str:
     """The folder beside the playbook (under files/) that holds a CopyTree's source."""
     return "files/" + (re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(step.dest).name).lstrip(".") or "tree")
@@ -220,7 +241,7 @@ def _copy_tree(step: CopyTree, n: int, plan: Plan) -> list[dict]:
 tasks_for: Callable[[Step, int, Plan], list[dict]] = dispatcher({
     OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
-    Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree,
+    Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree, RunStep: _run_step,
     PackageRepository: lambda s, n, p: ansible_repo.repository_tasks(s, s, f"toolkit_repo_{n}"),
     NvidiaDriver: lambda s, n, p: ansible_gpu.driver_tasks(s, n, p),
     ContainerToolkit: lambda s, n, p: ansible_gpu.container_toolkit_tasks(s, n, p),

@@ -79,6 +79,15 @@ def pip_options(step: PipInstall) -> list[str]:
     return opts
 
 
+def pip_targets(step: PipInstall) -> list[str]:
+    """What pip installs: the locked requirement file (hashes required, nothing resolved) or the requirements."""
+    if step.requirement_file:
+        return ["--require-hashes", "--no-deps", "-r", step.requirement_file]
+    if step.requirement_files:          # packages.pip_requirements, not locked
+        return [x for f in step.requirement_files for x in ("-r", f)]
+    return list(step.requirements)
+
+
 class Rendered:
     """A renderer's output: text files by relative path, plus local folders to copy beside them."""
 

@@ -36,6 +36,7 @@ from toolkit.model.steps import (
     PackageRepository,
     PipInstall,
     RunCommand,
+    RunStep,
     Service,
     Step,
     TrustCA,
@@ -292,8 +293,17 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
     if netrc:
         mounts.append(netrc)
     command = (f"NETRC={NETRC_PATH} " if netrc else "") + words(*args) + ITEM + ITEM.join(
-        q(r) for r in step.requirements)
+        _pip_items(step))
     return b.run([command], mounts=tuple(mounts), as_user=owner)
+
+
+def _pip_items(step: PipInstall) -> list[str]:
+    """One requirement per line; a locked step's options and file on one line each."""
+    if step.requirement_file:
+        return ["--require-hashes --no-deps", f"-r {q(step.requirement_file)}"]
+    if step.requirement_files:          # packages.pip_requirements, not locked
+        return [f"-r {q(f)}" for f in step.requirement_files]
+    return [q(r) for r in step.requirements]
 
 
 def _git_config(step: GitConfig, b: _Build) -> list[str]:
@@ -350,6 +360,27 @@ def _run_command(step: RunCommand, b: _Build) -> list[str]:
     return b.switch_to("root") + [f"RUN {exec_form(step.argv)}"]
 
 
+# A run: step in a RUN: exec form (no shell parses the profile's text), every value a positional parameter of a
+# fixed script. $1 creates / the unless argv's length / the digest and state file; then the launch argv.
+RUN_CREATES = 'if [ -e "$1" ]; then echo "skipped: $1 exists"; exit 0; fi; shift; exec "$@"'
+RUN_UNLESS = ('n="$1"; shift; if "${@:1:$n}"; then echo "skipped: its unless command exits 0"; exit 0; fi; '
+              'shift "$n"; exec "$@"')
+RUN_ONCE = 'd="$1"; f="$2"; shift 2; "$@"; mkdir -p -- "${f%/*}"; printf "%s\\n" "$d" >"$f"'
+
+
+def _run_step(step: RunStep, b: _Build) -> list[str]:
+    if step.hosts_only:
+        return [comment(f"runs on hosts only: {step.user} is an account images do not have")]
+    if step.creates:
+        argv = ["sh", "-c", RUN_CREATES, "run", step.creates, *step.launch()]
+    elif step.unless:
+        unless = step.as_user(step.unless)
+        argv = ["bash", "-c", RUN_UNLESS, "run", str(len(unless)), *unless, *step.launch()]
+    else:
+        argv = ["sh", "-ec", RUN_ONCE, "run", step.digest, step.state_path, *step.launch()]
+    return b.switch_to("root") + [f"RUN {exec_form(argv)}"]
+
+
 def _copy_tree(step: CopyTree, b: _Build) -> list[str]:
     dest = _checked(patterns.ABS_PATH, step.dest, "folder")
     name = _context_name(b.trees, "", dest, step.source, "tree")
@@ -386,6 +417,7 @@ _step: Callable[[Step, _Build], list[str]] = dispatcher({
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git_config, Service: _service,
     Metadata: _metadata, RunCommand: _run_command, CopyTree: _copy_tree,
     PackageRepository: _package_repository, NvidiaDriver: _host_only, ContainerToolkit: _host_only,
+    RunStep: _run_step,
     Directory: _directory, **{t: _host_account for t in HOST_ONLY_STEPS},
 }, "dockerfile")
 

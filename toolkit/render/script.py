@@ -32,6 +32,7 @@ from toolkit.model.steps import (
     PackageRepository,
     PipInstall,
     RunCommand,
+    RunStep,
     Service,
     Step,
     TrustCA,
@@ -40,7 +41,7 @@ from toolkit.model.steps import (
     repositories,
 )
 from toolkit.render import script_accounts, script_gpu, script_repo
-from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, sh, template
+from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, pip_targets, sh, template
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
     CONTROL_CHARS,
     PROFILE_D,
@@ -148,7 +149,7 @@ def _venv(step: Venv, plan: Plan) -> Block:
 
 def _pip(step: PipInstall, plan: Plan) -> Block:
     cmd = sh(f"{step.venv}/bin/python", "-m", "pip", "install", "--no-input", *pip_options(step),
-             "--", *step.requirements)
+             *(pip_targets(step) if step.requirement_file or step.requirement_files else ["--", *step.requirements]))
     return Block(apply="\n".join([cmd, *_chown_venv(venv_owner(plan, step.venv), step.venv)]))
 
 
@@ -185,6 +186,14 @@ def _run(step: RunCommand, plan: Plan) -> Block:
     return Block(apply=sh(*step.argv))
 
 
+def _run_step(step: RunStep, plan: Plan) -> Block:
+    lines = [sh(*step.launch())]
+    if not (step.creates or step.unless):     # done once: recorded, so the next run skips it
+        folder = step.state_path.rsplit("/", 1)[0]
+        lines += [f"mkdir -p -- {sh(folder)}", f"printf '%s\\n' {sh(step.digest)} >{sh(step.state_path)}"]
+    return Block(apply="\n".join(lines))
+
+
 def _copy_tree(step: CopyTree, plan: Plan) -> Block:
     return Block(apply=f"need_folder {sh(step.dest, step.source)}")
 
@@ -193,6 +202,7 @@ block: Callable[[Step, Plan], Block] = dispatcher({
     OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git, Service: _service,
     Metadata: _metadata, RunCommand: _run, CopyTree: _copy_tree, PackageRepository: _package_repository,
+    RunStep: _run_step,
     NvidiaDriver: lambda s, p: Block(**script_gpu.driver(s, p)),
     ContainerToolkit: lambda s, p: Block(**script_gpu.container_toolkit(s, p)),
     **{t: lambda s, p: Block(apply=script_accounts.apply(s)) for t in script_accounts.STEP_TYPES},

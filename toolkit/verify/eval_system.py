@@ -33,6 +33,22 @@ def dpkg_package(p, facts):
     return Outcome(False, f"{name} installed", found, f"apt-get install -y {name}")
 
 
+def dpkg_package_version(p, facts):
+    """os_package_version, Debian family: installed at exactly the locked version."""
+    name, locked, f = p["name"], p["version"], facts.get("dpkg") or {}
+    expected = f"{name} {locked} (locked)"
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "os_package checks of the debian family need a Debian/Ubuntu target")
+    entry = f.get(name)
+    if not entry or not entry["status"].startswith("ii"):
+        return Outcome(False, expected, f"{name} not installed, locked {locked}", LOCKED_FIX)
+    return Outcome(entry["version"] == locked, expected, f"{name} {entry['version']}, locked {locked}"
+                   if entry["version"] != locked else f"{name} {locked}", LOCKED_FIX)
+
+
+LOCKED_FIX = "re-apply or rebuild from the lock (toolkit apply/build --locked), or refresh the lock (toolkit lock)"
+
+
 def venv(p, facts):
     path = p["path"]
     f = (facts.get("paths") or {}).get(path) or {}
@@ -202,6 +218,20 @@ def pip_package(p, facts):
                        f"{tail(imported.get('error', ''))}", f"{py} -m pip install --force-reinstall {shlex.quote(name)}")
     via = f" ({imported['via']})" if imported.get("via") else ""
     return Outcome(True, expected, f"{name} {version}, import {imported['module']} ok{via}")
+
+
+def pip_version(p, facts):
+    name, locked, py = p["name"], p["version"], p["python"]
+    f, problem = _interp(p, facts)
+    expected = f"{name} {locked} (locked)"
+    if problem or f.get("missing"):
+        return Outcome(False, expected, f.get("_error") or problem.found, LOCKED_FIX)
+    dist = (f.get("dists") or {}).get(name)
+    if not dist:
+        return Outcome(False, expected, f"{name} not installed in {venv_of(py)}, locked {locked}", LOCKED_FIX)
+    found = dist["version"]
+    return Outcome(found == locked, expected, f"{name} {found}" + ("" if found == locked else f", locked {locked}"),
+                   LOCKED_FIX)
 
 
 def _import_fact(p, facts, interp) -> dict | None:

@@ -125,6 +125,10 @@ def _framework_sections(name: str) -> Callable[[Check], list[str]]:
 PACKAGE_FAMILIES: Mapping[str, tuple[str, Callable[[Params, dict], Outcome]]] = {
     "debian": ("dpkg", sysm.dpkg_package),
 }
+# family -> the evaluator of an exact (locked) version, from the same gatherer's facts.
+PACKAGE_VERSIONS: Mapping[str, Callable[[Params, dict], Outcome]] = {
+    "debian": sysm.dpkg_package_version,
+}
 
 
 def _os_package_request(req: Request, p: Params) -> None:
@@ -145,6 +149,20 @@ def _os_package(p: Params, facts: dict) -> Outcome:
     return family[1](p, facts)
 
 
+def _os_package_version(p: Params, facts: dict) -> Outcome:
+    judge = PACKAGE_VERSIONS.get(p["family"])
+    if judge is None:
+        return Outcome(False, f"{p['name']} {p['version']} (locked)", f"toolkit cannot query OS family {p['family']!r}",
+                       f"verify a target of a family toolkit knows ({', '.join(sorted(PACKAGE_VERSIONS))})")
+    return judge(p, facts)
+
+
+def _dist(req: Request, p: Params) -> None:
+    entry = _python(req, p["python"])
+    if p["name"] not in entry["dists"]:
+        entry["dists"].append(p["name"])
+
+
 # --------------------------------------------------------------------------- the table
 ROWS: tuple[Kind, ...] = (
     Kind("os_release", ("os_release",), _flag("os_release"), _fixed("os_release"), sysm.os_release),
@@ -154,6 +172,9 @@ ROWS: tuple[Kind, ...] = (
          sysm.python_version),
     Kind("venv", ("paths",), _each("paths", lambda p: p["path"]), _fixed("paths"), sysm.venv),
     Kind("pip_package", ("interp", "torch", "tf"), _pip_package, _pip_package_sections, sysm.pip_package),
+    Kind("pip_version", ("interp",), _dist, _interp, sysm.pip_version),
+    Kind("os_package_version", tuple(g for g, _ in PACKAGE_FAMILIES.values()), _os_package_request,
+         _os_package_sections, _os_package_version),
     Kind("pip_check", ("pip_check",), _pip_check, lambda c: ["pip_check:" + c.p["python"]], sysm.pip_check),
     Kind("torch_cuda", ("torch",), _framework("torch"), _framework_sections("torch"), fw.torch_cuda),
     Kind("tensorflow_build", ("tf",), _framework("tf"), _framework_sections("tf"), fw.tensorflow_build),

@@ -48,7 +48,7 @@ def refused(tmp_path: Path, text: str, *, cfg: str = "", urls: tuple[str, ...] =
     ("hosts: {}\n", "`hosts` must map host names"),
     ("", "the inventory is empty"),
     ("- a\n- b\n", "(document): expected a mapping"),
-    ("just text\n", "(document): expected a mapping"),
+    ("just text\n", ":1: [ungrouped] just: expected key=value after the host: word 2 has no '='"),   # read as INI
     ("hosts:\n  123: {}\n", ":2:3: not valid YAML: key 123 is read as int, not text"),
     ("hosts:\n  ~: {}\n", ":2:3: not valid YAML: key ~ is read as null, not text"),
     ("hosts:\n  a:\ngroups:\n  7: {hosts: [a]}\n", ":4:3: not valid YAML: key 7 is read as int, not text"),

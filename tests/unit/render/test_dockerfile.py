@@ -24,7 +24,7 @@ from tests.unit.render.conftest import (
     make_target,
     write_file,
 )
-from tests.unit.render_fixtures import bundled_plans, check_golden, tool
+from tests.unit.render_fixtures import bundled_plans, check_golden, locked_plans, tool
 from toolkit.model.steps import (
     STEP_TYPES,
     Account,
@@ -40,6 +40,7 @@ from toolkit.model.steps import (
     OsPackages,
     PackageRepository,
     PipInstall,
+    RunStep,
     Venv,
 )
 from toolkit.render import dockerfile
@@ -108,6 +109,17 @@ CASES = {
     "metadata": ([STEPS["provenance"]], None),
     "run-command": ([STEPS["drop default deb822 sources"]], None),
     "copy-tree": ([STEPS["wheelhouse"]], None),
+    "pip-requirement-files": ([ROOT_VENV, PipInstall("packages", "pip requirement files", venv=VENV,
+                                                     requirement_files=("/opt/toolkit/requirements/requirements.txt",))],
+                              None),
+    "run-step-once": ([STEPS["run warm-cache"]], {}),
+    "run-step-creates": ([RunStep("run", "run warm", name="warm", argv=("/opt/toolkit/run/warm",),
+                                  creates="/data/.warm", digest="cd" * 32)], None),
+    "run-step-unless": ([RunStep("run", "run lfs", name="lfs", argv=("git", "lfs", "install", "--system"), user="dev",
+                                 home="/home/dev", unless=("git", "config", "--system", "filter.lfs.process"),
+                                 digest="ef" * 32)], {}),
+    "run-step-hosts-only": ([RunStep("run", "run pull", name="pull", argv=("git", "pull"), user="alice",
+                                     home="/home/alice", hosts_only=True, digest="01" * 32)], None),
     "gpu-host-steps": ([NvidiaDriver("driver", "NVIDIA driver 550", branch="550", packages=("cuda-drivers-550",)),
                         ContainerToolkit("driver", "NVIDIA Container Toolkit")], {}),
     "service-host-only": ([dataclasses.replace(STEPS["Jupyter server"], in_image=False, enable_on_host=True)], None),
@@ -181,9 +193,10 @@ def test_one_run_per_pip_step(plan):
 
 def test_index_urls_only_as_planned(plan):
     runs = [r for kw, r in instructions(dockerfile.render(plan).files["Dockerfile"]) if kw == "RUN" and "pip" in r]
-    torch, numpy, jupyter = runs
+    torch, numpy, jupyter, files = runs
     assert "--index-url https://download.pytorch.org/whl/cu126" in torch
-    assert "--index-url" not in numpy and "--index-url" not in jupyter
+    assert "--index-url" not in numpy and "--index-url" not in jupyter and "--index-url" not in files
+    assert "-r /opt/toolkit/requirements/requirements.txt" in files
     assert all(r.count("--extra-index-url") == 1 and "--extra-index-url https://pypi.example.com/simple" in r
                for r in runs)
 
@@ -270,7 +283,7 @@ def hadolint() -> str:
 @pytest.mark.lint
 def test_hadolint_clean(buildkit, tmp_path):
     exe = hadolint()
-    plans = {**dict(bundled_plans()), "fixture": make_plan(),
+    plans = {**dict(bundled_plans()), **dict(locked_plans()), "fixture": make_plan(),
              "fixture-root-debian": plan_with(default_steps(make_target(**ROOT_TARGET)))}
     assert len(plans) >= 5
     failures = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from tests.unit.render_fixtures import bundled_plans, in_ci, tool  # noqa: F401 - for the tests of this tree
+from tests.unit.render_fixtures import bundled_plans, in_ci, locked_plans, tool  # noqa: F401 - for the tests of this tree
 from tests.unit.render_fixtures import check_golden as _check_golden
 from tests.unit.render_fixtures import write_file as wf
 from toolkit.model.plan import Plan, Target
@@ -32,6 +32,7 @@ from toolkit.model.steps import (
     PackageRepository,
     PipInstall,
     RunCommand,
+    RunStep,
     Service,
     Step,
     TrustCA,
@@ -84,6 +85,16 @@ CASES: dict[str, Step] = {
                              argv=("rm", "-f", "/etc/apt/sources.list.d/debian.sources"),
                              unless=("sh", "-c", '! test -e "$1"', "probe", "/etc/apt/sources.list.d/debian.sources")),
     "run_always": RunCommand("misc", "ldconfig", argv=("ldconfig",)),
+    "pip_requirement_files": PipInstall("packages", "pip requirement files", venv="/opt/venv",
+                                        requirement_files=("/opt/toolkit/requirements/requirements.txt",),
+                                        extra_index_urls=("https://pypi.example.com/simple",)),
+    "run_step_once": RunStep("run", "run warm-cache", name="warm-cache", argv=("python3", "-c", "print('warm $HOME')"),
+                             user="dev", home="/home/dev", env=(("GREETING", "hi there"),), digest="ab" * 32),
+    "run_step_creates": RunStep("run", "run warm", name="warm", argv=("/opt/toolkit/run/warm",),
+                                creates="/data/.warm", digest="cd" * 32),
+    "run_step_unless": RunStep("run", "run lfs", name="lfs", argv=("git", "lfs", "install", "--system"), user="dev",
+                               home="/home/dev", unless=("git", "config", "--system", "filter.lfs.process"),
+                               digest="ef" * 32),
     "copy_tree": CopyTree("python", "wheelhouse", source="/srv/wheels", dest="/opt/toolkit/wheelhouse"),
     # One of each GPU host step here; every strategy has its goldens in test_gpu_steps.py.
     "nvidia_driver": NvidiaDriver("driver", "NVIDIA driver 550 (cuda-repo, proprietary modules)", strategy="cuda-repo",

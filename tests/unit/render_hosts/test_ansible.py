@@ -15,7 +15,7 @@ import yaml
 from toolkit.outputs.atomic import write_output
 from toolkit.render import ansible
 
-from . import CASES, HOSTILE, bundled_plans, check_golden, full_plan, hostile_plan, plan_of, tool
+from . import CASES, HOSTILE, bundled_plans, check_golden, full_plan, hostile_plan, locked_plans, plan_of, tool
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "ansible"
@@ -70,7 +70,7 @@ def test_play_shape():
 
 def _playbooks(tmp_path) -> list[tuple[str, Path]]:
     out = []
-    for name, plan in [("full", full_plan())] + bundled_plans():
+    for name, plan in [("full", full_plan())] + bundled_plans() + locked_plans():
         folder = tmp_path / name
         rendered = ansible.render(plan)
         rendered.trees = {}     # the wheelhouse source does not exist here

@@ -12,6 +12,10 @@ ALICE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbtylUNyN8U68bIraEe3fSzGSX1KG+
 
 CHECKS = {
     "os_release": check("os_release", "os", "OS is debian 12", distro="debian", version="12"),
+    "os_package_version": check("os_package_version", "lock", "git locked", ident="os_package_version:git",
+                                name="git", family="debian", version="1:2.39.5-0+deb12u2"),
+    "pip_version": check("pip_version", "lock", "numpy locked", ident="pip_version:numpy", python=PY, name="numpy",
+                         version="2.3.1"),
     "os_package": check("os_package", "os", "git installed", ident="os_package:git", name="git", family="debian"),
     "python_version": check("python_version", "python", "Python 3.11", python=PY, version="3.11"),
     "venv": check("venv", "python", "venv", path="/opt/venv"),

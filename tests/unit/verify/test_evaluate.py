@@ -29,6 +29,12 @@ def test_healthy_target_passes(kind):
 FAILS = [
     # kind, facts, a piece of `found`, a piece of `hint`
     ("os_release", facts(os_release={"id": "ubuntu", "version_id": "22.04"}), "ubuntu 22.04", "debian 12"),
+    ("os_package_version", edit(("dpkg", "git", "version"), "1:2.39.2-1.1"), "git 1:2.39.2-1.1, locked 1:2.39.5",
+     "--locked"),
+    ("os_package_version", facts(dpkg={"git": None}), "git not installed, locked", "toolkit lock"),
+    ("os_package_version", facts(dpkg={"_error": "dpkg-query not found"}), "dpkg-query not found", "Debian/Ubuntu"),
+    ("pip_version", edit((INTERP, "dists", "numpy", "version"), "2.1.0"), "numpy 2.1.0, locked 2.3.1", "--locked"),
+    ("pip_version", edit((INTERP, "dists", "numpy"), None), "numpy not installed", "toolkit lock"),
     ("os_package", facts(dpkg={"git": None}), "git not installed", "apt-get install -y git"),
     ("os_package", edit(("dpkg", "git", "status"), "rc "), "dpkg state 'rc'", "apt-get install -y git"),
     ("os_package", facts(dpkg={"_error": "dpkg-query not found"}), "dpkg-query not found", "Debian/Ubuntu"),
