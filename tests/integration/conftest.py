@@ -7,8 +7,8 @@ Fixtures (helpers live in harness.py):
 - ``host_ca_bundle`` -> Path | None, the host CA bundle (trusts the TLS-intercepting proxy)
 - ``ssh_keypair``    -> (private_key_path: Path, public_key: str), one ed25519 pair per session
 - ``sshd_image``     -> str, tag of the sshd test image (built once, cached by content hash)
-- ``sshd_container`` -> start(name_suffix=None) -> harness.SshTarget; containers are
-                        removed at the end of the test
+- ``sshd_container`` -> start(name_suffix=None, **docker_run_options) -> harness.SshTarget;
+                        containers are removed at the end of the test
 
 Without an engine or the base image these skip, except under CI=true/1 where they fail.
 """
@@ -77,7 +77,7 @@ def sshd_container(
     workdir = tmp_path_factory.mktemp("sshd-targets")
     started: list[SshTarget] = []
 
-    def start(name_suffix: str | None = None) -> SshTarget:
+    def start(name_suffix: str | None = None, **run_options) -> SshTarget:
         target = harness.start_sshd_container(
             docker_engine,
             sshd_image,
@@ -86,6 +86,7 @@ def sshd_container(
             workdir,
             _test_session_id,
             name_suffix=name_suffix,
+            **run_options,
         )
         started.append(target)
         return target

@@ -320,8 +320,10 @@ def start_sshd_container(
     session_id: str,
     name_suffix: str | None = None,
     keyscan_timeout: float = 20.0,
+    **run_options: Any,
 ) -> SshTarget:
-    """Run one sshd container published on 127.0.0.1 and wait until it answers."""
+    """Run one sshd container published on 127.0.0.1 and wait until it answers; run_options go to
+    docker run as they are (cap_add, devices: a mount test's container)."""
     token = uuid.uuid4().hex[:8]
     name = f"toolkit-test-sshd-{name_suffix}-{token}" if name_suffix else f"toolkit-test-sshd-{token}"
     container = client.containers.run(
@@ -332,6 +334,7 @@ def start_sshd_container(
         labels={TEST_LABEL: "1", SESSION_LABEL: session_id},
         environment={"TOOLKIT_AUTHORIZED_KEY": public_key},
         ports={"22/tcp": (LOOPBACK, None)},
+        **run_options,
     )
     try:
         container.reload()

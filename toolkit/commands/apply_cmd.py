@@ -47,7 +47,8 @@ def sudo_password(hosts: list[Host]) -> str | None:
 
 def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: bool, password: str | None,
            log_dir: str | None, known_hosts: str | None, accept_new: bool, echo=out,
-           allow_os_mismatch: bool = False, creds: credentials.Credentials | None = None) -> list[HostResult]:
+           allow_os_mismatch: bool = False, creds: credentials.Credentials | None = None,
+           allow_format: bool = False) -> list[HostResult]:
     from toolkit.executors.local_apply import apply_local, job_for
     from toolkit.executors.remote_apply import apply_remote
     from toolkit.executors.ssh import KnownHosts, SshSettings
@@ -55,7 +56,7 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
     creds = creds or credentials.Credentials()
     job = job_for(plan, dry_run=dry_run, password=password, log_dir=log_dir, reboot=reboot,
                   expect_os=(plan.target.distro, plan.target.os_version), allow_os_mismatch=allow_os_mismatch,
-                  credentials=credentials.host_files(creds), masked=creds.secrets())
+                  credentials=credentials.host_files(creds), masked=creds.secrets(), allow_format=allow_format)
     settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
 
     def work(host: Host, progress) -> HostResult:
@@ -152,12 +153,15 @@ def show(results: list[HostResult], as_json: bool) -> None:
 @options.as_json("Print the per-host results as JSON.")
 @click.option("--allow-os-mismatch", is_flag=True,
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
+@click.option("--allow-format", is_flag=True,
+              help="Let a mount with `format: true` make its file system on an EMPTY device (blkid finds nothing "
+                   "there). A device with a file system or any other signature is never formatted.")
 def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, limit: str | None,
           urls: tuple[str, ...], local: bool, forks: int, dry_run: bool, reboot: bool, no_verify: bool,
           known_hosts: str | None, ssh_config: str | None, identity: str | None, accept_new_host_keys: bool,
           log_dir: str | None, force: bool, engine: str, netrc_file: str | None,
           compat_data: str | None, locked: bool, lock_file: str | None, as_json: bool,
-          allow_os_mismatch: bool) -> None:
+          allow_os_mismatch: bool, allow_format: bool) -> None:
     """Apply PROFILE to --target hosts (ssh://... or local) or an --inventory, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
@@ -190,11 +194,11 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
 
         results = run_ansible(plan, hosts, forks, check=dry_run, log_dir=log_dir, become_password=password,
                               known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, display=echo,
-                              allow_os_mismatch=allow_os_mismatch)
+                              allow_os_mismatch=allow_os_mismatch, allow_format=allow_format)
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
                          log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo,
-                         allow_os_mismatch=allow_os_mismatch, creds=creds)
+                         allow_os_mismatch=allow_os_mismatch, creds=creds, allow_format=allow_format)
     if not (no_verify or dry_run):
         verify_hosts(plan, hosts, results, ssh_config=ssh_config, known_hosts=known_hosts)
     show(results, as_json)

@@ -43,6 +43,7 @@ from toolkit.executors.results import BAD, HostResult, Progress, ProgressFn, ope
 from toolkit.executors.ssh import DEFAULT_KNOWN_HOSTS
 from toolkit.model.plan import Plan
 from toolkit.render import ansible as ansible_render
+from toolkit.render.ansible_accounts import ALLOW_FORMAT_VAR
 from toolkit.targets.ssh_values import check_path, is_host, is_user, shown
 
 INSTALL_HINT = "install Ansible next to toolkit: pip install ansible-core (or: pip install 'toolkit[test]')"
@@ -243,7 +244,8 @@ def _progress_hook(progress: ProgressFn | None, by_alias: dict[str, Host], index
 def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool = False, log_dir=None,
                 become_password: str | None = None, known_hosts: str | None = None,
                 accept_new_host_keys: bool = False, display: Callable[[str], None] | None = None,
-                progress: ProgressFn | None = None, allow_os_mismatch: bool = False) -> list[HostResult]:
+                progress: ProgressFn | None = None, allow_os_mismatch: bool = False,
+                allow_format: bool = False) -> list[HostResult]:
     """Apply `plan` to `hosts` with ansible-playbook; one HostResult per host, in the hosts' order.
 
     Every output line of ansible-playbook (its PLAY RECAP included) goes to `display` (default:
@@ -265,6 +267,7 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
         argv += ["--check"] if check else []
         argv += ["--become-password-file", "-"] if become_password else []
         argv += ["-e", f"{ansible_render.OS_MISMATCH_VAR}=true"] if allow_os_mismatch else []
+        argv += ["-e", f"{ALLOW_FORMAT_VAR}=true"] if allow_format else []
         log, log_path = open_log(log_dir, LOG_NAME.removesuffix(".log"))
         if log is not None:
             stack.enter_context(log)

@@ -70,6 +70,7 @@ class Job:
     allow_os_mismatch: bool = False
     credentials: tuple[tuple[str, str], ...] = ()   # (file name, text) for setup.sh --credentials, 0600
     masked: tuple[str, ...] = ()                     # values the logs must never show (the credentials')
+    allow_format: bool = False                       # setup.sh --allow-format (apply --allow-format)
 
 
 def job_for(plan: Plan, **options) -> Job:
@@ -133,8 +134,10 @@ def as_root(argv: list[str], *, is_root: bool, password: str | None) -> list[str
     return ["sudo", "-S", "-p", "", "--", *argv] if password else ["sudo", "-n", "--", *argv]
 
 
-def root_command(run_sh: str, *, is_root: bool, password: str | None, dry_run: bool) -> list[str]:
-    return as_root(["bash", run_sh, *(["--dry-run"] if dry_run else [])], is_root=is_root, password=password)
+def root_command(run_sh: str, *, is_root: bool, password: str | None, dry_run: bool,
+                 allow_format: bool = False) -> list[str]:
+    flags = (["--dry-run"] if dry_run else []) + (["--allow-format"] if allow_format else [])
+    return as_root(["bash", run_sh, *flags], is_root=is_root, password=password)
 
 
 def password_input(password: str | None) -> bytes:
@@ -166,7 +169,7 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
             (Path(tmp) / "run.sh").write_text(wrapper_text(tmp, staged_trees(job, Path(tmp), tracker)),
                                               encoding="utf-8")
             argv = root_command(f"{tmp}/run.sh", is_root=os.geteuid() == 0, password=job.password,
-                                dry_run=job.dry_run)
+                                dry_run=job.dry_run, allow_format=job.allow_format)
             tracker.note(f"running setup.sh{' --dry-run' if job.dry_run else ''} on this machine")
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             assert proc.stdin is not None and proc.stdout is not None

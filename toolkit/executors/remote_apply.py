@@ -87,7 +87,7 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
                 for skipped in _upload(sftp, tmp, job):
                     tracker.note(f"wheelhouse: skipped {skipped}")
             command = shlex.join(root_command(f"{tmp}/run.sh", is_root=host.is_root, password=job.password,
-                                              dry_run=job.dry_run))
+                                              dry_run=job.dry_run, allow_format=job.allow_format))
             tracker.note(f"running {command}")
             rc = _stream(conn, command, job.password, tracker)
             ran = rc == 0          # success: the wrapper ran and removed the folder itself, as root

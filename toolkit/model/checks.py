@@ -21,6 +21,7 @@ class CheckKind:
 
     kind: ClassVar[str]
     params: ClassVar[tuple[str, ...]]
+    hosts_only: ClassVar[bool] = False      # what images leave out: not verified on docker targets
 
     def __init_subclass__(cls, kind: str, params: tuple[str, ...] = (), **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -124,6 +125,28 @@ class TensorflowGpu(CheckKind, kind="tensorflow_gpu", params=("python",)):
     """TensorFlow lists GPU devices."""
 
 
+class Account(CheckKind, kind="account", params=("name", "uid", "gid", "home", "shell", "groups", "sudo")):
+    """An account (`users:`) exists with its ids, home, shell, sudo rights and supplementary groups."""
+
+    hosts_only = True
+
+
+class AuthorizedKey(CheckKind, kind="authorized_key", params=("user", "home", "key")):
+    """A public key is in an account's ~/.ssh/authorized_keys; the folder 0700 and file 0600, the account's."""
+
+    hosts_only = True
+
+
+class Directory(CheckKind, kind="directory", params=("path", "owner", "group", "mode", "uid", "gid")):
+    """A folder (not a link) with its owner, group and mode (uid/gid: the numbers images use for accounts)."""
+
+
+class MountPoint(CheckKind, kind="mount", params=("path", "device", "fstype")):
+    """A file system of the device is mounted at path, and /etc/fstab mounts it there at boot."""
+
+    hosts_only = True
+
+
 def _derive(classes: tuple[type[CheckKind], ...]) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for cls in classes:
@@ -135,6 +158,9 @@ def _derive(classes: tuple[type[CheckKind], ...]) -> dict[str, tuple[str, ...]]:
 
 # The closed set of check kinds and the parameters each takes, derived from the classes above.
 CHECK_KINDS: Mapping[str, tuple[str, ...]] = _derive(declared_in(CheckKind, __name__))
+
+# Kinds of what images leave out (accounts, mounts): verify skips them on docker targets.
+HOSTS_ONLY_KINDS: frozenset[str] = frozenset(c.kind for c in declared_in(CheckKind, __name__) if c.hosts_only)
 
 # Kinds older toolkit versions wrote (generated suites, --json files), and how they read today.
 LEGACY_KINDS: Mapping[str, tuple[str, dict]] = {"apt_package": ("os_package", {"family": "debian"})}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from toolkit.model import host_probes, osfamily
+from toolkit.model import host_accounts, host_probes, osfamily
 from toolkit.model.registry import declared_in
 
 
@@ -368,6 +368,110 @@ def repositories(steps) -> tuple[PackageRepository, ...]:
         elif isinstance(s, (NvidiaDriver, ContainerToolkit)) and s.repository is not None:
             out.append(s.repository)
     return tuple(out)
+
+
+# --------------------------------------------------------------------------- hosts: users, folders, mounts
+# Groups, Account, AuthorizedKeys and Mount are host-only (images leave `users` and `mounts` out); Directory
+# is made on hosts and in images. Their scripts are in toolkit.model.host_accounts.
+@dataclass(frozen=True)
+class Groups(Step):
+    """Unix groups on hosts, created when missing: (name, gid) pairs, gid 0 when the host picks it."""
+
+    groups: tuple[tuple[str, int], ...] = ()
+
+    def args(self) -> tuple[str, ...]:
+        return tuple(x for name, gid in self.groups for x in (name, str(gid)))
+
+    def probe(self):
+        return ("sh", "-c", host_accounts.GROUPS_PROBE, "probe", *self.args())
+
+
+@dataclass(frozen=True)
+class Account(Step):
+    """A login account on hosts (`users:`): its own group (made by a Groups step before), supplementary groups
+    added to (never taken away), sudo rights in its own sudoers file (checked with visudo) or none."""
+
+    name: str = ""
+    uid: int = 0
+    gid: int = 0
+    home: str = ""
+    shell: str = "/bin/bash"
+    groups: tuple[str, ...] = ()
+    sudo: bool = False
+
+    @property
+    def sudoers_path(self) -> str:
+        return f"/etc/sudoers.d/toolkit-{self.name}"
+
+    @property
+    def sudoers_line(self) -> str:
+        return f"{self.name} ALL=(ALL:ALL) NOPASSWD: ALL"
+
+    def args(self) -> tuple[str, ...]:
+        return (self.name, str(self.uid), str(self.gid), self.home, self.shell, "1" if self.sudo else "0",
+                self.sudoers_path, self.sudoers_line, *self.groups)
+
+    def probe(self):
+        return ("sh", "-c", host_accounts.ACCOUNT_PROBE, "probe", *self.args())
+
+
+@dataclass(frozen=True)
+class AuthorizedKeys(Step):
+    """Public keys added to an account's ~/.ssh/authorized_keys (0700/0600, written as the account itself)."""
+
+    user: str = ""
+    home: str = ""
+    keys: tuple[str, ...] = ()
+
+    def as_user(self, script: str, name: str) -> tuple[str, ...]:
+        return ("runuser", "-u", self.user, "--", "sh", "-c", script, name, self.home, *self.keys)
+
+    def probe(self):
+        return self.as_user(host_accounts.KEYS_PROBE, "probe")
+
+
+@dataclass(frozen=True)
+class Directory(Step):
+    """A folder with owner, group and mode (the folder itself, never its contents). In images, an owner or
+    group images do not have (an account of `users`) is written as its number: uid, gid."""
+
+    path: str = ""
+    owner: str = "root"
+    group: str = "root"
+    mode: str = "0755"
+    uid: int | None = None
+    gid: int | None = None
+
+    def probe(self):
+        return ("sh", "-c", host_accounts.DIRECTORY_PROBE, "probe", self.path,
+                f"{self.owner}:{self.group}:{host_accounts.octal(self.mode)}")
+
+
+@dataclass(frozen=True)
+class Mount(Step):
+    """A file system mounted at path on a host, now and at boot (/etc/fstab). Never formats a device that has
+    anything on it; `format` makes one on an empty device only when apply is given --allow-format."""
+
+    device: str = ""
+    path: str = ""
+    fstype: str = ""
+    options: tuple[str, ...] = ()
+    format: bool = False
+
+    def args(self) -> tuple[str, ...]:
+        passno = "2" if self.fstype.startswith("ext") else "0"
+        return (self.device, self.path, self.fstype, ",".join(self.options) or "defaults", passno)
+
+    def probe(self):
+        return ("sh", "-c", host_accounts.MOUNT_PROBE, "probe", *self.args())
+
+    def apply(self, allow_format: str) -> tuple[str, ...]:
+        """The apply argv; allow_format is the "1"/"0" word the format needs (from apply --allow-format)."""
+        return ("sh", "-c", host_accounts.MOUNT_APPLY, "mount", *self.args(), "1" if self.format else "0",
+                allow_format)
+
+
+HOST_ONLY_STEPS = (Groups, Account, AuthorizedKeys, Mount)
 
 
 # The closed set of step types: every Step subclass declared in this module.

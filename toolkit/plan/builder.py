@@ -8,6 +8,7 @@ from pathlib import Path
 
 from toolkit import compat
 from toolkit.components import (
+    accounts,
     driver,
     frameworks,
     network,
@@ -15,6 +16,7 @@ from toolkit.components import (
     python,
     requirement_files,
     run_steps,
+    storage,
     system,
     tools,
 )
@@ -144,6 +146,8 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         system.os_packages(ctx),
         tools.git(ctx),
         system.user(ctx),
+        accounts.contribute(ctx),      # `users:` (hosts only), then `mounts:` and `directories:`
+        storage.contribute(ctx),
         python.contribute(ctx),
         frameworks.contribute(ctx),
         packages.base(ctx),

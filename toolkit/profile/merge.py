@@ -2,7 +2,8 @@
 
 - `name` and `description` say what *this* file is: they are never inherited.
 - Lists of named things are keyed: a child's check (or run step) replaces the parent's of the same name;
-  a child's requirement replaces the parent's requirements for the same project (pip names
+  a child's account (`users`) replaces the parent's of the same name, a folder or mount the parent's at
+  the same path; a child's requirement replaces the parent's requirements for the same project (pip names
   canonicalised, `packages.pip` and `packages.pip_base` as one namespace; apt by package name).
 - Other lists append the child's items the parent lacks.
 Duplicates *within* one file are kept here, so validation can point at them (semantics.py).
@@ -26,6 +27,11 @@ def _pip_key(item):
     return requirement_key(item) if isinstance(item, str) else None
 
 
+def _path_key(item):
+    path = item.get("path") if isinstance(item, dict) else None
+    return path if isinstance(path, str) else None
+
+
 def _apt_key(item):
     return apt_key(item) if isinstance(item, str) else None
 
@@ -37,6 +43,9 @@ KEYED_LISTS = {
     ("packages", "pip"): _pip_key,        # then across both pip lists: _merge_pip_lists
     ("packages", "pip_base"): _pip_key,
     ("packages", "apt"): _apt_key,
+    ("users",): _check_key,               # accounts by name
+    ("directories",): _path_key,          # folders and mounts by path
+    ("mounts",): _path_key,
 }
 
 

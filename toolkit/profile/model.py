@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from toolkit.profile import hosts_policy as H
 from toolkit.profile import patterns as P
 from toolkit.profile import policy
 
@@ -55,6 +56,13 @@ IpAddress = Annotated[str, AfterValidator(P.ip_address)]
 AutoVersion = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.VERSION, v))]
 DriverBranch = Annotated[str, AfterValidator(lambda v: v if v == "auto" else P.check(P.DRIVER_BRANCH, v))]
 SystemOrVersion = Annotated[str, AfterValidator(lambda v: v if v == "system" else P.check(P.VERSION, v))]
+GroupName = Annotated[UnixName, _rule(H.group_problem)]
+LoginShell = Annotated[AbsPath, _rule(H.shell_problem)]
+DirPath = Annotated[AbsPath, _rule(H.directory_path_problem)]
+DirMode = Annotated[str, BeforeValidator(H.check_mode_type), _rule(H.mode_problem)]
+MountDevice = Annotated[str, _rule(H.device_problem)]
+MountPath = Annotated[AbsPath, _rule(H.mount_path_problem)]
+MountOption = Annotated[str, _rule(H.option_problem)]
 
 
 class Strict(BaseModel):
@@ -220,6 +228,53 @@ class Network(Strict):
         return self
 
 
+class Account(Strict):
+    """A login account on hosts (setup.sh, Ansible); images leave `users` out (their one user is `user:`)."""
+
+    name: UnixName
+    uid: int = Field(ge=1000, le=60000, description="The same uid on every host, so files on shared disks and "
+                     "NFS keep their owner.")
+    gid: int | None = Field(default=None, ge=1000, le=60000, description="gid of the user's own group (named like "
+                            "the user); default: the uid.")
+    groups: list[GroupName] = Field(default_factory=list, description="Supplementary groups, created when missing "
+                                    "(the host picks their gid); added to, never taken away.")
+    sudo: bool = Field(default=False, description="sudo without a password (the account has none: it logs in with "
+                       "its keys), in /etc/sudoers.d/toolkit-NAME checked with visudo; false removes that file.")
+    shell: LoginShell = Field(default="/bin/bash", description="A login shell toolkit knows (bash, sh, dash, zsh, "
+                              "fish, nologin, false); zsh and fish are installed when named.")
+    authorized_keys: list[LocalPath] = Field(
+        default_factory=list, description="OpenSSH public key files (relative to the profile) whose keys are added "
+        "to ~/.ssh/authorized_keys; keys with options (command=, from=...) and private keys are refused.")
+
+
+class DataDirectory(Strict):
+    """A folder with its owner, group and mode, on hosts and in images (mkdir -p; the folder only, never its
+    contents). In images an owner or group from `users` is written as its number."""
+
+    path: DirPath
+    owner: UnixName = Field(default="root", description="root, a `users` name, `user.name` or a system user "
+                            "(daemon, nobody, www-data).")
+    group: UnixName = Field(default="root", description="root, a group named in `users` (theirs or their own), "
+                            "`user.name` or a system group (users, staff, adm, nogroup, video, www-data...).")
+    mode: DirMode = Field(default="0755", description="Octal mode in quotes, e.g. \"2775\" (setgid: new files get "
+                          "the folder's group); world-writable needs the sticky bit (1777).")
+
+
+class Mount(Strict):
+    """An existing file system mounted on hosts, now and after a reboot (an /etc/fstab entry); images leave
+    `mounts` out."""
+
+    device: MountDevice = Field(description=H.DEVICE_HELP + "; a /dev/ path is written to fstab as its UUID.")
+    path: MountPath = Field(description="Where it is mounted (created when missing; a folder with files in it "
+                            "is refused rather than hidden).")
+    fstype: Literal[H.FSTYPES] = Field(description="File system type.")  # type: ignore[valid-type]
+    options: list[MountOption] = Field(default_factory=list, description="Mount options, one per item "
+                                       "(empty: defaults).")
+    format: bool = Field(default=False, description="Make the file system when the device is empty (blkid finds "
+                         "nothing) and apply is given --allow-format; a device with any file system or signature is "
+                         "never formatted. Needs a /dev/ path.")
+
+
 class ExtraCheck(Strict):
     name: Annotated[str, _pattern(P.PROFILE_NAME)]
     command: list[CheckArg] = Field(min_length=1)
@@ -275,6 +330,12 @@ class Profile(Strict):
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     checks: list[ExtraCheck] = Field(default_factory=list)
     run: list[Run] = Field(default_factory=list, description="Your own steps, in order, after the packages.")
+    users: list[Account] = Field(default_factory=list, description="Login accounts on hosts (a team's people); "
+                                 "`user:` stays the one user of an image.")
+    directories: list[DataDirectory] = Field(default_factory=list, description="Data, model and cache folders "
+                                             "with owner, group and mode, on hosts and in images.")
+    mounts: list[Mount] = Field(default_factory=list, description="Hosts only: an existing block device or network "
+                                "share mounted at a path, in /etc/fstab.")
 
     @model_validator(mode="after")
     def _keras_needs_a_backend(self):

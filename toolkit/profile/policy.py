@@ -106,19 +106,29 @@ def _under(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
+def normalised(path: str) -> str:
+    norm = posixpath.normpath(path)
+    return "/" if norm == "//" else norm
+
+
+def system_folder(norm: str) -> str | None:
+    """Why a normalised path is a system folder or inside one the OS, a package or toolkit owns, or None."""
+    if norm in SYSTEM_DIRS:
+        return "is a system folder"
+    if _under(norm, "/usr/local"):
+        if norm.split("/")[3] in USR_LOCAL_SYSTEM:
+            return "is inside a folder the operating system searches for programs and libraries"
+        return None
+    if _under(norm, "/usr") or any(_under(norm, t) for t in SYSTEM_TREES):
+        return "is inside a folder the operating system, a package or toolkit owns"
+    return None
+
+
 def venv_path_problem(path: str) -> str | None:
     """Why `path` cannot be the virtual environment (a system folder), or None."""
-    norm = posixpath.normpath(path)
-    norm = "/" if norm == "//" else norm
-    why = None
-    if norm in SYSTEM_DIRS:
-        why = "is a system folder"
-    elif _under(norm, "/usr/local"):
-        if norm.split("/")[3] in USR_LOCAL_SYSTEM:
-            why = "is inside a folder the operating system searches for programs and libraries"
-    elif _under(norm, "/usr") or any(_under(norm, t) for t in SYSTEM_TREES):
-        why = "is inside a folder the operating system, a package or toolkit owns"
-    elif posixpath.dirname(norm) in OWNED_CHILDREN:
+    norm = normalised(path)
+    why = system_folder(norm)
+    if why is None and posixpath.dirname(norm) in OWNED_CHILDREN:
         why = f"is a direct child of {posixpath.dirname(norm)} (a home, a mount point or a site's folder)"
     if why is None:
         return None

@@ -12,6 +12,7 @@ wrong type are skipped here (the schema reports them).
 from __future__ import annotations
 
 from toolkit.errors import Problem
+from toolkit.profile import hosts_semantics
 from toolkit.profile import patterns as P
 from toolkit.profile.merge import position_of
 from toolkit.profile.policy import apt_key, requirement_key, unsafe_git_key
@@ -29,6 +30,7 @@ def problems(tree: LDict, file: str) -> list[Problem]:
                        "requirement for", "name each project once (pip and pip_base count together)")
     out += _duplicates(tree, file, [("packages", "apt")], _apt_name, "apt package", "name each package once")
     out += _unsafe_git(tree, file)
+    out += hosts_semantics.problems(tree, file)
     return out
 
 

@@ -37,7 +37,7 @@ from toolkit.model.steps import (
     Venv,
     WriteFile,
 )
-from toolkit.render import ansible_gpu, ansible_repo
+from toolkit.render import ansible_accounts, ansible_gpu, ansible_repo
 from toolkit.render.ansible_tasks import (
     PIP_PREREQUISITE,
     Template,
@@ -257,6 +257,7 @@ tasks_for: Callable[[Step, int, Plan], list[dict]] = dispatcher({
     PackageRepository: lambda s, n, p: ansible_repo.repository_tasks(s, s, f"toolkit_repo_{n}"),
     NvidiaDriver: lambda s, n, p: ansible_gpu.driver_tasks(s, n, p),
     ContainerToolkit: lambda s, n, p: ansible_gpu.container_toolkit_tasks(s, n, p),
+    **ansible_accounts.TASKS,
 }, "ansible")
 
 

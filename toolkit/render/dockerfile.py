@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
+    HOST_ONLY_STEPS,
     PROXY_VARIABLES,
     ContainerToolkit,
     CopyTree,
     CreateUser,
+    Directory,
     Environment,
     GitConfig,
     Metadata,
@@ -395,12 +397,28 @@ def _host_only(step: NvidiaDriver | ContainerToolkit, b: _Build) -> list[str]:
     return [comment("drivers come from the host; not installed in images")]
 
 
+def _directory(step: Directory, b: _Build) -> list[str]:
+    """mkdir -p, then owner, group and mode of the folder itself. An account of `users` (not in images) is
+    written as its uid and gid; a group by name is made when the image lacks it."""
+    owner = str(step.uid) if step.uid is not None else step.owner
+    group = str(step.gid) if step.gid is not None else step.group
+    cmds = [] if step.gid is not None or step.group == "root" else [f"groupadd -f -- {q(step.group)}"]
+    cmds += [f"mkdir -p -- {q(step.path)}", f"chown -- {q(f'{owner}:{group}')} {q(step.path)}",
+             f"chmod -- {words(step.mode, step.path)}"]
+    return b.run(cmds)
+
+
+def _host_account(step: Step, b: _Build) -> list[str]:
+    return [comment("host only: accounts and mounts are not made in images (`toolkit plan` notes it)")]
+
+
 _step: Callable[[Step, _Build], list[str]] = dispatcher({
     OsPackages: _os_packages, WriteFile: _write_file, TrustCA: _trust_ca, Environment: _environment,
     CreateUser: _create_user, Venv: _venv, PipInstall: _pip, GitConfig: _git_config, Service: _service,
     Metadata: _metadata, RunCommand: _run_command, CopyTree: _copy_tree,
     PackageRepository: _package_repository, NvidiaDriver: _host_only, ContainerToolkit: _host_only,
     RunStep: _run_step,
+    Directory: _directory, **{t: _host_account for t in HOST_ONLY_STEPS},
 }, "dockerfile")
 
 

@@ -40,7 +40,7 @@ from toolkit.model.steps import (
     WriteFile,
     repositories,
 )
-from toolkit.render import script_gpu, script_repo
+from toolkit.render import script_accounts, script_gpu, script_repo
 from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, pip_targets, sh, template
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
     CONTROL_CHARS,
@@ -216,6 +216,7 @@ block: Callable[[Step, Plan], Block] = dispatcher({
     RunStep: _run_step,
     NvidiaDriver: lambda s, p: Block(**script_gpu.driver(s, p)),
     ContainerToolkit: lambda s, p: Block(**script_gpu.container_toolkit(s, p)),
+    **{t: lambda s, p: Block(apply=script_accounts.apply(s)) for t in script_accounts.STEP_TYPES},
 }, "setup script")
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from toolkit.model.checks import CHECK_KINDS, Check
+from toolkit.verify import eval_accounts as acc
 from toolkit.verify import eval_frameworks as fw
 from toolkit.verify import eval_services, probe
 from toolkit.verify import eval_system as sysm
@@ -198,6 +199,12 @@ ROWS: tuple[Kind, ...] = (
     Kind("torch_matmul", ("torch", "gpu"), _framework("torch", gpu=True, matmul=True), _framework_sections("torch"),
          fw.torch_matmul),
     Kind("tensorflow_gpu", ("tf", "gpu"), _framework("tf", gpu=True), _framework_sections("tf"), fw.tensorflow_gpu),
+    Kind("account", ("users",), _each("users", lambda p: p["name"]), _fixed("users"), acc.account),
+    Kind("authorized_key", ("ssh_keys",), _each("ssh_keys", lambda p: p["home"]), _fixed("ssh_keys"),
+         acc.authorized_key),
+    Kind("directory", ("dir_stats",), _each("dir_stats", lambda p: p["path"]), _fixed("dir_stats"), acc.directory),
+    Kind("mount", ("mount_facts",), _each("mount_facts", lambda p: {"path": p["path"], "device": p["device"]}),
+         _fixed("mount_facts"), acc.mount),
 )
 
 

@@ -18,7 +18,7 @@ class Outcome:
     expected: str
     found: str
     hint: str = ""
-    skipped: bool = False    # the target cannot have the thing (a unit where systemd is not PID 1): say why
+    skipped: bool = False    # the target cannot have the thing, or the facts cannot tell: a skip, saying why
 
 
 def missing(section: str, facts: dict) -> Outcome | None:

@@ -8,6 +8,7 @@ per test: the toolkit Result a generated test recorded, or a generic one for use
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.model.checks import HOSTS_ONLY_KINDS
 from toolkit.model.plan import Plan
 from toolkit.outputs.atomic import write_file
 from toolkit.render.testinfra import render, suite_path
@@ -106,7 +108,9 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
         junit_force: bool = False, target_label: str | None = None) -> Run:
     """Run the plan's suite against hostspec. The JUnit report is written by pytest into the run's
     own folder, then put at `junit` whole (toolkit.outputs: a file toolkit did not write is kept
-    unless junit_force)."""
+    unless junit_force). On a container or image (docker://) the checks of what images leave out (accounts,
+    mounts: HOSTS_ONLY_KINDS) are not run."""
+    plan = for_target(plan, hostspec)
     with tempfile.TemporaryDirectory(prefix="toolkit-verify-") as tmp:
         root = Path(tmp)
         rendered = render(plan)
@@ -137,6 +141,13 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
             write_file(junit, (root / "junit.xml").read_bytes(), force=junit_force, option="--junit")
     return Run(results=list(collector.by_node.values()), exit_code=int(code), seconds=round(seconds, 3),
                errors=collector.errors)
+
+
+def for_target(plan: Plan, hostspec: str) -> Plan:
+    """The plan whose checks apply to this target: on docker:// no host-only kinds."""
+    if not hostspec.startswith("docker://"):
+        return plan
+    return dataclasses.replace(plan, checks=tuple(c for c in plan.checks if c.kind not in HOSTS_ONLY_KINDS))
 
 
 def _host_id(hostspec: str) -> str:

@@ -27,10 +27,15 @@ from tests.unit.render.conftest import (
 from tests.unit.render_fixtures import bundled_plans, check_golden, locked_plans, tool
 from toolkit.model.steps import (
     STEP_TYPES,
+    Account,
+    AuthorizedKeys,
     ContainerToolkit,
     CopyTree,
+    Directory,
     Environment,
     GitConfig,
+    Groups,
+    Mount,
     NvidiaDriver,
     OsPackages,
     PackageRepository,
@@ -123,6 +128,17 @@ CASES = {
         components=("main",), arch_in_url=False, key_url="https://example.com/dcgm/key.asc",
         key_fingerprint="0123456789ABCDEF0123456789ABCDEF01234567",
         signed_by="/usr/share/keyrings/toolkit-dcgm.asc")], None),
+    "directory-account-owner": ([Directory("directories", "folder /data/shared", path="/data/shared", owner="alice",
+                                           group="gpu", mode="2775", uid=2001)], {}),
+    "directory-account-group": ([Directory("directories", "folder /srv/models", path="/srv/models", owner="root",
+                                           group="bob", mode="0750", gid=2002)], None),
+    "host-accounts-and-mounts": ([Groups("users", "groups", groups=(("alice", 2001), ("gpu", 0))),
+                                  Account("users", "account alice", name="alice", uid=2001, gid=2001,
+                                          home="/home/alice", sudo=True),
+                                  AuthorizedKeys("users", "keys of alice", user="alice", home="/home/alice",
+                                                 keys=("ssh-ed25519 AAAA alice",)),
+                                  Mount("mounts", "mount /data", device="LABEL=data", path="/data", fstype="ext4")],
+                                 None),
 }
 STEP_KINDS = set(STEP_TYPES)
 

@@ -16,12 +16,17 @@ from tests.unit.render_fixtures import check_golden as _check_golden
 from tests.unit.render_fixtures import write_file as wf
 from toolkit.model.plan import Plan, Target
 from toolkit.model.steps import (
+    Account,
+    AuthorizedKeys,
     ContainerToolkit,
     CopyTree,
     CreateUser,
+    Directory,
     Environment,
     GitConfig,
+    Groups,
     Metadata,
+    Mount,
     NvidiaDriver,
     OsPackages,
     PackageRepository,
@@ -37,6 +42,7 @@ from toolkit.model.steps import (
 
 GOLDEN = Path(__file__).parent / "golden"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n"
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEfVmPFsNGXyRkvEoe8bTVVfRbHEx1cZUy9t2S2k2sQp alice@laptop"
 HOSTILE = "'; rm -rf / # $(id) `id` \"q\" {{ lookup('pipe', 'id') }}\nnext"
 
 CUDA_URL = "https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/"
@@ -101,6 +107,19 @@ CASES: dict[str, Step] = {
         "monitoring", "NVIDIA DCGM repository", name="toolkit-dcgm", url="https://example.com/dcgm/ubuntu2204/",
         suite="stable", components=("main", "contrib"), key_url="https://example.com/dcgm/key.asc",
         key_fingerprint="0123456789ABCDEF0123456789ABCDEF01234567", signed_by="/usr/share/keyrings/toolkit-dcgm.asc"),
+    "groups": Groups("users", "groups of the accounts", groups=(("alice", 2001), ("gpu", 0))),
+    "account": Account("users", "account alice", name="alice", uid=2001, gid=2001, home="/home/alice",
+                       groups=("gpu", "docker"), sudo=True),
+    "account_no_sudo": Account("users", "account bob", name="bob", uid=2002, gid=2002, home="/home/bob",
+                               shell="/usr/bin/zsh"),
+    "authorized_keys": AuthorizedKeys("users", "authorized keys of alice", user="alice", home="/home/alice",
+                                      keys=(ED25519,)),
+    "directory": Directory("directories", "folder /data/shared", path="/data/shared", owner="alice", group="gpu",
+                           mode="2775", uid=2001),
+    "mount": Mount("mounts", "mount /data", device="UUID=0a1b2c3d-1111-2222-3333-444455556666", path="/data",
+                   fstype="ext4", options=("noatime", "nofail")),
+    "mount_format": Mount("mounts", "mount /scratch", device="/dev/nvme1n1", path="/scratch", fstype="xfs",
+                          format=True),
 }
 
 

@@ -120,9 +120,12 @@ def _strings(node):
 
 
 # Jinja the renderer writes itself: the pre_tasks' interpreter, registered toolkit_* facts (GPU steps), a service's
-# restart-or-start state.
+# restart-or-start state, and the accounts' and mounts' own (never with a plan value inside).
 _OWN = re.compile(r"[^{}]*(?:\{\{ (?:ansible_facts\['python'\]\['executable'\]|ansible_facts\['distribution(?:_version)?'\]"
                   r"|'restarted' if \(toolkit_\w+ is changed(?: or toolkit_\w+ is changed)*\) else 'started'"
+                  # accounts and mounts (ansible_accounts.py): a looked-up entry, the --allow-format word
+                  r"|ansible_facts\.getent_passwd\[toolkit_user\] \| default\(none\)"
+                  r"|\(toolkit_allow_format \| default\(false\) \| bool\) \| ternary\('1', '0'\)|ansible_check_mode"
                   r"|item|toolkit_\w+(?:\.\w+)*"
                   r"(?: \| [a-z_]+(?:\(\[\]\))?)?) \}\}[^{}]*)+")
 

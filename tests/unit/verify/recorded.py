@@ -9,6 +9,8 @@ from toolkit.model.checks import check
 PY = "/opt/venv/bin/python"
 SERVICE_KEY = 'jupyter_service:["toolkit-jupyter.service", "127.0.0.1", 8888, "/etc/toolkit/jupyter.env"]'
 
+ALICE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbtylUNyN8U68bIraEe3fSzGSX1KG+UD1M/xiljkKqQ"
+
 CHECKS = {
     "os_release": check("os_release", "os", "OS is debian 12", distro="debian", version="12"),
     "os_package_version": check("os_package_version", "lock", "git locked", ident="os_package_version:git",
@@ -42,6 +44,15 @@ CHECKS = {
     "torch_gpu": check("torch_gpu", "pytorch", "torch sees GPUs", tier="gpu", python=PY),
     "torch_matmul": check("torch_matmul", "pytorch", "matmul", tier="gpu", python=PY),
     "tensorflow_gpu": check("tensorflow_gpu", "tensorflow", "tf GPU", tier="gpu", python=PY),
+    # the host fields (users, directories, mounts); facts from a real probe of an applied Debian 12 container
+    "account": check("account", "users", "account alice", ident="account:alice", name="alice", uid=2001, gid=2001,
+                     home="/home/alice", shell="/bin/bash", groups=("gpu", "docker"), sudo=True),
+    "authorized_key": check("authorized_key", "users", "alice's key", ident="authorized_key:alice:1", user="alice",
+                            home="/home/alice", key=ALICE_KEY),
+    "directory": check("directory", "directories", "folder /data/shared", ident="directory:/data/shared",
+                       path="/data/shared", owner="alice", group="gpu", mode="2775", uid=2001, gid=None),
+    "mount": check("mount", "mounts", "tmpfs at /data", ident="mount:/data", path="/data", device="tmpfs",
+                   fstype="tmpfs"),
 }
 
 _H200 = {"index": "0", "name": "NVIDIA H200", "driver": "570.124.06", "memory_mb": "143771", "persistence": "Enabled"}
@@ -61,7 +72,23 @@ GOOD = {
                    "trees": {"/home/dev": {"missing": False, "unwritable": [], "truncated": False}}},
     "users": {"dev": {"uid": 1000, "gid": 1000, "home": "/home/dev", "shell": "/bin/bash", "groups": ["dev"],
                       "sudo_bin": True, "sudoers": False,
-                      "sudo_list": {"rc": 1, "out": "", "err": "User dev is not allowed to run sudo on t.\n"}}},
+                      "sudo_list": {"rc": 1, "out": "", "err": "User dev is not allowed to run sudo on t.\n"}},
+              "alice": {"uid": 2001, "gid": 2001, "home": "/home/alice", "shell": "/bin/bash",
+                        "groups": ["alice", "docker", "gpu"], "sudo_bin": True, "sudoers": True,
+                        "sudo_list": {"rc": 0, "err": "", "out": "User alice may run the following commands on t:\n"
+                                                                "    (ALL : ALL) NOPASSWD: ALL\n"}}},
+    "ssh_keys": {"/home/alice": {
+        "dir": {"dir": True, "file": False, "gid": 2001, "group": "alice", "link": False, "mode": "700",
+                "owner": "alice", "uid": 2001},
+        "file": {"dir": False, "file": True, "gid": 2001, "group": "alice", "link": False, "mode": "600",
+                 "owner": "alice", "uid": 2001},
+        "keys": [ALICE_KEY]}},
+    "dir_stats": {"/data/shared": {"dir": True, "file": False, "gid": 2004, "group": "gpu", "link": False,
+                                   "mode": "2775", "owner": "alice", "uid": 2001}},
+    "mount_facts": {"/data": {"device": "tmpfs", "fstab_readable": True,
+                              "fstab": [{"fstype": "tmpfs", "options": "size=64m,mode=0755", "spec": "tmpfs"}],
+                              "mounted": [{"fstype": "tmpfs", "options": "rw,relatime,size=65536k,mode=755",
+                                           "source": "tmpfs"}]}},
     "shm": {"mb": 1024},
     "git": {"path": "/usr/bin/git", "version": "git version 2.39.5", "lfs": "git-lfs/3.3.0",
             "config": {"user.name": "toolkit"}},

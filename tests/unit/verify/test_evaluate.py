@@ -126,6 +126,28 @@ FAILS = [
     ("torch_matmul", facts(**{TORCH: dict(GOOD[TORCH], available=False, matmul=[])}), "no GPU run",
      "never falls back to the CPU"),
     ("tensorflow_gpu", edit((TF, "gpus"), []), "no GPU devices", "tensorflow[and-cuda]"),
+    ("account", edit(("users", "alice"), None), "no user alice", "useradd --uid 2001"),
+    ("account", edit(("users", "alice", "groups"), ["alice", "gpu"]), "alice is in alice, gpu",
+     "usermod --append --groups docker alice"),
+    ("account", edit(("users", "alice", "shell"), "/bin/sh"), "shell=/bin/sh", "usermod to fix shell"),
+    ("authorized_key", edit(("ssh_keys", "/home/alice", "keys"), []), "has 0 key(s), not this one", "re-apply"),
+    ("authorized_key", edit(("ssh_keys", "/home/alice", "file", "mode"), "644"), "with mode 644, not alice's 600",
+     "chmod 700 the folder, 600 the file"),
+    ("authorized_key", edit(("ssh_keys", "/home/alice", "dir", "owner"), "root"), "root's with mode 700",
+     "chown alice:"),
+    ("authorized_key", edit(("ssh_keys", "/home/alice", "file"), None), "no /home/alice/.ssh/authorized_keys",
+     "re-apply"),
+    ("authorized_key", edit(("ssh_keys", "/home/alice", "file", "link"), True), "is a symbolic link", "re-apply"),
+    ("directory", edit(("dir_stats", "/data/shared"), None), "does not exist", "mkdir -p /data/shared"),
+    ("directory", edit(("dir_stats", "/data/shared", "mode"), "755"), "alice:gpu mode 755", "chmod 2775"),
+    ("directory", edit(("dir_stats", "/data/shared", "group"), "alice"), "alice:alice mode 2775",
+     "chown alice:gpu /data/shared"),
+    ("directory", edit(("dir_stats", "/data/shared", "link"), True), "is a symbolic link", "move it away"),
+    ("mount", edit(("mount_facts", "/data", "mounted"), []), "nothing mounted at /data", "mount /data"),
+    ("mount", edit(("mount_facts", "/data", "fstab"), []), "/etc/fstab has 0 entries for /data",
+     "come back after a reboot"),
+    ("mount", edit(("mount_facts", "/data", "mounted"), [{"source": "/dev/sda1", "fstype": "ext4"}]),
+     "/dev/sda1 (ext4) mounted at /data", "mount /data"),
 ]
 
 
@@ -136,6 +158,39 @@ def test_failure_names_expected_found_and_hint(kind, recorded, found, hint):
     assert result.expected
     assert found in result.found
     assert hint in result.hint
+
+
+def test_a_folder_owned_by_an_account_images_lack_is_judged_by_number():
+    """In an image the account alice does not exist: the folder shows uid 2001 and no name; that is alice's."""
+    image = edit(("dir_stats", "/data/shared", "owner"), None)
+    assert evaluate(CHECKS["directory"], image).status == PASSED
+    other = edit(("dir_stats", "/data/shared"), dict(image["dir_stats"]["/data/shared"], uid=2002))
+    assert evaluate(CHECKS["directory"], other).status == FAILED
+
+
+def test_what_the_probes_user_cannot_see_is_skipped_with_the_reason():
+    """Verified as an unprivileged SSH user: alice's ~/.ssh and the sudo rules are private to root and
+    alice; the checks say so (a skip naming what to do), never pass unseen and never fail for it."""
+    hidden = edit(("ssh_keys", "/home/alice", "file"), {"error": "[Errno 13] Permission denied"})
+    hidden["ssh_keys"]["/home/alice"]["keys"] = None
+    result = evaluate(CHECKS["authorized_key"], hidden)
+    assert result.status == SKIPPED and "not visible" in result.found and "run verify as root" in result.hint
+    unseen = edit(("users", "alice"), dict(GOOD["users"]["alice"], sudo_list=None, sudoers=None))
+    result = evaluate(CHECKS["account"], unseen)
+    assert result.status == SKIPPED and "sudo rules are not visible" in result.found
+    wrong_uid = edit(("users", "alice"), dict(unseen["users"]["alice"], uid=2005))
+    assert evaluate(CHECKS["account"], wrong_uid).status == FAILED     # what it can see still fails
+
+
+def test_a_mount_of_another_device_fails():
+    dev = check("mount", "mounts", "x", path="/data", device="UUID=ab-cd", fstype="ext4")
+    mounted = {"mount_facts": {"/data": {"device": "/dev/loop5", "fstab_readable": True,
+                                         "fstab": [{"spec": "UUID=ab-cd", "fstype": "ext4", "options": "defaults"}],
+                                         "mounted": [{"source": "/dev/loop5", "fstype": "ext4", "options": "rw"}]}}}
+    assert evaluate(dev, facts(**mounted)).status == PASSED
+    mounted["mount_facts"]["/data"]["mounted"][0]["source"] = "/dev/loop6"
+    result = evaluate(dev, facts(**mounted))
+    assert result.status == FAILED and "not /dev/loop5" in result.found
 
 
 def test_every_kind_has_a_failure_case():

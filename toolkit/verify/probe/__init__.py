@@ -13,6 +13,7 @@ source passed again with ``-c``) to ask that interpreter about its packages.
 Importing this package (tests, the controller) runs nothing.
 """
 
+from .accounts import device_node, dir_stats, mount_facts, path_stat, ssh_keys, ssh_keys_here
 from .base import COMMAND_TIMEOUT, read, run
 from .folders import bits_test, owner_of, try_write, unwritable_under, writable, write_test
 from .main import GATHERERS, MODES, command_key, gather, jobs_for, writable_key
@@ -22,9 +23,10 @@ from .services import jupyter_service, jupyter_service_key, listening
 from .system import command, dpkg, files, git, gpu, os_release, paths, shm, users
 
 # The parts in the order the shipped script concatenates them (a part only uses those before it at import).
-PARTS = ("base", "system", "folders", "pythons", "servers", "services", "main")
+PARTS = ("base", "system", "folders", "accounts", "pythons", "servers", "services", "main")
 
 __all__ = [
+    "device_node", "dir_stats", "mount_facts", "path_stat", "ssh_keys", "ssh_keys_here",
     "COMMAND_TIMEOUT", "GATHERERS", "JUPYTER_PACKAGES", "MODES", "PARTS", "bits_test", "command", "command_key",
     "deferred_imports", "dpkg", "files", "gather", "git", "gpu", "in_interpreter", "interp_facts", "jobs_for",
     "jupyter", "jupyter_key", "jupyter_service", "jupyter_service_key", "listening", "os_release", "owner_of",

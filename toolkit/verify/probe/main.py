@@ -11,6 +11,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from .accounts import dir_stats, mount_facts, ssh_keys, ssh_keys_here
 from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
@@ -35,6 +36,7 @@ GATHERERS = {
     "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
     "jupyter_service": jupyter_service,
     "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
+    "ssh_keys": ssh_keys, "dir_stats": dir_stats, "mount_facts": mount_facts,
 }
 
 
@@ -61,7 +63,7 @@ def jobs_for(req):
     for key in ("os_release", "shm"):
         if req.get(key):
             jobs[key] = (key, ())
-    for key in ("dpkg", "paths", "users", "files", "git"):
+    for key in ("dpkg", "paths", "users", "files", "git", "ssh_keys", "dir_stats", "mount_facts"):
         if req.get(key):
             jobs[key] = (key, (req[key],))
     for wreq in req.get("writable", []):
@@ -106,7 +108,7 @@ def gather(req):
 
 
 MODES = {"probe": gather, "interp": interp_facts, "torch": torch_facts, "tf": tf_facts, "writable-as": write_test,
-         "writable": writable}
+         "writable": writable, "ssh-keys": ssh_keys_here}
 
 
 def main(argv):

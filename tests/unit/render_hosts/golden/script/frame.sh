@@ -3,7 +3,7 @@
 #
 # Sets up this host for profile golden: 0 step(s), each checked first and
 # skipped when already done, so running it again changes nothing.
-# Usage: sudo bash setup.sh [--dry-run] [--credentials=DIR] [--help]
+# Usage: sudo bash setup.sh [--dry-run] [--credentials=DIR] [--allow-format] [--help]
 set -Eeuo pipefail
 
 TOOLKIT_PROFILE=golden
@@ -20,11 +20,12 @@ TOOLKIT_RESULTS=()
 TOOLKIT_CHANGED=0
 TOOLKIT_UNCHANGED=0
 TOOLKIT_CREDENTIALS=""
+TOOLKIT_ALLOW_FORMAT=0
 export DEBIAN_FRONTEND=noninteractive
 
 usage() {
   cat <<'TOOLKIT_USAGE'
-Usage: setup.sh [--dry-run] [--credentials=DIR] [--help]
+Usage: setup.sh [--dry-run] [--credentials=DIR] [--allow-format] [--help]
 
 Applies the toolkit profile this script was rendered from to this host (run as root).
 Every step is probed first and skipped when already done.
@@ -34,6 +35,9 @@ Every step is probed first and skipped when already done.
              DIR/netrc: the pip index's login (netrc format); DIR/proxy-auth: the proxy's
              user:password (percent-encoded). Files readable by root only; never in argv or logs
              (toolkit apply puts them in its private temp folder and removes them after the run)
+  --allow-format
+             let a mount with `format: true` make its file system, on an empty device only
+             (blkid finds nothing on it); a device with anything on it is never formatted
   --help     show this help
 
 Exit status: 0 done, 1 a step failed, 2 usage error.
@@ -45,6 +49,7 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) TOOLKIT_DRY_RUN=1 ;;
     --credentials=?*) TOOLKIT_CREDENTIALS="${arg#--credentials=}" ;;
+    --allow-format) TOOLKIT_ALLOW_FORMAT=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument: $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -62,6 +67,10 @@ proxy_url() {
   fi
   if [ -n "$auth" ]; then printf '%s' "${1%%://*}://$auth@${1#*://}"; else printf '%s' "$1"; fi
 }
+
+if [ "$TOOLKIT_ALLOW_FORMAT" = 1 ]; then
+  echo "--allow-format: a mount with format: true may make its file system on an EMPTY device (never on one with data)"
+fi
 
 if [ "$TOOLKIT_DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
   echo "setup.sh: run as root (sudo bash setup.sh), or use --dry-run" >&2
