@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit import inputs
+from toolkit.components import accounts
 from toolkit.components.base import Context, Contribution, write_file
 from toolkit.errors import Problem, ProfileError
 from toolkit.model.checks import check
@@ -39,6 +40,8 @@ def run_users(ctx: Context) -> dict[str, RunUser]:
     """Who a run: step may run as: root, and the profile's user when toolkit creates it. (Accounts that only
     hosts get are added here with hosts_only=True.)"""
     users = {"root": RunUser("/root")}
+    for account in ctx.profile.users:
+        users[account.name] = RunUser(accounts.home(account.name), hosts_only=True)
     t = ctx.target
     if t.user and t.home:
         users[t.user] = RunUser(t.home)
@@ -84,13 +87,15 @@ def _step(spec: Run, who: RunUser, script: WriteFile | None, venv: str) -> RunSt
 
 
 def _check(step: RunStep):
+    # hosts_only: verify leaves the check out on images, which skip the step (toolkit.verify.runner.for_target).
+    marks = {"hosts_only": True} if step.hosts_only else {}
     if step.creates:
         return check("file", COMPONENT, f"run step {step.name}: {step.creates} exists", ident=f"file:{step.creates}",
-                     path=step.creates)
+                     path=step.creates, **marks)
     # Verify runs as the user it connects as (often not root): the unless argv itself, not wrapped in runuser.
     what = ": its unless command exits 0" if step.unless else f" ran (recorded in {step.state_path})"
     return check("command", COMPONENT, f"run step {step.name}{what}", ident=f"command:run.{step.name}",
-                 argv=step.unless or step.probe(), expect=None)
+                 argv=step.unless or step.probe(), expect=None, **marks)
 
 
 def _script(ctx: Context, i: int, spec: Run, problems: list[Problem]) -> WriteFile | None:

@@ -209,3 +209,16 @@ def test_a_lock_pins_what_the_requirement_files_ask_for(tmp_path):
     assert f"--require-hashes --no-deps -r {step.requirement_file}" in text
     assert "-r /opt/toolkit/requirements/requirements.txt" not in text
     assert "-r /opt/toolkit/requirements/requirements.txt" not in dockerfile.render(locked).files["Dockerfile"]
+
+
+def test_a_run_step_as_an_account_of_users_is_host_only(tmp_path):
+    from toolkit.verify.runner import for_target
+
+    plan = plan_of(tmp_path, "users:\n  - {name: bob, uid: 2001}\nrun:\n"
+                             "  - {name: warm, command: [/bin/true], user: bob}\n")
+    (step,) = [s for s in plan.steps if isinstance(s, RunStep)]
+    assert step.user == "bob" and step.home == "/home/bob" and step.hosts_only
+    assert any("bob" in w and "images skip" in w for w in plan.warnings)
+    run_check = "command:run.warm"
+    assert run_check in {c.id for c in for_target(plan, "ssh://h").checks}
+    assert run_check not in {c.id for c in for_target(plan, "docker://c").checks}
