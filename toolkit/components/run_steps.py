@@ -16,6 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from toolkit import inputs
 from toolkit.components import accounts
@@ -88,7 +89,7 @@ def _step(spec: Run, who: RunUser, script: WriteFile | None, venv: str) -> RunSt
 
 def _check(step: RunStep):
     # hosts_only: verify leaves the check out on images, which skip the step (toolkit.verify.runner.for_target).
-    marks = {"hosts_only": True} if step.hosts_only else {}
+    marks: dict[str, Any] = {"hosts_only": True} if step.hosts_only else {}
     if step.creates:
         return check("file", COMPONENT, f"run step {step.name}: {step.creates} exists", ident=f"file:{step.creates}",
                      path=step.creates, **marks)
