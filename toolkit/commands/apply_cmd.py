@@ -149,7 +149,7 @@ def show(results: list[HostResult], as_json: bool) -> None:
               help="Credentials of the profile's pip index and proxy (netrc format; default ~/.netrc when it "
                    "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
 @options.compat_data
-@locking.lock_options
+@locking.lock_options()
 @options.as_json("Print the per-host results as JSON.")
 @click.option("--allow-os-mismatch", is_flag=True,
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")

@@ -199,7 +199,7 @@ def summary(result: db.BuildResult) -> str:
               help="Write the build context into DIR and keep it (toolkit's earlier context there is replaced).")
 @click.option("--force", is_flag=True, help="With --keep-context: overwrite files in DIR that toolkit did not write.")
 @options.compat_data
-@locking.lock_options
+@locking.lock_options()
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
           build_args: tuple[str, ...], netrc_file: str | None, network: str | None, no_buildkit: bool,

@@ -16,12 +16,16 @@ from toolkit.lock.model import Lock
 from toolkit.model.plan import Plan
 from toolkit.profile.loader import LoadedProfile
 
-lock_options: Decorator = _stack(
-    click.option("--locked", is_flag=True,
-                 help="Install exactly what the profile's lock pins (NAME.lock next to the profile; `toolkit lock`)."),
-    click.option("--lock", "lock_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-                 help="The lock file to use (implies --locked)."),
-)
+
+def lock_options(locked_help: str = "Install exactly what the profile's lock pins (NAME.lock next to the profile; "
+                                    "`toolkit lock`).",
+                 file_help: str = "The lock file to use (implies --locked).") -> Decorator:
+    """--locked and --lock FILE, declared once for render, build, apply and verify (each says what it does)."""
+    return _stack(
+        click.option("--locked", is_flag=True, help=locked_help),
+        click.option("--lock", "lock_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                     help=file_help),
+    )
 
 
 def default_path(loaded: LoadedProfile, cwd: Path | None = None) -> Path:

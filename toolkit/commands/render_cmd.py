@@ -59,7 +59,7 @@ def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | No
 @click.option("--created", default=None, metavar="TIMESTAMP",
               help="Value of the org.opencontainers.image.created label (left out by default: reproducible).")
 @options.compat_data
-@locking.lock_options
+@locking.lock_options()
 @click.option("--force", is_flag=True,
               help="Overwrite files in OUTPUT that toolkit did not write (or that were edited since).")
 def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None,

@@ -32,10 +32,8 @@ from toolkit.verify.evaluate import UNREACHABLE
 @click.option("--tests", "extra_tests", multiple=True, type=click.Path(exists=True),
               help="Your own testinfra tests to run beside the generated ones (repeatable).")
 @options.compat_data
-@click.option("--locked", is_flag=True, help="Also check every package the profile's lock pins is at its locked "
-              "version (drift named per package).")
-@click.option("--lock", "lock_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="The lock file to check against (implies --locked).")
+@locking.lock_options("Also check every package the profile's lock pins is at its locked version (drift named "
+                      "per package).", "The lock file to check against (implies --locked).")
 @click.option("--force", is_flag=True, help="Overwrite a --junit FILE that toolkit did not write.")
 def verify(profile: str, targets: tuple[str, ...], inventory_file: str | None, limit: str | None,
            old_targets: tuple[str, ...], require_gpu: bool, junit: str | None, as_json: bool, keyword: str | None,
