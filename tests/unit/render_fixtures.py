@@ -59,6 +59,16 @@ def bundled_plans() -> list[tuple[str, Plan]]:
     return [(name, build_plan(load_profile(path))) for name, _, path in list_bundled()]
 
 
+def example_plans() -> list[tuple[str, Plan]]:
+    """(name, plan) of every example profile in examples/ (examples/NAME/NAME.yaml): e.g. team-box, which uses
+    every field of users, directories, mounts, requirement files, run steps and the Jupyter service."""
+    from toolkit.plan.builder import build_plan
+    from toolkit.profile.loader import load_profile
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    return [(f"example-{path.stem}", build_plan(load_profile(path))) for path in sorted(root.glob("*/*.yaml"))]
+
+
 def locked_plans() -> list[tuple[str, Plan]]:
     """(name, locked plan) of two bundled profiles with a lock made up for them: the linters see what
     `--locked` renders (pinned OS packages, hashed requirement files, FROM by digest)."""

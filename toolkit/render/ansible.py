@@ -45,6 +45,7 @@ from toolkit.render.ansible_tasks import (
     dump,
     family_of,
     guard,
+    long_contents_to_files,
     package_task,
     prerequisites,
     step_name,
@@ -308,6 +309,7 @@ def render(plan: Plan) -> Rendered:
     play["vars"] = {"toolkit_expect_distro": plan.target.distro, "toolkit_expect_version": plan.target.os_version}
     play["pre_tasks"] = os_check_tasks() + prerequisite_probes(family_of(plan)) + venv_guard_tasks(plan)
     play["tasks"] = [t for n, s in enumerate(plan.steps, 1) for t in render_tasks(s, n, plan)]
-    files = {"ansible/playbook.yml": safe_header(plan) + dump([play])}
+    files = long_contents_to_files(play["tasks"])
+    files["ansible/playbook.yml"] = safe_header(plan) + dump([play])
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}
     return Rendered(files=files, trees=trees)

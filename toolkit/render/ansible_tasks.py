@@ -11,6 +11,7 @@ Package-manager module names and arguments come from the OS family (toolkit.mode
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import PurePosixPath
 
@@ -91,6 +92,26 @@ def copy_tasks(name: str, path: str, content: str, mode: str = "0644", owner: st
     tasks.append({"name": name, "ansible.builtin.copy": {"dest": path, "content": content, "mode": mode,
                                                          "owner": owner}})
     return tasks
+
+
+LONG_LINE = 140          # a file line longer than this would break the playbook's 160-column lines (yamllint)
+
+
+def long_contents_to_files(tasks: list[dict]) -> dict[str, str]:
+    """Copy tasks whose content has a line too long for the playbook (a pinned direct URL in a requirements
+    file) take it from `ansible/files/` (`src:`, copied as is, never templated) instead of inline; returns
+    those files by their path in the rendered output. Named by a digest of the destination, never by it."""
+    files: dict[str, str] = {}
+    for task in tasks:
+        copy = task.get("ansible.builtin.copy")
+        if not copy or not any(len(line) > LONG_LINE for line in str(copy.get("content", "")).splitlines()):
+            continue
+        dest = str(copy["dest"])
+        base = re.sub(r"[^A-Za-z0-9._-]", "_", PurePosixPath(dest).name)[:40].lstrip(".") or "file"
+        rel = f"files/{hashlib.sha256(dest.encode()).hexdigest()[:12]}-{base}"
+        files[f"ansible/{rel}"] = str(copy.pop("content"))
+        task["ansible.builtin.copy"] = {"src": rel, **copy}
+    return files
 
 
 def prerequisites(family: osfamily.OsFamily) -> dict[str, str]:

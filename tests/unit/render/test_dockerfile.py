@@ -24,7 +24,7 @@ from tests.unit.render.conftest import (
     make_target,
     write_file,
 )
-from tests.unit.render_fixtures import bundled_plans, check_golden, locked_plans, tool
+from tests.unit.render_fixtures import bundled_plans, check_golden, example_plans, locked_plans, tool
 from toolkit.model.steps import (
     STEP_TYPES,
     Account,
@@ -283,7 +283,7 @@ def hadolint() -> str:
 @pytest.mark.lint
 def test_hadolint_clean(buildkit, tmp_path):
     exe = hadolint()
-    plans = {**dict(bundled_plans()), **dict(locked_plans()), "fixture": make_plan(),
+    plans = {**dict(bundled_plans()), **dict(locked_plans()), **dict(example_plans()), "fixture": make_plan(),
              "fixture-root-debian": plan_with(default_steps(make_target(**ROOT_TARGET)))}
     assert len(plans) >= 5
     failures = []

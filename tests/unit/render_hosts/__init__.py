@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from tests.unit.render_fixtures import bundled_plans, in_ci, locked_plans, tool  # noqa: F401 - for the tests of this tree
+from tests.unit.render_fixtures import bundled_plans, example_plans, in_ci, locked_plans, tool  # noqa: F401 - for the tests of this tree
 from tests.unit.render_fixtures import check_golden as _check_golden
 from tests.unit.render_fixtures import write_file as wf
 from toolkit.model.plan import Plan, Target

@@ -15,7 +15,19 @@ import yaml
 from toolkit.outputs.atomic import write_output
 from toolkit.render import ansible
 
-from . import CASES, HOSTILE, bundled_plans, check_golden, full_plan, hostile_plan, locked_plans, plan_of, tool
+from . import (
+    CASES,
+    HOSTILE,
+    bundled_plans,
+    check_golden,
+    example_plans,
+    full_plan,
+    hostile_plan,
+    locked_plans,
+    plan_of,
+    tool,
+    wf,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "ansible"
@@ -70,7 +82,7 @@ def test_play_shape():
 
 def _playbooks(tmp_path) -> list[tuple[str, Path]]:
     out = []
-    for name, plan in [("full", full_plan())] + bundled_plans() + locked_plans():
+    for name, plan in [("full", full_plan())] + bundled_plans() + locked_plans() + example_plans():
         folder = tmp_path / name
         rendered = ansible.render(plan)
         rendered.trees = {}     # the wheelhouse source does not exist here
@@ -177,3 +189,21 @@ def test_committed_playbooks_are_current():
     assert not stale and not extra, (
         f"committed playbooks are stale: {stale or ''} {('not rendered any more: ' + str(extra)) if extra else ''}; "
         f"regenerate with {REGENERATE}")
+
+
+def test_a_file_with_a_long_line_comes_from_files_not_inline():
+    """A pinned direct URL in a requirements file is longer than a playbook line may be (yamllint's 160):
+    such a file is copied from ansible/files/ as is (src:, never templated), named by a digest of its
+    destination; short files stay inline."""
+    long = "six @ https://files.example.org/" + "d9" * 80 + "/six-1.16.0-py2.py3-none-any.whl#sha256=" + "0" * 64
+    content = f"# {{{{ lookup('pipe', 'id') }}}}\n{long}\n"
+    rendered = ansible.render(plan_of(wf("packages", "requirements", "/opt/../etc/x y/req.txt", content),
+                                      wf("packages", "short", "/opt/short.txt", "short\n")))
+    (play,) = load(rendered.files["ansible/playbook.yml"])
+    copies = [t["ansible.builtin.copy"] for t in play["tasks"] if "ansible.builtin.copy" in t]
+    assert copies[0]["src"].startswith("files/") and "content" not in copies[0]
+    assert copies[0]["dest"] == "/opt/../etc/x y/req.txt"
+    assert re.fullmatch(r"files/[0-9a-f]{12}-req\.txt", copies[0]["src"])
+    assert rendered.files["ansible/" + copies[0]["src"]] == content
+    assert copies[1]["content"] == "short\n" and "src" not in copies[1]
+    assert max(map(len, rendered.files["ansible/playbook.yml"].splitlines())) <= 160

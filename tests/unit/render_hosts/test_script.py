@@ -12,7 +12,18 @@ import pytest
 
 from toolkit.render import script
 
-from . import CASES, HOSTILE, bundled_plans, check_golden, full_plan, hostile_plan, locked_plans, plan_of, tool
+from . import (
+    CASES,
+    HOSTILE,
+    bundled_plans,
+    check_golden,
+    example_plans,
+    full_plan,
+    hostile_plan,
+    locked_plans,
+    plan_of,
+    tool,
+)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -44,7 +55,7 @@ def test_shape_shebang_header_strict_mode():
 
 
 def _scripts():
-    plans = [("full", full_plan()), ("hostile", hostile_plan())] + bundled_plans() + locked_plans()
+    plans = [("full", full_plan()), ("hostile", hostile_plan())] + bundled_plans() + locked_plans() + example_plans()
     return [(name, script.render(p).files["setup.sh"]) for name, p in plans]
 
 
