@@ -72,6 +72,9 @@ class OsFamily:
     ansible_hold_args: tuple[tuple[str, object], ...]       # beside name: {{ item }}
     ansible_check_module: str                   # Python module the package module needs in --check
     ansible_check_fact: str                     # the registered result of looking for it
+    # Dockerfile, BuildKit: a RUN part that refreshes the lists only when the cache mount has none fresh
+    # (one refresh per build; a later layer rebuilt alone refreshes if they aged). "" = always image_update.
+    image_update_if_stale: str = ""
 
     def package_name(self, spec: str) -> str:
         """`name=version` (Debian) -> name."""
@@ -166,6 +169,8 @@ DEBIAN = OsFamily(
     repo_line="deb [signed-by={key}] {url} {suite}{components}\n",
     repo_library="os/debian-repo.sh.j2",
     image_update="apt-get update",
+    image_update_if_stale=("{ test -n \"$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -30 "
+                           "-print -quit)\" || apt-get update; }"),
     image_install="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends",
     image_cache_mounts=("--mount=type=cache,target=/var/cache/apt,sharing=locked",
                         "--mount=type=cache,target=/var/lib/apt,sharing=locked"),

@@ -125,6 +125,7 @@ class _Build:
     mounts: dict[str, str] = field(default_factory=dict)   # CopyTree dest -> context folder
     owners: dict[str, str] = field(default_factory=dict)   # venv path -> owner
     cmd_owner: str | None = None                           # the service step that wrote the CMD
+    lists_fresh: bool = False                              # package lists refreshed in this build, unchanged since
     user: str = "root"                                     # who the next RUN runs as
 
     def user_ref(self, name: str) -> str:
@@ -174,9 +175,12 @@ def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) ->
     unpinned = any(family.package_name(p) == p for p in packages)
     ignore = (family.image_unpinned_rule,) if unpinned else ()
     if b.buildkit:
-        # Packages stay in BuildKit's cache mounts, never in a layer.
-        return b.run([*family.image_cache_prepare, family.image_update, install],
-                     mounts=family.image_cache_mounts, ignore=ignore)
+        # Packages stay in BuildKit's cache mounts, never in a layer. The lists too: the first install of a
+        # build refreshes them, later ones reuse them (refreshing only if that cache holds none under 30
+        # minutes old: a layer rebuilt alone), unless a step changed the package sources since.
+        update = family.image_update_if_stale if b.lists_fresh and family.image_update_if_stale else family.image_update
+        b.lists_fresh = True
+        return b.run([*family.image_cache_prepare, update, install], mounts=family.image_cache_mounts, ignore=ignore)
     return b.run([family.image_update, install, *family.image_cleanup], ignore=ignore)
 
 
@@ -439,12 +443,22 @@ def _final(b: _Build) -> list[str]:
     return lines
 
 
+def _changes_sources(step: Step, family: osfamily.OsFamily) -> bool:
+    """Whether the step may change the package sources (a repository; a file written, or a command naming a
+    path, in the package manager's configuration): the next install must refresh the lists."""
+    paths = [step.path] if isinstance(step, WriteFile) else list(step.argv) if isinstance(step, RunCommand) else []
+    return isinstance(step, PackageRepository) or any(
+        p == family.config_dir or p.startswith(family.config_dir.rstrip("/") + "/") for p in map(str, paths))
+
+
 def render(plan: Plan, buildkit: bool = True, created: str | None = None) -> Rendered:
     """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod)."""
     b = _Build(plan=plan, buildkit=buildkit, created=created)
     blocks = []
     for step in plan.steps:
         lines = _step(step, b)
+        if _changes_sources(step, osfamily.for_distro(plan.target.distro)):
+            b.lists_fresh = False
         if lines:
             blocks.append("\n".join([comment(f"[{step.component}] {step.title}")] + lines))
     final = _final(b)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import shlex
 import shutil
@@ -397,3 +398,49 @@ def test_unquotable_fields_are_refused(what):
     plan = UNQUOTABLE[what](make_plan())
     with pytest.raises(ValueError, match="cannot write .* into a Dockerfile"):
         dockerfile.render(plan)
+
+
+# ------------------------------------------------------------------ package lists: one refresh per build
+
+def _updates(steps, buildkit=True) -> list[str]:
+    """Per apt RUN of the rendered Dockerfile: "always" (apt-get update), "if-stale" or "none"."""
+    text = dockerfile.render(plan_with(steps), buildkit=buildkit).files["Dockerfile"]
+    out = []
+    for keyword, rest in instructions(text):
+        if keyword == "RUN" and "apt-get install" in rest:
+            out.append("if-stale" if "find /var/lib/apt/lists" in rest else
+                       "always" if "&& apt-get update" in rest or rest.startswith("apt-get update") else "none")
+    return out
+
+
+def test_package_lists_are_refreshed_once_per_build_unless_the_sources_change():
+    a = OsPackages("os", "OS packages", packages=("curl",))
+    b = OsPackages("git", "Git", packages=("git",))
+    c = OsPackages("tools", "tools", packages=("jq",))
+    repo = PackageRepository("driver", "a repository", name="toolkit-x", url="https://example.com/x/",
+                             key_url="https://example.com/x/key.asc",
+                             key_fingerprint="0123456789ABCDEF0123456789ABCDEF01234567",
+                             signed_by="/usr/share/keyrings/toolkit-x.asc")
+    mirror = write_file("network", "mirror", "/etc/apt/sources.list.d/toolkit-mirror.list", "deb http://m/ x main\n")
+    elsewhere = write_file("misc", "conf", "/etc/aptitude.conf", "x\n")
+    assert _updates([a, b, c]) == ["always", "if-stale", "if-stale"]
+    # a repository's own tools install, then the next install sees its lists: refreshed
+    assert _updates([a, repo, b]) == ["always", "if-stale", "always"]
+    assert _updates([a, mirror, b, elsewhere, c]) == ["always", "always", "if-stale"]
+    # the legacy builder keeps no lists between layers: every install refreshes
+    assert _updates([a, b, c], buildkit=False) == ["always", "always", "always"]
+
+
+def test_stale_lists_test_runs_in_sh(tmp_path):
+    """The freshness test itself: no lists -> refresh; a fresh Packages file -> kept; an old one -> refresh."""
+    from toolkit.model import osfamily
+
+    text = osfamily.get("debian").image_update_if_stale
+    script = text.replace("/var/lib/apt/lists", str(tmp_path)).replace("apt-get update", "echo REFRESH")
+    run = lambda: subprocess.run(["sh", "-c", script + " && echo DONE"], capture_output=True, text=True).stdout  # noqa: E731
+    assert run() == "REFRESH\nDONE\n"
+    fresh = tmp_path / "deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4"
+    fresh.write_text("x")
+    assert run() == "DONE\n"
+    os.utime(fresh, (fresh.stat().st_atime - 3600, fresh.stat().st_mtime - 3600))
+    assert run() == "REFRESH\nDONE\n"
