@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from toolkit.components.base import Context, Contribution
 from toolkit.errors import ProfileError
 from toolkit.model.checks import check
-from toolkit.model.steps import CopyTree, PipInstall, RunCommand, Venv
+from toolkit.model.steps import CopyTree, PipInstall, RunCommand, Step, Venv
 
 BOOTSTRAP = "/opt/toolkit/bootstrap"
+UV = f"{BOOTSTRAP}/bin/uv"
 
 
 def pip_source(ctx: Context) -> dict:
@@ -31,10 +33,10 @@ def contribute(ctx: Context) -> Contribution:
     t = ctx.target
     owner = t.user or "root"
     if ctx.profile.python.installer == "uv":
-        out.steps.append(Venv("python", "bootstrap venv for uv", path=BOOTSTRAP, python=t.python_bin))
+        out.steps.append(Venv("python", "bootstrap venv for uv", path=BOOTSTRAP, python=t.python_bin, build_tool=True))
         out.steps.append(PipInstall("python", "uv", venv=BOOTSTRAP, requirements=("uv",), **pip_source(ctx)))
         out.steps.append(RunCommand("python", f"Python {t.python_version} venv (uv)",
-                                    argv=(f"{BOOTSTRAP}/bin/uv", "venv", "--seed", "--python", t.python_version, t.venv),
+                                    argv=(UV, "venv", "--seed", "--python", t.python_version, t.venv),
                                     creates=f"{t.venv}/bin/python"))
     else:
         out.steps.append(Venv("python", f"virtual environment {t.venv}", path=t.venv, python=t.python_bin,
@@ -51,6 +53,15 @@ def contribute(ctx: Context) -> Contribution:
         out.checks.append(check("writable", "python", f"{owner} can install into {t.venv}",
                                 ident=f"writable:{t.venv}", user=owner, dirs=(t.venv,), trees=(t.venv,)))
     return out
+
+
+def with_installer(ctx: Context, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """python.installer: uv: every pip step into the target's venv installs with uv (the bootstrap's own
+    install of uv stays pip's)."""
+    if ctx.profile.python.installer != "uv":
+        return steps
+    return tuple(dataclasses.replace(s, uv=UV) if isinstance(s, PipInstall) and s.venv == ctx.target.venv else s
+                 for s in steps)
 
 
 def _wheelhouse(ctx: Context) -> CopyTree:

@@ -111,6 +111,9 @@ class Venv(Step):
     path: str = ""
     python: str = "python3"
     owner: str = "root"
+    # A venv of build tools (uv): hosts keep it; a BuildKit image build keeps it in a cache mount, never
+    # in a layer (the steps that use it mount it and make it when the cache is empty).
+    build_tool: bool = False
 
     def probe(self):
         return ("test", "-x", f"{self.path}/bin/python")
@@ -130,6 +133,8 @@ class PipInstall(Step):
     # Unlocked requirement files on the target (packages.pip_requirements): pip install -r FILE...;
     # `requirements` then name their entries for the lock's resolver, and are not installed by themselves.
     requirement_files: tuple[str, ...] = ()
+    # python.installer: uv: install with this uv binary (`uv pip install --python VENV/bin/python`), not pip.
+    uv: str | None = None
 
     def probe(self):
         if self.requirement_files and not self.requirement_file:

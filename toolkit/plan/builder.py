@@ -162,7 +162,7 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         tools.extra_checks(ctx),
         tools.metadata(ctx, versions),
     ]
-    steps = tuple(s for part in parts for s in part.steps)
+    steps = python.with_installer(ctx, tuple(s for part in parts for s in part.steps))
     checks = _checks(loaded, parts)
     decisions = tuple(Decision(d.field, d.value, d.rule, d.source) for d in res.decisions)
     plan = Plan(name=p.name, description=p.description, digest=loaded.digest, target=target, steps=steps,

@@ -50,7 +50,7 @@ from toolkit.render.ansible_tasks import (
     prerequisites,
     step_name,
 )
-from toolkit.render.common import Rendered, dispatcher, pip_options, sh
+from toolkit.render.common import Rendered, dispatcher, pip_command, pip_options, pip_targets, sh
 from toolkit.render.host_files import (
     PROFILE_D,
     SECRET_ENSURE,
@@ -156,7 +156,16 @@ def _venv(step: Venv, n: int, plan: Plan) -> list[dict]:
         *_chown(step, step.owner, step.path, plan)]
 
 
+def _uv_pip(step: PipInstall, n: int, plan: Plan) -> list[dict]:
+    """python.installer: uv: the pip module cannot drive uv; the step's probe, then uv when it is not done."""
+    targets = pip_targets(step) if step.requirement_file or step.requirement_files else ["--", *step.requirements]
+    return [_probe(step, n), _unless_done(n, step_name(step), [*pip_command(step), *pip_options(step), *targets]),
+            *_chown(step, venv_owner(plan, step.venv), step.venv, plan)]
+
+
 def _pip(step: PipInstall, n: int, plan: Plan) -> list[dict]:
+    if step.uv:
+        return _uv_pip(step, n, plan)
     args: dict = {"name": list(step.requirements), "state": "present", "virtualenv": step.venv,
                   "virtualenv_command": f"{plan.target.python_bin} -m venv"}
     if step.requirement_files and not step.requirement_file:

@@ -79,6 +79,15 @@ def pip_options(step: PipInstall) -> list[str]:
     return opts
 
 
+def pip_command(step: PipInstall) -> list[str]:
+    """The installer's argv before its options: the venv's pip, or uv aimed at the venv's interpreter
+    (byte-compiled as pip does; copies, since its cache may sit on another file system)."""
+    if step.uv:
+        return [step.uv, "pip", "install", "--python", f"{step.venv}/bin/python", "--compile-bytecode",
+                "--link-mode", "copy"]
+    return [f"{step.venv}/bin/python", "-m", "pip", "install"]
+
+
 def pip_targets(step: PipInstall) -> list[str]:
     """What pip installs: the locked requirement file (hashes required, nothing resolved) or the requirements."""
     if step.requirement_file:

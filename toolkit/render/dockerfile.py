@@ -44,7 +44,16 @@ from toolkit.model.steps import (
     WriteFile,
 )
 from toolkit.profile import patterns
-from toolkit.render.common import Rendered, dispatcher, header, json_str, pip_options, template
+from toolkit.render.common import (
+    Rendered,
+    dispatcher,
+    header,
+    json_str,
+    pip_command,
+    pip_options,
+    pip_targets,
+    template,
+)
 
 CONT = " \\\n    "          # continuation between the parts of one instruction
 ITEM = " \\\n        "      # continuation before each package / requirement
@@ -53,6 +62,7 @@ OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}(?::[a-z_][a-z0-9_-]{0,31})?$")
 _PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without backslash
 NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index credentials (toolkit build --netrc)
 NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
+UV_CACHE_MOUNT = "--mount=type=cache,target=/root/.cache/uv"   # uv's own cache (root's), out of every layer
 USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps run as the plan's user
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
 # Why a hadolint rule is ignored: its "pin versions" rule of the family's package manager (image_unpinned_rule).
@@ -126,6 +136,7 @@ class _Build:
     owners: dict[str, str] = field(default_factory=dict)   # venv path -> owner
     cmd_owner: str | None = None                           # the service step that wrote the CMD
     lists_fresh: bool = False                              # package lists refreshed in this build, unchanged since
+    tools: dict[str, list[str]] = field(default_factory=dict)  # build-tool venv (BuildKit) -> commands making it
     user: str = "root"                                     # who the next RUN runs as
 
     def user_ref(self, name: str) -> str:
@@ -240,7 +251,28 @@ def _create_user(step: CreateUser, b: _Build) -> list[str]:
     return b.run(cmds)
 
 
+def _tool_of(path: str, b: _Build) -> str | None:
+    """The build-tool venv (kept in a cache mount) that path lies in, if any."""
+    return next((tool for tool in b.tools if path == tool or path.startswith(tool + "/")), None)
+
+
+def _with_tool(tool: str | None, b: _Build) -> tuple[tuple[str, ...], list[str]]:
+    """The cache mount of a build-tool venv and the commands that make it when that cache is empty (first
+    build, or pruned while the layers that used it stayed cached): what a RUN using the tool starts with."""
+    if tool is None:
+        return (), []
+    t = b.plan.target
+    mount = (f"--mount=type=cache,id={q(f'toolkit-tools-{t.distro}-{t.os_version}')},"
+             f"target={_checked(patterns.ABS_PATH, tool, 'folder')},sharing=locked")
+    ready = q(f"{tool}/.toolkit-ready")
+    return (mount,), [f"{{ test -e {ready} || {{ {' && '.join(b.tools[tool])} && touch {ready}; }}; }}"]
+
+
 def _venv(step: Venv, b: _Build) -> list[str]:
+    if step.build_tool and b.buildkit:
+        b.tools[step.path] = [words(step.python, "-m", "venv", "--", step.path)]
+        return [comment(f"{step.path}: build tools, in a BuildKit cache mount (made by the steps that use "
+                        "them), never in a layer")]
     b.owners[step.path] = step.owner
     cmds = [words(step.python, "-m", "venv", "--", step.path)]
     if step.owner != "root":
@@ -281,15 +313,21 @@ def _netrc_secret(step: PipInstall, b: _Build, owner: str) -> str | None:
 
 
 def _pip(step: PipInstall, b: _Build) -> list[str]:
+    if step.venv in b.tools:        # a build tool: installed where it is used (see _with_tool)
+        b.tools[step.venv].append(words(f"{step.venv}/bin/python", "-m", "pip", "install", "--no-cache-dir",
+                                        *pip_options(step), *pip_targets(step)))
+        return [comment(f"{', '.join(step.requirements)}: into the build tools' cache mount where first used")]
     owner = b.owners.get(step.venv, "root")
-    mounts = []
-    args = [f"{step.venv}/bin/python", "-m", "pip", "install"]
-    cache = _pip_cache(b, owner) if b.buildkit else None
-    if cache:
+    tool_mounts, ensure = _with_tool(_tool_of(step.uv, b) if step.uv else None, b)
+    mounts = list(tool_mounts)
+    args = pip_command(step)
+    cache = ((UV_CACHE_MOUNT, []) if owner == "root" else None) if step.uv else \
+        _pip_cache(b, owner)
+    if cache and b.buildkit:
         mounts.append(cache[0])
         args += cache[1]
     else:
-        args.append("--no-cache-dir")
+        args.append("--no-cache" if step.uv else "--no-cache-dir")
     args += pip_options(step)
     if b.buildkit and step.find_links in b.mounts:
         mounts.append(f"--mount=type=bind,source={b.mounts[step.find_links]},target={step.find_links}")
@@ -298,7 +336,7 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
         mounts.append(netrc)
     command = (f"NETRC={NETRC_PATH} " if netrc else "") + words(*args) + ITEM + ITEM.join(
         _pip_items(step))
-    return b.run([command], mounts=tuple(mounts), as_user=owner)
+    return b.run([*ensure, command], mounts=tuple(mounts), as_user=owner)
 
 
 def _pip_items(step: PipInstall) -> list[str]:
@@ -360,6 +398,10 @@ def _metadata(step: Metadata, b: _Build) -> list[str]:
 
 
 def _run_command(step: RunCommand, b: _Build) -> list[str]:
+    tool = _tool_of(step.argv[0], b) if step.argv else None
+    if tool:        # a build tool's command (uv venv): its cache mount, made if empty, then the argv quoted
+        mounts, ensure = _with_tool(tool, b)
+        return b.run([*ensure, words(*step.argv)], mounts=(*mounts, UV_CACHE_MOUNT))
     # Exec form: no shell, no Docker variable expansion; the argv reaches the program as is.
     return b.switch_to("root") + [f"RUN {exec_form(step.argv)}"]
 

@@ -41,7 +41,7 @@ from toolkit.model.steps import (
     repositories,
 )
 from toolkit.render import script_accounts, script_gpu, script_repo
-from toolkit.render.common import Rendered, dispatcher, json_str, pip_options, pip_targets, sh, template
+from toolkit.render.common import Rendered, dispatcher, json_str, pip_command, pip_options, pip_targets, sh, template
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
     CONTROL_CHARS,
     PROFILE_D,
@@ -150,7 +150,7 @@ def _venv(step: Venv, plan: Plan) -> Block:
 
 
 def _pip(step: PipInstall, plan: Plan) -> Block:
-    cmd = sh(f"{step.venv}/bin/python", "-m", "pip", "install", "--no-input", *pip_options(step),
+    cmd = sh(*pip_command(step), *([] if step.uv else ["--no-input"]), *pip_options(step),
              *(pip_targets(step) if step.requirement_file or step.requirement_files else ["--", *step.requirements]))
     return Block(apply="\n".join([cmd, *_chown_venv(venv_owner(plan, step.venv), step.venv)]))
 
