@@ -16,3 +16,13 @@ def write_section(section: str, text: str, docs: Path = DOCS) -> None:
     new = pattern.sub(lambda _m: text.rstrip("\n") + "\n\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
     docs.parent.mkdir(parents=True, exist_ok=True)
     docs.write_text(new.rstrip("\n") + "\n")
+
+
+def publish(text: str, section: str, no_write: bool, logs: object = None, docs: Path = DOCS) -> None:
+    """Print a bench's section (and where its logs are), then write it into docs/benchmarks.md unless
+    --no-write."""
+    print(text)
+    if logs is not None:
+        print(f"logs: {logs}")
+    if not no_write:
+        write_section(section, text, docs)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from docs_section import write_section  # noqa: E402
+from docs_section import publish  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -250,11 +250,7 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
     args = ap.parse_args()
     result = measure(args)
-    text = report(result)
-    print(text)
-    print(f"logs: {result['work']}")
-    if not args.no_write:
-        write_section(SECTION, text, DOCS)
+    publish(report(result), SECTION, args.no_write, result["work"], DOCS)
 
 
 if __name__ == "__main__":

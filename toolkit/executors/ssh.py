@@ -49,6 +49,7 @@ class KnownHosts:
     def __init__(self, path: str | None = None):
         self.path = Path(path or DEFAULT_KNOWN_HOSTS).expanduser()
         self._lock = threading.Lock()
+        self._parsed: tuple[tuple[int, int], paramiko.HostKeys] | None = None   # (mtime_ns, size), keys
         self.read()     # a FIFO, device or non-UTF-8 file is refused now (exit 2), not mid-connection
 
     def read(self) -> str:
@@ -57,15 +58,35 @@ class KnownHosts:
             return ""
         return inputs.read_text(self.path, what="known_hosts file", limit=KNOWN_HOSTS_MAX)
 
-    def load_into(self, client: paramiko.SSHClient) -> None:
-        if not self.read():
-            return
-        try:
-            client.load_host_keys(str(self.path))
-        except (OSError, UnicodeError, paramiko.SSHException, InvalidHostKey) as exc:
-            raise inputs.InputError(inputs.shown(self.path, 200), f"cannot be read ({type(exc).__name__})",
-                                    "fix or remove the broken line, e.g. with ssh-keygen -R HOST",
-                                    what="known_hosts file") from None
+    def keys(self) -> paramiko.HostKeys:
+        """The file's keys, parsed once per change of the file (its mtime and size): a fleet of N hosts
+        reads one file once, not N times (parsing every host's keys for each connection was O(N^2))."""
+        with self._lock:
+            try:
+                stat = os.stat(self.path)
+            except FileNotFoundError:
+                return paramiko.HostKeys()
+            signature = (stat.st_mtime_ns, stat.st_size)
+            if self._parsed is None or self._parsed[0] != signature:
+                keys = paramiko.HostKeys()
+                if self.read():
+                    try:
+                        keys.load(str(self.path))
+                    except (OSError, UnicodeError, paramiko.SSHException, InvalidHostKey) as exc:
+                        raise inputs.InputError(inputs.shown(self.path, 200),
+                                                f"cannot be read ({type(exc).__name__})",
+                                                "fix or remove the broken line, e.g. with ssh-keygen -R HOST",
+                                                what="known_hosts file") from None
+                self._parsed = (signature, keys)
+            return self._parsed[1]
+
+    def load_into(self, client: paramiko.SSHClient, host: Host) -> None:
+        """The host's own keys (under every name a lookup may use) into the client's host keys."""
+        known, mine = self.keys(), client.get_host_keys()
+        paramiko_name = host.hostname if host.port == 22 else f"[{host.hostname}]:{host.port}"
+        for name in dict.fromkeys((key_name(host), paramiko_name)):
+            for key_type, key in (known.lookup(name) or {}).items():
+                mine.add(name, key_type, key)
 
     def add(self, name: str, key: paramiko.PKey) -> None:
         with self._lock:
@@ -146,7 +167,7 @@ def _client(host: Host, settings: SshSettings, sock=None) -> paramiko.SSHClient:
     try:
         known = settings.known_hosts_for(host)
         client = paramiko.SSHClient()
-        known.load_into(client)
+        known.load_into(client, host)
     except inputs.InputError as exc:
         raise ConnectError(exc.message, exc.hint, step="known_hosts") from None
     client.set_missing_host_key_policy(_Policy(host, known, settings.accept_new))
