@@ -25,5 +25,11 @@ fi
 
 scripts/ensure-gpu-tools.sh
 
+# The devcontainer CLI (npm) in .tools/npm: devcontainer.json is read by the real tool.
+if ! scripts/ensure-devcontainer-cli.sh && in_ci; then
+  echo "CI: the devcontainer CLI is required" >&2
+  exit 1
+fi
+
 export PATH="$PWD/$VENV/bin:$PATH"
 exec "$VENV/bin/python" -m pytest "$@"
