@@ -64,6 +64,7 @@ def _check_image(fmt: str, image: str | None, runtime_class: str | None) -> None
     """--image: an image reference (apptainer also takes docker-archive:PATH); --runtime-class: a DNS name."""
     if image is not None:
         archive = image.removeprefix("docker-archive:")
+        problem: str | None
         if archive != image and fmt != "apptainer":
             problem = "docker-archive: is for --format apptainer only (a cluster pulls an image by name)"
         elif archive != image:

@@ -92,12 +92,14 @@ def _line_filter(request: BuildRequest):
 
 
 def prepare_context(plan, directory: Path, buildkit: bool, force: bool = False,
-                    option: str = "--keep-context") -> Path:
+                    option: str = "--keep-context", shared_caches: bool = False) -> Path:
     """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse) into
-    directory: toolkit's earlier context there is replaced, anything else refused unless force."""
+    directory: toolkit's earlier context there is replaced, anything else refused unless force.
+    shared_caches: for podman (toolkit.render.dockerfile.render says why)."""
     from toolkit.render.dockerfile import render
 
-    render(plan, buildkit=buildkit).write(directory, force=force, prune=True, option=option)
+    render(plan, buildkit=buildkit, shared_caches=shared_caches).write(directory, force=force, prune=True,
+                                                                       option=option)
     return directory
 
 

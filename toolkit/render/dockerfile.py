@@ -120,6 +120,7 @@ class _Build:
     plan: Plan
     buildkit: bool
     created: str | None
+    shared_caches: bool = False                            # podman: no sharing=locked (see render)
     files: dict[str, str] = field(default_factory=dict)    # context file name (under files/) -> text
     trees: dict[str, str] = field(default_factory=dict)    # context folder -> local source folder
     mounts: dict[str, str] = field(default_factory=dict)   # CopyTree dest -> context folder
@@ -175,8 +176,10 @@ def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) ->
     ignore = (family.image_unpinned_rule,) if unpinned else ()
     if b.buildkit:
         # Packages stay in BuildKit's cache mounts, never in a layer.
-        return b.run([*family.image_cache_prepare, family.image_update, install],
-                     mounts=family.image_cache_mounts, ignore=ignore)
+        mounts = family.image_cache_mounts
+        if b.shared_caches:
+            mounts = tuple(m.replace(",sharing=locked", "") for m in mounts)
+        return b.run([*family.image_cache_prepare, family.image_update, install], mounts=mounts, ignore=ignore)
     return b.run([family.image_update, install, *family.image_cleanup], ignore=ignore)
 
 
@@ -439,9 +442,13 @@ def _final(b: _Build) -> list[str]:
     return lines
 
 
-def render(plan: Plan, buildkit: bool = True, created: str | None = None) -> Rendered:
-    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod)."""
-    b = _Build(plan=plan, buildkit=buildkit, created=created)
+def render(plan: Plan, buildkit: bool = True, created: str | None = None, shared_caches: bool = False) -> Rendered:
+    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod).
+
+    shared_caches (podman builds): the OS package caches without sharing=locked. Buildah 1.28 (Debian 12's
+    podman 4.3) never releases such a lock within a build, so the second RUN that takes it hangs; its steps
+    run one at a time, and the package manager's own lock files (inside those caches) guard other builds."""
+    b = _Build(plan=plan, buildkit=buildkit, created=created, shared_caches=shared_caches)
     blocks = []
     for step in plan.steps:
         lines = _step(step, b)

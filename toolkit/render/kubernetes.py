@@ -56,7 +56,7 @@ def jupyter_command(service: Service) -> list[str]:
 
 def _jupyter_container(plan: Plan, service: Service, image: str) -> dict:
     key, var = ("password-hash", "JUPYTER_PASSWORD_HASH") if password_auth(plan) else ("token", "JUPYTER_TOKEN")
-    env = [{"name": "NB_PREFIX", "value": NB_PREFIX_DEFAULT},
+    env: list[dict] = [{"name": "NB_PREFIX", "value": NB_PREFIX_DEFAULT},
            {"name": var, "valueFrom": {"secretKeyRef": {"name": secret_name(plan), "key": key}}}]
     spec = container(plan, image, "jupyter", command=jupyter_command(service), env=env)
     spec["ports"] = [{"name": "notebook-port", "containerPort": JUPYTER_PORT, "protocol": "TCP"}]

@@ -35,11 +35,12 @@ def password_auth(plan: Plan) -> bool:
     return any(isinstance(s, WriteFile) and "JUPYTER_PASSWORD_HASH" in s.content for s in plan.steps)
 
 
-def docker_run(plan: Plan, tag: str) -> list[str]:
-    """argv of `docker run` for an image built from plan (YOUR_TOKEN / YOUR_HASH: the run-time secret)."""
-    argv = ["docker", "run", "--rm", "-it"]
+def docker_run(plan: Plan, tag: str, engine: str = "docker") -> list[str]:
+    """argv of `docker run` (or `podman run`) for an image built from plan (YOUR_TOKEN / YOUR_HASH: the
+    run-time secret). Podman reaches GPUs through CDI (nvidia-ctk cdi generate), not --gpus."""
+    argv = [engine, "run", "--rm", "-it"]
     if plan.target.gpu:
-        argv += ["--gpus", "all"]
+        argv += ["--device", "nvidia.com/gpu=all"] if engine == "podman" else ["--gpus", "all"]
     if plan.target.gpu or any(name == "pytorch" for name, _ in plan.versions):
         argv += ["--shm-size", SHM_SIZE]
     service = served(plan)
@@ -49,9 +50,10 @@ def docker_run(plan: Plan, tag: str) -> list[str]:
     return [*argv, tag]
 
 
-def next_steps(plan: Plan, tag: str, profile: str) -> list[str]:
+def next_steps(plan: Plan, tag: str, profile: str, engine: str = "docker") -> list[str]:
     """Lines for people: how to run the image and how to verify it."""
-    run = " ".join(a if a.startswith(("JUPYTER_", "127.0.0.1:")) else shlex.quote(a) for a in docker_run(plan, tag))
+    run = " ".join(a if a.startswith(("JUPYTER_", "127.0.0.1:")) else shlex.quote(a)
+                   for a in docker_run(plan, tag, engine))
     lines = ["next:", f"  run it:     {run}"]
     service = served(plan)
     if service is not None:
@@ -61,6 +63,6 @@ def next_steps(plan: Plan, tag: str, profile: str) -> list[str]:
         else:
             lines.append(f"              then open http://127.0.0.1:{service.port}/?token=YOUR_TOKEN  "
                          "(a token of your choice, e.g. from `openssl rand -hex 16`)")
-    verify = f"toolkit verify {shlex.quote(profile)} --target docker-image://{shlex.quote(tag)}"
+    verify = f"toolkit verify {shlex.quote(profile)} --target {engine}-image://{shlex.quote(tag)}"
     lines.append(f"  verify it:  {verify}" + (" --require-gpu   (on a machine with a GPU)" if plan.target.gpu else ""))
     return lines
