@@ -17,15 +17,13 @@ import datetime
 import os
 import platform
 import random
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+from build_cache import toolkit_context  # noqa: E402
 from docs_section import write_section  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
@@ -33,8 +31,6 @@ sys.path.insert(0, str(ROOT))
 from toolkit.executors import docker_build as db  # noqa: E402
 from toolkit.executors import podman_build as pb  # noqa: E402
 from toolkit.executors.build_progress import brief  # noqa: E402
-from toolkit.plan.builder import build_plan  # noqa: E402
-from toolkit.profile.loader import load_profile  # noqa: E402
 
 SECTION = "## Podman build cache"
 EXTRA = "six"
@@ -42,14 +38,8 @@ TARGET = 0.15
 
 
 def context(work: Path, base: str, ca: Path, extra: str | None) -> Path:
-    shutil.copyfile(ca, work / "host-ca.crt")
-    profile = {"name": "bench-podman", "extends": "datascience-cpu", "os": {"base_image": base},
-               "network": {"ca_certificates": ["host-ca.crt"]}}
-    if extra:
-        profile["packages"] = {"pip": [extra]}
-    (work / "profile.yaml").write_text(yaml.safe_dump(profile))
-    plan = build_plan(load_profile(work / "profile.yaml"))
-    return db.prepare_context(plan, work / "context", buildkit=True, shared_caches=True)
+    """build_cache.py's datascience-cpu context, with the caches podman builds take (shared_caches)."""
+    return toolkit_context(work, base, ca, extra, shared_caches=True)
 
 
 def measure(base: str, ca: Path) -> dict:

@@ -18,7 +18,14 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.executors.build_progress import BuildLog, Sink
-from toolkit.executors.docker_build import BuildRequest, BuildResult, EngineUnavailable, _failure, _line_filter
+from toolkit.executors.docker_build import (
+    BuildRequest,
+    BuildResult,
+    EngineUnavailable,
+    failure,
+    follow,
+    request_options,
+)
 from toolkit.executors.podman_progress import PodmanParser
 
 PODMAN = "Podman"
@@ -72,36 +79,11 @@ def build(request: BuildRequest, sink: Sink | None = None) -> BuildResult:
         iidfile = Path(tmp) / "iid"
         argv = [podman(), "build", "--format", "docker", "--layers", "-t", request.tag, "-f",
                 str(request.context / request.dockerfile), "--iidfile", str(iidfile)]
-        for name, value in request.build_args.items():
-            argv += ["--build-arg", name]        # the value travels in the environment, not argv
-            env[name] = value
-        for name, value in sorted(request.labels.items()):
-            argv += ["--label", f"{name}={value}"]
-        for ident, path in sorted(request.secrets.items()):
-            argv += ["--secret", f"id={ident},src={path}"]
-        if request.network:
-            argv += ["--network", request.network]
-        if request.no_cache:
-            argv.append("--no-cache")
-        if request.platform:
-            argv += ["--platform", request.platform]
-        argv.append(str(request.context))
-        clean = _line_filter(request)
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
-                                errors="replace", bufsize=1)
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                parser.feed(clean(line))
-            rc = proc.wait()
-        except BaseException:
-            proc.terminate()
-            proc.wait(timeout=30)
-            raise
+        rc = follow(argv + request_options(request, env), env, request, parser.feed)
         parser.close()
         if rc != 0 or not iidfile.exists():
             log.error = log.error or f"podman build exited with status {rc}"
-            raise _failure(request, log, PODMAN)
+            raise failure(request, log, PODMAN)
         log.image_id = iidfile.read_text().strip()
     inspect = run("image", "inspect", "--format", "{{.Size}}", log.image_id)
     if inspect.returncode != 0:

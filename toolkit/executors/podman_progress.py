@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from toolkit.executors.build_progress import ANSI, LegacyParser, StepRecord
+from toolkit.executors.build_progress import ANSI, LegacyParser
 
 STEP = re.compile(r"^STEP (\d+)/(\d+): (.*)$")
 CACHED = re.compile(r"^--> Using cache ([0-9a-f]+)$")
@@ -30,11 +30,7 @@ class PodmanParser(LegacyParser):
         if not line.strip():
             return
         if m := STEP.match(line):
-            self._finish()
-            step = StepRecord(int(m.group(1)), int(m.group(2)), m.group(3), started=self.clock())
-            self.current = step
-            self.log.steps.append(step)
-            self._emit("start", step)
+            self._start(m)
         elif CACHED.match(line):
             if self.current:
                 self.current.cached = True

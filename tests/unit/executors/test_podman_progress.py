@@ -60,6 +60,6 @@ def test_cached_step_and_failure_name_the_step():
     failed = log.failed_step
     assert failed is not None and failed.label == "3/3" and list(failed.output) == ["bad"]
     assert "exit status 3" in (log.error or "")
-    error = db._failure(db.BuildRequest(context=Path("."), tag="t:1"), log, "Podman")
+    error = db.failure(db.BuildRequest(context=Path("."), tag="t:1"), log, "Podman")
     assert "building t:1 with Podman failed at step 3/3: RUN echo bad >&2 && exit 3" in error.render()
     assert "| bad" in error.render()
