@@ -5,7 +5,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
+
+from toolkit.cli import main
 from toolkit.executors import docker_build as db
+from toolkit.executors import podman_build
 from toolkit.executors.build_progress import BuildLog
 from toolkit.executors.podman_progress import PodmanParser
 
@@ -63,3 +67,19 @@ def test_cached_step_and_failure_name_the_step():
     error = db.failure(db.BuildRequest(context=Path("."), tag="t:1"), log, "Podman")
     assert "building t:1 with Podman failed at step 3/3: RUN echo bad >&2 && exit 3" in error.render()
     assert "| bad" in error.render()
+
+
+def test_build_without_podman_says_how_to_get_it(monkeypatch, capsys):
+    """`build --engine podman` where podman is not installed: exit 1 with the install hint, nothing built."""
+    monkeypatch.setattr(podman_build.shutil, "which", lambda name: None)
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "datascience-cpu", "--engine", "podman", "-t", "toolkit-test/none:1"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1, err
+    assert "podman not found on PATH" in err and "apt-get install podman" in err and "Traceback" not in err
+
+
+def test_no_buildkit_is_refused_with_podman(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "datascience-cpu", "--engine", "podman", "--no-buildkit", "-t", "toolkit-test/none:1"])
+    assert exc.value.code == 2 and "not with --engine podman" in capsys.readouterr().err
