@@ -24,6 +24,7 @@ from . import images
 from .harness import REPO_ROOT, skip_or_fail
 
 CONF = REPO_ROOT / ".tools" / "podman" / "containers.conf"
+NO_SUCH_PACKAGE = "toolkit-no-such-package-xyz==1.0"
 TAG = "toolkit-test/podman-datascience:latest"
 SUMMARY = re.compile(r"^built (\S+) \(image [0-9a-f]{12}, .*\) in .* with Podman; cached (\d+)/(\d+) steps$", re.M)
 
@@ -116,6 +117,23 @@ def test_builds_with_podman_verifies_green_and_a_one_package_rebuild_reuses_the_
         assert str(pip) in ran and str(pip) not in cached
     finally:
         podman("rmi", tag_b)
+
+
+def test_failing_step_is_named_and_leaves_no_container(podman_ready, host_ca_bundle, tmp_path):
+    """A pip package that does not exist: exit 1 naming the step and its last lines; no Buildah working
+    container is left behind (--force-rm), and no image is tagged."""
+    def external() -> set[str]:
+        return set(podman("ps", "-a", "--external", "--format", "{{.ID}}").stdout.split())
+
+    before = external()
+    profile = small_profile(tmp_path, podman_ready, host_ca_bundle, packages={"pip": [NO_SUCH_PACKAGE]})
+    tag = f"toolkit-test/podman-small:fail-{uuid.uuid4().hex[:8]}"
+    res = toolkit("build", str(profile), "--engine", "podman", "-t", tag)
+    assert res.returncode == 1, res.stdout[-2000:] + res.stderr[-2000:]
+    assert f"building {tag} with Podman failed at step" in res.stderr and "pip install" in res.stderr
+    assert NO_SUCH_PACKAGE.split("==")[0] in res.stderr and "Traceback" not in res.stderr
+    assert external() <= before
+    assert podman("image", "exists", tag).returncode != 0
 
 
 def test_verify_names_a_missing_podman_image():

@@ -2,7 +2,8 @@
 BuildRequest, progress events, cache reuse (--layers) and BuildResult as the Docker builders.
 
 The BuildKit form of the Dockerfile builds as is (RUN --mount=type=cache/secret, COPY --chmod); the image
-is written in Docker's format (--format docker) because OCI images have no SHELL or HEALTHCHECK.
+is written in Docker's format (--format docker) because OCI images have no SHELL or HEALTHCHECK. --force-rm:
+no intermediate container stays behind after a failed step, as with Docker's builders.
 Build-arg values travel in the environment, never in argv; secrets as files (--secret id=,src=).
 Podman reads its own settings (containers.conf, storage.conf; CONTAINERS_CONF chooses the file).
 """
@@ -77,7 +78,7 @@ def build(request: BuildRequest, sink: Sink | None = None) -> BuildResult:
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="toolkit-build-") as tmp:
         iidfile = Path(tmp) / "iid"
-        argv = [podman(), "build", "--format", "docker", "--layers", "-t", request.tag, "-f",
+        argv = [podman(), "build", "--format", "docker", "--layers", "--force-rm", "-t", request.tag, "-f",
                 str(request.context / request.dockerfile), "--iidfile", str(iidfile)]
         rc = follow(argv + request_options(request, env), env, request, parser.feed)
         parser.close()
