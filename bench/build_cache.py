@@ -51,7 +51,7 @@ HPCCM_NOTES = [
 ]
 
 
-def toolkit_context(work: Path, base: str, ca: Path, extra: str | None) -> Path:
+def toolkit_context(work: Path, base: str, ca: Path, extra: str | None, shared_caches: bool = False) -> Path:
     shutil.copyfile(ca, work / "host-ca.crt")
     profile = {"name": "bench-datascience", "extends": "datascience-cpu", "os": {"base_image": base},
                "network": {"ca_certificates": ["host-ca.crt"]}}
@@ -59,7 +59,7 @@ def toolkit_context(work: Path, base: str, ca: Path, extra: str | None) -> Path:
         profile["packages"] = {"pip": [extra]}
     (work / "profile.yaml").write_text(yaml.safe_dump(profile))
     plan = build_plan(load_profile(work / "profile.yaml"))
-    return db.prepare_context(plan, work / "context", buildkit=True)
+    return db.prepare_context(plan, work / "context", buildkit=True, shared_caches=shared_caches)
 
 
 def hpccm_context(work: Path, base: str, ca: Path, extra: str | None) -> Path:

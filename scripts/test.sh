@@ -25,5 +25,21 @@ fi
 
 scripts/ensure-gpu-tools.sh
 
+# Podman (build --engine podman, verify --target podman-image://) with this machine's container limits.
+if scripts/ensure-podman.sh; then
+  export CONTAINERS_CONF="$PWD/.tools/podman/containers.conf"
+elif in_ci; then
+  echo "CI: podman is required" >&2
+  exit 1
+else
+  echo "podman cannot run here: Podman tests will be skipped with that reason" >&2
+fi
+
+# The devcontainer CLI (npm) in .tools/npm: devcontainer.json is read by the real tool.
+if ! scripts/ensure-devcontainer-cli.sh && in_ci; then
+  echo "CI: the devcontainer CLI is required" >&2
+  exit 1
+fi
+
 export PATH="$PWD/$VENV/bin:$PATH"
 exec "$VENV/bin/python" -m pytest "$@"

@@ -212,7 +212,7 @@ def apply_hosts(targets: tuple[str, ...], inventory_file: str | None, limit: str
     """The hosts of one apply: SSH hosts (addresses or an inventory) or this machine alone. A docker
     target is refused: apply provisions hosts; an image is made with `toolkit build`."""
     chosen = targeting.choose(targets, inventory_file, limit, ssh_config_file=ssh_config, identity=identity)
-    docker = [c for c in chosen if c.kind in ("docker", "docker-image")]
+    docker = [c for c in chosen if c.kind in ("docker", "docker-image", "podman-image")]
     if docker:
         bare = [c.label for c in docker if "://" not in c.label]
         raise UsageError(f"apply provisions hosts, not containers or images: {', '.join(str(c.address) for c in docker)}",

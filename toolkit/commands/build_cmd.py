@@ -21,6 +21,7 @@ from toolkit.errors import UsageError
 from toolkit.executors import base_image as bi
 from toolkit.executors import credentials
 from toolkit.executors import docker_build as db
+from toolkit.executors import podman_build as pb
 from toolkit.executors.build_progress import Event, brief
 from toolkit.executors.image_tag import EXAMPLE, tag_problem
 from toolkit.plan.builder import build_plan
@@ -194,6 +195,8 @@ def summary(result: db.BuildResult) -> str:
                    "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
 @click.option("--network", type=click.Choice(["default", "host", "none"]), default=None,
               help="Network of the RUN steps (host: reach servers on this machine's 127.0.0.1).")
+@click.option("--engine", type=click.Choice(["docker", "podman"]), default="docker", show_default=True,
+              help="Build on a Docker engine (BuildKit) or with Podman (no daemon; rootless where the machine allows).")
 @click.option("--no-buildkit", is_flag=True, help="Use the legacy builder even when BuildKit is available.")
 @click.option("--keep-context", default=None, metavar="DIR",
               help="Write the build context into DIR and keep it (toolkit's earlier context there is replaced).")
@@ -202,12 +205,15 @@ def summary(result: db.BuildResult) -> str:
 @locking.lock_options()
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
-          build_args: tuple[str, ...], netrc_file: str | None, network: str | None, no_buildkit: bool,
-          keep_context: str | None, force: bool, compat_data: str | None, locked: bool, lock_file: str | None) -> None:
-    """Build a container image from PROFILE on a Docker engine, following each step."""
+          build_args: tuple[str, ...], netrc_file: str | None, network: str | None, engine: str,
+          no_buildkit: bool, keep_context: str | None, force: bool, compat_data: str | None, locked: bool,
+          lock_file: str | None) -> None:
+    """Build a container image from PROFILE on a Docker engine (or with Podman), following each step."""
     problem = tag_problem(tag)
     if problem:     # before anything is loaded or started: Docker would refuse it only after the build
         raise UsageError(f"-t/--tag: {problem}", EXAMPLE)
+    if engine == "podman" and no_buildkit:
+        raise UsageError("--no-buildkit picks Docker's legacy builder: not with --engine podman")
     args, from_env = parse_build_args(build_args)
     loaded = load_profile(profile)
     if base_image:
@@ -217,21 +223,28 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
         warn(warning)
     if keep_context:
         db.check_context(plan, Path(keep_context), force=force)
-    api = db.connect()
-    locking.check_base_image(api, lock)
+    if engine == "podman":
+        version = pb.check_engine()
+        locking.check_base_image(pb.Images(), lock)
+    else:
+        api = db.connect()
+        locking.check_base_image(api, lock)
     if lock is not None:
         out(f"locked: {len(lock.os_packages)} OS packages and {len(lock.pip)} pip packages pinned, "
             f"base image {lock.base_image.digest if lock.base_image else plan.target.base_image}")
-    if bi.is_local(api, plan.target.base_image) is False:
+    local = pb.has_image(plan.target.base_image) if engine == "podman" else bi.is_local(api, plan.target.base_image)
+    if local is False:
         warn(bi.missing_note(plan.target.base_image))
-    client = None if no_buildkit else db.buildkit_client()
-    if client:
+    client = None if no_buildkit or engine == "podman" else db.buildkit_client()
+    if engine == "podman":
+        out(f"building {tag} from profile {plan.name} with Podman {version}")
+    elif client:
         out(f"building {tag} from profile {plan.name} with BuildKit ({client})")
     else:
         why = "--no-buildkit" if no_buildkit else "no docker CLI with BuildKit (buildx, or a client before 23.0) found"
         out(f"building {tag} from profile {plan.name} with the legacy builder ({why})")
     creds = credentials.gather(plan, netrc_path=netrc_file)
-    if creds and client is None:
+    if creds and client is None and engine != "podman":
         raise UsageError("this profile's pip index or proxy needs credentials, which only BuildKit keeps out of "
                          "the image and its history; the legacy builder would leak them",
                          "build with BuildKit (drop --no-buildkit; install docker-buildx)")
@@ -245,18 +258,19 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     masked = creds.secrets() + tuple(args[k] for k in from_env)
     verbose = (ctx.obj or {}).get("verbose", 0) > 0
     with context_dir(keep_context) as directory, secret_files(creds) as secrets:
-        db.prepare_context(plan, directory, buildkit=client is not None, force=force)
+        db.prepare_context(plan, directory, buildkit=client is not None or engine == "podman", force=force,
+                           shared_caches=engine == "podman")
         if keep_context:
             out(f"build context (kept): {keep_context}")
         display = (RichDisplay if use_colour() else PlainDisplay)(verbose)
         request = db.BuildRequest(context=directory, tag=tag, build_args=all_args, no_cache=no_cache,
                                   platform=platform, network=network, secrets=secrets, masked=masked)
         try:
-            result = db.build(request, display, buildkit=client)
+            result = pb.build(request, display) if engine == "podman" else db.build(request, display, buildkit=client)
         finally:
             display.close()
     out(summary(result))
-    for line in next_steps(plan, tag, profile):
+    for line in next_steps(plan, tag, profile, engine=engine):
         out(line)
 
 

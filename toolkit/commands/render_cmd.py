@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from toolkit.commands import locking, options
-from toolkit.errors import ToolkitError
+from toolkit.errors import ToolkitError, UsageError
+from toolkit.executors.image_tag import EXAMPLE, shown, tag_problem
 from toolkit.model.plan import Plan
 from toolkit.plan.builder import build_plan
 from toolkit.profile.bundled import list_bundled
@@ -29,9 +31,13 @@ FORMATS = {
     "ansible": "toolkit.render.ansible",
     "devcontainer": "toolkit.render.devcontainer",
     "testinfra": "toolkit.render.testinfra",
+    "k8s": "toolkit.render.kubernetes",
+    "apptainer": "toolkit.render.apptainer",
 }
 COMMITTED_DIR = Path(__file__).resolve().parents[2] / "dockerfiles"
 ABSTRACT_PROFILES = {"base"}   # only meant to be extended: no committed render
+RUNTIME_CLASS = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+ARCHIVE_PATH = re.compile(r"^[A-Za-z0-9._/+-]{1,4096}$")
 REGENERATE = "run scripts/update-dockerfiles.sh (python -m toolkit.commands.render_cmd --update-committed)"
 
 
@@ -43,10 +49,33 @@ def renderer(fmt: str):
                            "pick another --format, or reinstall toolkit") from None
 
 
-def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | None = None) -> Rendered:
+def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | None = None,
+                  image: str | None = None, runtime_class: str | None = None) -> Rendered:
     if fmt == "dockerfile":
         return renderer(fmt)(plan, buildkit=buildkit, created=created)
+    if fmt == "k8s":
+        return renderer(fmt)(plan, image=image, runtime_class=runtime_class)
+    if fmt == "apptainer":
+        return renderer(fmt)(plan, image=image)
     return renderer(fmt)(plan)
+
+
+def _check_image(fmt: str, image: str | None, runtime_class: str | None) -> None:
+    """--image: an image reference (apptainer also takes docker-archive:PATH); --runtime-class: a DNS name."""
+    if image is not None:
+        archive = image.removeprefix("docker-archive:")
+        problem: str | None
+        if archive != image and fmt != "apptainer":
+            problem = "docker-archive: is for --format apptainer only (a cluster pulls an image by name)"
+        elif archive != image:
+            problem = None if ARCHIVE_PATH.match(archive) else f"{shown(archive)} is not a plain file path"
+        else:
+            problem = tag_problem(image)
+        if problem:
+            raise UsageError(f"--image: {problem}", f"{EXAMPLE}, or docker-archive:IMAGE.tar (apptainer)")
+    if runtime_class is not None and not RUNTIME_CLASS.match(runtime_class):
+        raise UsageError(f"--runtime-class: {shown(runtime_class)} is not a Kubernetes object name",
+                         "lower-case letters, digits, '-' and '.', e.g. nvidia")
 
 
 @click.command("render")
@@ -58,23 +87,31 @@ def render_format(plan: Plan, fmt: str, buildkit: bool = True, created: str | No
 @click.option("--no-buildkit", is_flag=True, help="Dockerfile for the legacy builder (no RUN --mount, no --chmod).")
 @click.option("--created", default=None, metavar="TIMESTAMP",
               help="Value of the org.opencontainers.image.created label (left out by default: reproducible).")
+@click.option("--image", default=None, metavar="REF",
+              help="The built image the k8s manifests and the Apptainer definition run (default toolkit/NAME:latest); "
+                   "apptainer also takes docker-archive:FILE.tar (from `docker save`).")
+@click.option("--runtime-class", default=None, metavar="NAME",
+              help="k8s: runtimeClassName of GPU pods (e.g. nvidia, where the GPU operator made one).")
 @options.compat_data
 @locking.lock_options()
 @click.option("--force", is_flag=True,
               help="Overwrite files in OUTPUT that toolkit did not write (or that were edited since).")
-def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None,
-           compat_data: str | None, locked: bool, lock_file: str | None, force: bool) -> None:
+def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None, image: str | None,
+           runtime_class: str | None, compat_data: str | None, locked: bool, lock_file: str | None,
+           force: bool) -> None:
     """Render PROFILE into files under OUTPUT: Dockerfile (+ files/, wheelhouse/), setup.sh, ansible/,
-    .devcontainer/devcontainer.json and tests/ (with --format all).
+    .devcontainer/devcontainer.json, tests/, k8s/ and apptainer/ (with --format all).
 
     Files toolkit wrote there before are replaced; anything else is refused (exit 2) unless --force.
     All files are written at once: an error, a full disk or Ctrl-C leaves the earlier output whole."""
+    _check_image(fmt, image, runtime_class)
     loaded = load_profile(profile)
     plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     formats = list(FORMATS) if fmt == "all" else [fmt]
     rendered = Rendered()
     for f in formats:
-        rendered = rendered.merged(render_format(plan, f, buildkit=not no_buildkit, created=created))
+        rendered = rendered.merged(render_format(plan, f, buildkit=not no_buildkit, created=created,
+                                                   image=image, runtime_class=runtime_class))
     for path in rendered.write(outdir, force=force, option="-o"):
         out(str(path))
 

@@ -208,6 +208,14 @@ class LegacyParser(_Parser):
         if self.log.error is None:
             self._finish()
 
+    def _start(self, m: re.Match) -> None:
+        """A new step from a match of (number, total, instruction); the running one is finished first."""
+        self._finish()
+        step = StepRecord(int(m.group(1)), int(m.group(2)), m.group(3), started=self.clock())
+        self.current = step
+        self.log.steps.append(step)
+        self._emit("start", step)
+
     def _flush(self) -> None:
         if self.buffer.strip():
             self._line(self.buffer)
@@ -217,11 +225,7 @@ class LegacyParser(_Parser):
         if not line.strip():
             return
         if m := LEGACY_STEP.match(line):
-            self._finish()
-            step = StepRecord(int(m.group(1)), int(m.group(2)), m.group(3), started=self.clock())
-            self.current = step
-            self.log.steps.append(step)
-            self._emit("start", step)
+            self._start(m)
             return
         if line.strip() == "---> Using cache":
             if self.current:

@@ -92,12 +92,14 @@ def _line_filter(request: BuildRequest):
 
 
 def prepare_context(plan, directory: Path, buildkit: bool, force: bool = False,
-                    option: str = "--keep-context") -> Path:
+                    option: str = "--keep-context", shared_caches: bool = False) -> Path:
     """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse) into
-    directory: toolkit's earlier context there is replaced, anything else refused unless force."""
+    directory: toolkit's earlier context there is replaced, anything else refused unless force.
+    shared_caches: for podman (toolkit.render.dockerfile.render says why)."""
     from toolkit.render.dockerfile import render
 
-    render(plan, buildkit=buildkit).write(directory, force=force, prune=True, option=option)
+    render(plan, buildkit=buildkit, shared_caches=shared_caches).write(directory, force=force, prune=True,
+                                                                       option=option)
     return directory
 
 
@@ -172,12 +174,47 @@ def build(request: BuildRequest, sink: Sink | None = None, buildkit: str | None 
     return BuildResult(request.tag, image_id, size, seconds, builder, log)
 
 
-def _failure(request: BuildRequest, log: BuildLog, builder: str) -> BuildFailed:
+def failure(request: BuildRequest, log: BuildLog, builder: str) -> BuildFailed:
     step: StepRecord | None = log.failed_step
     where = f"at step {step.label}: {brief(step.instruction, 160)}" if step else "before any step ran"
     cause = diagnose([*(step.output if step else []), *log.tail, log.error or ""])
     return BuildFailed(f"building {request.tag} with {builder} failed {where}", log.failure_lines(),
                        cause or "rerun with -v for the whole log, --keep-context DIR to inspect the Dockerfile")
+
+
+def request_options(request: BuildRequest, env: dict[str, str]) -> list[str]:
+    """`build` options both CLIs (docker, podman) take for request; build-arg values go into env, never argv."""
+    argv: list[str] = []
+    for name, value in request.build_args.items():
+        argv += ["--build-arg", name]        # the value travels in the environment, not argv
+        env[name] = value
+    for name, value in sorted(request.labels.items()):
+        argv += ["--label", f"{name}={value}"]
+    for ident, path in sorted(request.secrets.items()):
+        argv += ["--secret", f"id={ident},src={path}"]     # a file path, never the secret itself
+    if request.network:
+        argv += ["--network", request.network]
+    if request.no_cache:
+        argv.append("--no-cache")
+    if request.platform:
+        argv += ["--platform", request.platform]
+    return [*argv, str(request.context)]
+
+
+def follow(argv: list[str], env: dict[str, str], request: BuildRequest, feed) -> int:
+    """Run a build CLI, feeding each output line (secrets scrubbed) to feed; its exit status. Ctrl-C stops it."""
+    clean = _line_filter(request)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            text=True, errors="replace", bufsize=1)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            feed(clean(line))
+        return proc.wait()
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=30)
+        raise
 
 
 def _build_buildkit(request: BuildRequest, client: str, log: BuildLog, sink: Sink | None) -> str:
@@ -187,36 +224,11 @@ def _build_buildkit(request: BuildRequest, client: str, log: BuildLog, sink: Sin
         iidfile = Path(tmp) / "iid"
         argv = [client, "build", "--progress=plain", "-t", request.tag, "-f",
                 str(request.context / request.dockerfile), "--iidfile", str(iidfile)]
-        for name, value in request.build_args.items():
-            argv += ["--build-arg", name]        # the value travels in the environment, not argv
-            env[name] = value
-        for name, value in sorted(request.labels.items()):
-            argv += ["--label", f"{name}={value}"]
-        for ident, path in sorted(request.secrets.items()):
-            argv += ["--secret", f"id={ident},src={path}"]     # a file path, never the secret itself
-        if request.network:
-            argv += ["--network", request.network]
-        if request.no_cache:
-            argv.append("--no-cache")
-        if request.platform:
-            argv += ["--platform", request.platform]
-        argv.append(str(request.context))
-        clean = _line_filter(request)
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                text=True, errors="replace", bufsize=1)
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                parser.feed(clean(line))
-            rc = proc.wait()
-        except BaseException:
-            proc.terminate()
-            proc.wait(timeout=30)
-            raise
+        rc = follow(argv + request_options(request, env), env, request, parser.feed)
         if rc != 0 or not iidfile.exists():
             if log.error is None:
                 log.error = f"docker build exited with status {rc}"
-            raise _failure(request, log, BUILDKIT)
+            raise failure(request, log, BUILDKIT)
         log.image_id = iidfile.read_text().strip()
     return log.image_id
 
@@ -242,5 +254,5 @@ def _build_legacy(request: BuildRequest, api, log: BuildLog, sink: Sink | None) 
     parser.close()
     if log.error is not None or not log.image_id:
         log.error = log.error or "the engine reported no image id"
-        raise _failure(request, log, LEGACY)
+        raise failure(request, log, LEGACY)
     return log.image_id

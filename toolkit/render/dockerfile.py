@@ -130,6 +130,7 @@ class _Build:
     plan: Plan
     buildkit: bool
     created: str | None
+    shared_caches: bool = False                            # podman: no sharing=locked (see render)
     files: dict[str, str] = field(default_factory=dict)    # context file name (under files/) -> text
     trees: dict[str, str] = field(default_factory=dict)    # context folder -> local source folder
     mounts: dict[str, str] = field(default_factory=dict)   # CopyTree dest -> context folder
@@ -191,7 +192,10 @@ def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) ->
         # minutes old: a layer rebuilt alone), unless a step changed the package sources since.
         update = family.image_update_if_stale if b.lists_fresh and family.image_update_if_stale else family.image_update
         b.lists_fresh = True
-        return b.run([*family.image_cache_prepare, update, install], mounts=family.image_cache_mounts, ignore=ignore)
+        mounts = family.image_cache_mounts
+        if b.shared_caches:
+            mounts = tuple(m.replace(",sharing=locked", "") for m in mounts)
+        return b.run([*family.image_cache_prepare, update, install], mounts=mounts, ignore=ignore)
     return b.run([family.image_update, install, *family.image_cleanup], ignore=ignore)
 
 
@@ -263,7 +267,7 @@ def _with_tool(tool: str | None, b: _Build) -> tuple[tuple[str, ...], list[str]]
         return (), []
     t = b.plan.target
     mount = (f"--mount=type=cache,id={q(f'toolkit-tools-{t.distro}-{t.os_version}')},"
-             f"target={_checked(patterns.ABS_PATH, tool, 'folder')},sharing=locked")
+             f"target={_checked(patterns.ABS_PATH, tool, 'folder')}" + ("" if b.shared_caches else ",sharing=locked"))
     ready = q(f"{tool}/.toolkit-ready")
     return (mount,), [f"{{ test -e {ready} || {{ {' && '.join(b.tools[tool])} && touch {ready}; }}; }}"]
 
@@ -493,9 +497,14 @@ def _changes_sources(step: Step, family: osfamily.OsFamily) -> bool:
         p == family.config_dir or p.startswith(family.config_dir.rstrip("/") + "/") for p in map(str, paths))
 
 
-def render(plan: Plan, buildkit: bool = True, created: str | None = None) -> Rendered:
-    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod)."""
-    b = _Build(plan=plan, buildkit=buildkit, created=created)
+def render(plan: Plan, buildkit: bool = True, created: str | None = None, shared_caches: bool = False) -> Rendered:
+    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod).
+
+    shared_caches (podman builds): the OS package caches and build tools without sharing=locked. Buildah 1.28
+    (Debian 12's podman 4.3) never releases such a lock within a build, so the second RUN that takes it hangs;
+    its steps run one at a time, and the package manager's own lock files (inside those caches) guard other
+    builds."""
+    b = _Build(plan=plan, buildkit=buildkit, created=created, shared_caches=shared_caches)
     blocks = []
     for step in plan.steps:
         lines = _step(step, b)

@@ -4,6 +4,7 @@
     ssh://[user@]host[:port]        an SSH host (host: a name, an IP, [IPv6] or an ssh config alias)
     docker://CONTAINER              a running container (docker exec)
     docker-image://IMAGE or IMAGE   a container started from the image for the run, removed afterwards
+    podman-image://IMAGE            the same with Podman (an image in Podman's own store)
 
 `parse(text)` -> Address; a bad address is a UsageError (exit 2) that shows the text escaped and
 masks a password. Nothing here connects to anything.
@@ -21,13 +22,13 @@ from toolkit.targets.ssh_values import SSH_HOST_RE, SSH_USER_RE, shown
 
 IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9][a-z0-9._/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$")
 CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-KINDS = ("local", "ssh", "docker", "docker-image")
-FORMS = "local, ssh://user@host[:port], docker://CONTAINER or docker-image://IMAGE"
+KINDS = ("local", "ssh", "docker", "docker-image", "podman-image")
+FORMS = "local, ssh://user@host[:port], docker://CONTAINER, docker-image://IMAGE or podman-image://IMAGE"
 
 
 @dataclass(frozen=True)
 class Address:
-    kind: str            # docker-image | docker | ssh | local
+    kind: str            # docker-image | podman-image | docker | ssh | local
     name: str = ""       # image, container or ssh host
     user: str | None = None
     port: int | None = None
@@ -47,10 +48,10 @@ def parse(address: str) -> Address:
     scheme, sep, rest = text.partition("://")
     if not sep:
         scheme, rest = "docker-image", text
-    if scheme == "docker-image":
+    if scheme in ("docker-image", "podman-image"):
         if not IMAGE_RE.fullmatch(rest):
-            raise UsageError(f"invalid image name {shown(rest)}", "e.g. docker-image://toolkit/datascience-cpu:latest")
-        return Address("docker-image", rest)
+            raise UsageError(f"invalid image name {shown(rest)}", f"e.g. {scheme}://toolkit/datascience-cpu:latest")
+        return Address(scheme, rest)
     if scheme == "docker":
         if not CONTAINER_RE.fullmatch(rest):
             raise UsageError(f"invalid container name {shown(rest)}", "give a container name or id: docker://NAME")

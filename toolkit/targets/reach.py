@@ -3,6 +3,7 @@ verify's probe and doctor's GPU probe both run through here.
 
     docker-image://IMAGE or IMAGE   one container started for the run (--shm-size 1g, GPUs when the
                                     machine has them), removed afterwards even on failure
+    podman-image://IMAGE            the same with Podman (testinfra's podman:// backend)
     docker://CONTAINER              a running container (docker exec)
     ssh://[user@]host[:port]        OpenSSH with ~/.ssh/config or --ssh-config, strict host keys
     local                           this machine
@@ -61,9 +62,10 @@ def open_target(address: str, ssh_config: str | None = None, gpus: str = "auto",
     elif addr.kind == "docker":
         _require_running(addr.name)
         yield Target(addr, f"docker://{addr.name}", f"container {addr.name}")
-    elif addr.kind == "docker-image":
-        with _image_container(addr.name, gpus) as cid:
-            yield Target(addr, f"docker://{cid}", f"image {addr.name} (container {cid[:12]})")
+    elif addr.kind in ("docker-image", "podman-image"):
+        engine = addr.kind.removesuffix("-image")
+        with _image_container(addr.name, gpus, engine) as cid:
+            yield Target(addr, f"{engine}://{cid}", f"image {addr.name} (container {cid[:12]})")
     else:
         with tempfile.TemporaryDirectory(prefix="toolkit-ssh-") as tmp:
             config = strict_ssh_config(Path(tmp) / "ssh_config", ssh_config, known_hosts=known_hosts,
@@ -99,12 +101,12 @@ def strict_ssh_config(path: Path, user_config: str | None, *, known_hosts: str |
     return ssh_config.write(path, text)
 
 
-def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """The docker CLI in its own session: a Ctrl-C at the terminal reaches toolkit, which finishes or
-    undoes what the CLI was doing, instead of killing the CLI halfway through (a container half made)."""
-    if not shutil.which("docker"):
-        raise UsageError("docker not found on PATH", "install the Docker CLI to verify containers and images")
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False,
+def docker(*args: str, timeout: float = 120, engine: str = "docker") -> subprocess.CompletedProcess:
+    """The docker (or podman) CLI in its own session: a Ctrl-C at the terminal reaches toolkit, which
+    finishes or undoes what the CLI was doing, instead of killing the CLI halfway through (a container half made)."""
+    if not shutil.which(engine):
+        raise UsageError(f"{engine} not found on PATH", f"install {engine} to verify containers and images")
+    return subprocess.run([engine, *args], capture_output=True, text=True, timeout=timeout, check=False,
                           start_new_session=True)
 
 
@@ -117,8 +119,10 @@ def engine_unreachable() -> str | None:
     return lines[-1] if lines else f"docker version exited {res.returncode}"
 
 
-def _engine_error(what: str) -> UsageError | None:
+def _engine_error(what: str, engine: str = "docker") -> UsageError | None:
     """A UsageError saying the engine is down (not that `what` is missing), or None when it answers."""
+    if engine != "docker":
+        return None       # podman has no daemon to be down: its own error says what is wrong
     why = engine_unreachable()
     if why is None:
         return None
@@ -140,25 +144,30 @@ def machine_has_gpu() -> bool:
 
 
 @contextlib.contextmanager
-def _image_container(image: str, gpus: str) -> Iterator[str]:
-    inspect = docker("image", "inspect", "--format", "{{.Id}}", image)
+def _image_container(image: str, gpus: str, engine: str = "docker") -> Iterator[str]:
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return docker(*args, engine=engine)
+
+    inspect = cli("image", "inspect", "--format", "{{.Id}}", image)
     if inspect.returncode != 0:
-        raise _engine_error(f"image {image}") or UsageError(
+        raise _engine_error(f"image {image}", engine) or UsageError(
             f"image {image} not found: {inspect.stderr.strip()}",
-            "build it first (toolkit build) or give a running container: docker://NAME")
+            f"build it first (toolkit build{' --engine podman' if engine == 'podman' else ''}) "
+            "or give a running container: docker://NAME")
     # A name known before `docker run` answers: whatever interrupts us, the container can be removed.
     name = NAME_PREFIX + uuid.uuid4().hex[:12]
     base = ["run", "-d", "--name", name, "--shm-size", SHM_SIZE, "--label", LABEL, "--entrypoint", "sleep"]
     want_gpus = gpus == "all" or (gpus == "auto" and machine_has_gpu())
+    gpu_flags = ["--device", "nvidia.com/gpu=all"] if engine == "podman" else ["--gpus", "all"]   # podman: CDI
     try:
         with deferred_interrupt():
-            res = docker(*base, *(["--gpus", "all"] if want_gpus else []), image, "infinity")
+            res = cli(*base, *(gpu_flags if want_gpus else []), image, "infinity")
             if res.returncode != 0 and want_gpus and gpus == "auto":
-                docker("rm", "-f", "-v", name)
-                res = docker(*base, image, "infinity")   # no NVIDIA runtime here: GPU checks will say so
+                cli("rm", "-f", "-v", name)
+                res = cli(*base, image, "infinity")   # no NVIDIA runtime here: GPU checks will say so
         if res.returncode != 0:
             raise UsageError(f"could not start a container of {image}: {res.stderr.strip()}")
         yield res.stdout.strip()
     finally:
         with deferred_interrupt():
-            docker("rm", "-f", "-v", name)
+            cli("rm", "-f", "-v", name)

@@ -146,7 +146,7 @@ def run(plan: Plan, hostspec: str, *, keyword: str | None = None, junit: str | N
 def for_target(plan: Plan, hostspec: str) -> Plan:
     """The plan whose checks apply to this target: on docker:// no host-only kinds, and no check marked
     hosts_only (a run step as an account only hosts have)."""
-    if not hostspec.startswith("docker://"):
+    if not hostspec.startswith(("docker://", "podman://")):
         return plan
     return dataclasses.replace(plan, checks=tuple(c for c in plan.checks if c.kind not in HOSTS_ONLY_KINDS
                                                   and not c.p.get("hosts_only")))

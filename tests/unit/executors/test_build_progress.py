@@ -230,7 +230,7 @@ def test_legacy_failure_strips_colour_and_names_the_step():
 
 def test_failure_message_names_step_without_traceback(tmp_path):
     log, _ = parse_buildkit(BUILDKIT_FAILED)
-    error = db._failure(db.BuildRequest(context=tmp_path, tag="t:1"), log, db.BUILDKIT)
+    error = db.failure(db.BuildRequest(context=tmp_path, tag="t:1"), log, db.BUILDKIT)
     text = error.render()
     assert error.exit_code == 1
     assert "failed at step 4/4: RUN echo second && ls /nonexistent" in text

@@ -53,12 +53,12 @@ def test_build_failure_summary_uses_the_hint():
     log = BuildLog()
     log.steps.append(step)
     log.error = "process did not complete successfully: exit code: 1"
-    failure = db._failure(db.BuildRequest(context=None, tag="t:1"), log, db.BUILDKIT)
+    failure = db.failure(db.BuildRequest(context=None, tag="t:1"), log, db.BUILDKIT)
     text = failure.render()
     assert "ca_certificates" in text and "rerun with -v" not in text
     plain = BuildLog()
     plain.error = "exit code: 1"
-    assert "rerun with -v" in db._failure(db.BuildRequest(context=None, tag="t:1"), plain, db.BUILDKIT).render()
+    assert "rerun with -v" in db.failure(db.BuildRequest(context=None, tag="t:1"), plain, db.BUILDKIT).render()
 
 
 def test_apply_failure_carries_the_hint_of_the_failing_step():

@@ -19,6 +19,9 @@ TARGETS = [
     "docker://--privileged",
     "docker-image://--entrypoint=sh",
     "docker-image://" + "a" * 5000 + "\x00",
+    "podman-image://--entrypoint=sh",
+    "podman-image://img\x1b[2J:1",
+    "podman-image://img;touch /tmp/pwned",
     "ssh://h:65536",
     "local; rm -rf /",
 ]

@@ -65,7 +65,8 @@ def refused(res: subprocess.CompletedProcess, *names: str) -> None:
 # --- destructive output folder ------------------------------------------------------------------
 
 @pytest.mark.parametrize("rel", ["Dockerfile", "tests/conftest.py", ".devcontainer/devcontainer.json", "setup.sh",
-                                 "ansible/playbook.yml", "files/profile.json"])
+                                 "ansible/playbook.yml", "files/profile.json", "k8s/kustomization.yaml",
+                                 "apptainer/datascience-cpu.def"])
 def test_render_into_a_project_keeps_the_users_files(tmp_path, rel):
     (tmp_path / ".git").mkdir()
     (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")

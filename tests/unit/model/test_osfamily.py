@@ -17,7 +17,7 @@ from toolkit.model.steps import Metadata, OsPackages, PackageRepository
 from toolkit.plan.builder import build_plan
 from toolkit.profile import model as profile_model
 from toolkit.profile.loader import load_profile
-from toolkit.render import ansible, dockerfile, script
+from toolkit.render import ansible, apptainer, dockerfile, kubernetes, script
 from toolkit.render.common import template
 
 # Words only a Debian-family description may say.
@@ -131,6 +131,8 @@ def test_renderers_and_components_ask_only_the_family(monkeypatch, tmp_path):
         "Dockerfile (legacy)": dockerfile.render(plan, buildkit=False).files["Dockerfile"],
         "playbook": ansible.render(plan).files["ansible/playbook.yml"],
         "setup.sh": script.render(plan).files["setup.sh"],
+        "k8s": "".join(kubernetes.render(plan).files.values()),
+        "apptainer": "".join(apptainer.render(plan).files.values()),
     }
     for name, text in outputs.items():
         if name == "setup.sh":

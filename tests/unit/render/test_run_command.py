@@ -28,6 +28,14 @@ def test_gpu_profile_gets_gpus_shm_port_and_token():
                     "-p", "127.0.0.1:8888:8888", "-e", "JUPYTER_TOKEN=YOUR_TOKEN", "t:1"]
 
 
+def test_podman_run_line_uses_cdi_for_gpus_and_verifies_a_podman_image():
+    plan = plan_of("pytorch-cuda")
+    argv = docker_run(plan, "t:1", engine="podman")
+    assert argv[:6] == ["podman", "run", "--rm", "-it", "--device", "nvidia.com/gpu=all"]
+    lines = next_steps(plan, "t:1", "pytorch-cuda", engine="podman")
+    assert any("--target podman-image://t:1" in line for line in lines)
+
+
 def test_cpu_jupyter_profile_gets_no_gpu_flags():
     argv = docker_run(plan_of("datascience-cpu"), "t:1")
     assert "--gpus" not in argv and "--shm-size" not in argv

@@ -18,6 +18,7 @@ from toolkit.targets.address import Address, parse
     ("docker://abc_1.x", Address("docker", "abc_1.x")),
     ("docker-image://local/debian:12", Address("docker-image", "local/debian:12")),
     ("local/debian:12", Address("docker-image", "local/debian:12")),
+    ("podman-image://toolkit-test/ds:latest", Address("podman-image", "toolkit-test/ds:latest")),
 ])
 def test_every_form_parses(text, address):
     assert parse(text) == address
@@ -29,6 +30,7 @@ def test_every_form_parses(text, address):
     (Address("ssh", "[::1]"), "ssh://[::1]"),
     (Address("docker", "c1"), "docker://c1"),
     (Address("docker-image", "a/b:1"), "docker-image://a/b:1"),
+    (Address("podman-image", "a/b:1"), "podman-image://a/b:1"),
 ])
 def test_an_address_prints_as_it_parses(address, text):
     assert str(address) == text and parse(text) == address
@@ -45,6 +47,8 @@ def test_an_address_prints_as_it_parses(address, text):
     ("docker://-rm", "invalid container name"),
     ("docker-image://UPPER", "invalid image name"),
     ("docker-image://a b", "invalid image name"),
+    ("podman-image://a;rm -rf /", "invalid image name"),
+    ("podman-image://UPPER", "invalid image name"),
 ])
 def test_bad_addresses_are_usage_errors_that_never_echo_a_password(text, words):
     with pytest.raises(UsageError) as exc:
