@@ -43,7 +43,7 @@ CUDA_REPO = "https://developer.download.nvidia.com/compute/cuda/repos/{path}/x86
 CUDA_REPO_KEY = ("3bf863cc.pub", "EB693B3035CD5710E231E123A4B469963BF863CC")
 CONTAINER_KEY = "https://nvidia.github.io/libnvidia-container/gpgkey"
 CONTAINER_KEY_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
-CONTAINER_REPO = "https://nvidia.github.io/libnvidia-container/stable/deb/"
+CONTAINER_REPO = "https://nvidia.github.io/libnvidia-container/stable/{format}/"   # deb or rpm, then the arch
 CUDA_KEYRING = "cuda-keyring"     # NVIDIA's own package that sets the CUDA repository up
 
 
@@ -61,7 +61,8 @@ def container_repository(ctx: Context) -> PackageRepository:
     """NVIDIA's libnvidia-container repository (per architecture), signed by its pinned key."""
     family = ctx.family
     return PackageRepository("driver", "NVIDIA container toolkit repository", name="nvidia-container-toolkit",
-                             url=CONTAINER_REPO, arch_in_url=True, key_url=CONTAINER_KEY,
+                             url=CONTAINER_REPO.format(format=family.repo_format), arch_in_url=True,
+                             key_url=CONTAINER_KEY,
                              key_fingerprint=CONTAINER_KEY_FINGERPRINT,
                              signed_by=family.keyring("nvidia-container-toolkit"), family=family.name)
 

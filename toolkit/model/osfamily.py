@@ -11,6 +11,7 @@ value here plus those templates; see docs/architecture.md, "Adding an OS family"
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
@@ -53,7 +54,8 @@ class OsFamily:
     keyring_dir: str                            # where pinned keys are installed
     arch_variable: str                          # the package manager's own architecture variable
     repo_configured: str                        # sh function repo_configured URL OWN_FILE
-    repo_line: str                              # str.format(key=, url=, suite=, components=): one source entry
+    repo_line: str                              # str.format(name=, key=, url=, suite=, components=): one source entry
+    repo_format: str                            # the package format in a repository URL ("deb", "rpm")
     repo_library: str                           # template: setup.sh functions repo_key_pinned / pinned_repo
     # --- Dockerfile
     image_update: str                           # RUN part: refresh the lists
@@ -62,6 +64,7 @@ class OsFamily:
     image_cache_prepare: tuple[str, ...]        # RUN parts before using those mounts
     image_cleanup: tuple[str, ...]              # RUN parts after installing without them (legacy builder)
     image_unpinned_rule: str                    # hadolint rule about packages without a pinned version
+    image_cache_rules: tuple[str, ...]          # hadolint rules that miss the cache mounts (dnf: DL3040 clean all)
     # --- Ansible
     ansible_package_module: str
     ansible_install_args: tuple[tuple[str, object], ...]
@@ -74,8 +77,13 @@ class OsFamily:
     ansible_check_fact: str                     # the registered result of looking for it
 
     def package_name(self, spec: str) -> str:
-        """`name=version` (Debian) -> name."""
-        return spec.split(self.version_separator, 1)[0]
+        """`name=version` (Debian), `name-version` (dnf: the separator followed by a digit) -> name."""
+        return re.split(re.escape(self.version_separator) + r"(?=\d)", spec, maxsplit=1)[0]
+
+    def package_spec(self, spec: str) -> str:
+        """A profile's `name=version` in this family's own spelling (dnf: name-version)."""
+        name, sep, version = spec.partition("=")
+        return f"{name}{self.version_separator}{version}" if sep else spec
 
     def codename(self, distro: str, version: str) -> str | None:
         return next((c for d, v, c in self.codenames if (d, v) == (distro, version)), None)
@@ -164,7 +172,8 @@ DEBIAN = OsFamily(
         "}\n"
     ),
     repo_line="deb [signed-by={key}] {url} {suite}{components}\n",
-    repo_library="os/debian-repo.sh.j2",
+    repo_format="deb",
+    repo_library="os/pinned-repo.sh.j2",
     image_update="apt-get update",
     image_install="DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends",
     image_cache_mounts=("--mount=type=cache,target=/var/cache/apt,sharing=locked",
@@ -173,6 +182,7 @@ DEBIAN = OsFamily(
     image_cache_prepare=("rm -f /etc/apt/apt.conf.d/docker-clean",),
     image_cleanup=("rm -rf /var/lib/apt/lists/*",),
     image_unpinned_rule="DL3008",
+    image_cache_rules=(),                         # hadolint sees apt's cache mounts itself
     ansible_package_module="ansible.builtin.apt",
     ansible_install_args=(("install_recommends", False),),
     ansible_refresh_args=(("update_cache", True), ("cache_valid_time", 3600)),
@@ -184,7 +194,97 @@ DEBIAN = OsFamily(
     ansible_check_fact="toolkit_has_python_apt",
 )
 
-FAMILIES: tuple[OsFamily, ...] = (DEBIAN,)
+def _rhel_mirror(distro: str, version: str, mirror: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """network.apt_mirror on a RHEL rebuild: BaseOS and AppStream (and EPEL's layout is the mirror's own) from
+    MIRROR/<version>/<repo>/$basearch/os/, the layout of Rocky's and AlmaLinux's mirrors."""
+    mirror = mirror.rstrip("/")
+    text = "".join(f"[toolkit-{repo.lower()}]\nname=toolkit mirror: {distro} {version} {repo}\n"
+                   f"baseurl={mirror}/{version}/{repo}/$basearch/os/\nenabled=1\ngpgcheck=1\n\n"
+                   for repo in ("BaseOS", "AppStream"))
+    own = {"rocky": ("rocky.repo",), "almalinux": ("almalinux-baseos.repo", "almalinux-appstream.repo",
+                                                    "almalinux.repo")}.get(distro, ())
+    return (("/etc/yum.repos.d/toolkit-mirror.repo", text),), tuple(f"/etc/yum.repos.d/{f}" for f in own)
+
+
+_RPM_PROVIDES = 'rpm -q --quiet --whatprovides -- "$p"'
+_DNF = ("dnf", "-y", "--setopt=install_weak_deps=False")
+
+# Rocky Linux and AlmaLinux 8/9 (RHEL rebuilds; CentOS's successors). Packages are asked of rpm by what
+# they provide, so `curl` is satisfied by Rocky 9's curl-minimal, as dnf itself sees it. Holds use dnf's
+# versionlock plugin (python3-dnf-plugin-versionlock), which setup.sh installs before the first hold.
+DNF = OsFamily(
+    name="rhel",
+    distros=("rocky", "almalinux"),
+    package_manager="dnf",
+    packages_kind="DnfPackages",
+    version_separator="-",
+    codenames=(("rocky", "8", "el8"), ("rocky", "9", "el9"), ("almalinux", "8", "el8"), ("almalinux", "9", "el9")),
+    mirror_files=_rhel_mirror,
+    installed_probe=f'for p in "$@"; do {_RPM_PROVIDES} || exit 1; done',
+    package_functions=(
+        "installed() {\n"
+        "  local p\n"
+        '  for p in "$@"; do\n'
+        f"    {_RPM_PROVIDES} || return 1\n"
+        "  done\n"
+        "}\n"
+        "held() {\n"
+        "  local p\n"
+        '  for p in "$@"; do\n'
+        '    dnf -q versionlock list 2>/dev/null | grep -q -- "^${p}-[0-9]" || return 1\n'
+        "  done\n"
+        "}\n"
+    ),
+    update_lists=("dnf", "-q", "makecache"),
+    install=(*_DNF, "install", "--"),
+    hold=("dnf", "-q", "versionlock", "add", "--"),
+    unhold=("dnf", "-q", "versionlock", "delete", "--"),
+    environment=(),                              # dnf -y asks nothing
+    script_library="os/rhel.sh.j2",
+    script_install="dnf_install",
+    script_lists_stale="TOOLKIT_DNF_UPDATED=0",
+    config_dir="/etc/yum.repos.d",
+    ca_dir="/etc/pki/ca-trust/source/anchors",
+    ca_update=("update-ca-trust", "extract"),
+    ca_bundle="/etc/pki/tls/certs/ca-bundle.crt",
+    ca_packages=("ca-certificates",),
+    python_venv_packages=("python3",),
+    pip_module_packages=("python3-packaging",),   # what the pip module imports (the --check probe asks for it)
+    repo_tools=("ca-certificates", "curl", "gnupg2"),
+    sources_dir="/etc/yum.repos.d",
+    sources_suffix=".repo",
+    keyring_dir="/etc/pki/rpm-gpg",
+    arch_variable="$basearch",
+    # exit 0 when a .repo file other than OWN_FILE already names URL as a baseurl the host set up itself.
+    repo_configured=(
+        "repo_configured() {\n"
+        "  grep -rsF --include='*.repo' --exclude=\"$(basename \"$2\")\" -- \"${1%/}\" /etc/yum.repos.d/ \\\n"
+        "    | grep -qv ':[[:space:]]*#'\n"
+        "}\n"
+    ),
+    repo_line=("[{name}]\nname={name}\nbaseurl={url}\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=0\n"
+               "gpgkey=file://{key}\n"),
+    repo_format="rpm",
+    repo_library="os/pinned-repo.sh.j2",
+    image_update="dnf -q makecache",
+    image_install="dnf install -y --setopt=install_weak_deps=False --setopt=keepcache=True",
+    image_cache_mounts=("--mount=type=cache,target=/var/cache/dnf,sharing=locked",),
+    image_cache_prepare=(),                      # keepcache is set per command, not in the image's dnf.conf
+    image_cleanup=("dnf clean all", "rm -rf /var/cache/dnf/*"),
+    image_unpinned_rule="DL3041",
+    image_cache_rules=("DL3040",),
+    ansible_package_module="ansible.builtin.dnf",
+    ansible_install_args=(("install_weak_deps", False),),
+    ansible_refresh_args=(("update_cache", True),),
+    ansible_refresh_now=(("update_cache", True),),
+    ansible_lock_args=(("lock_timeout", 600),),
+    ansible_hold_module="community.general.dnf_versionlock",
+    ansible_hold_args=(("state", "present"),),
+    ansible_check_module="dnf",
+    ansible_check_fact="toolkit_has_python_dnf",
+)
+
+FAMILIES: tuple[OsFamily, ...] = (DEBIAN, DNF)
 
 
 def get(name: str) -> OsFamily:
@@ -204,7 +304,11 @@ def for_distro(distro: str) -> OsFamily:
                      f"{', '.join(d for f in FAMILIES for d in f.distros)}")
 
 
+# Fields a family may leave empty: nothing to prepare before using the cache mounts, no environment needed.
+OPTIONAL = ("image_cache_prepare", "environment", "image_cache_rules")
+
+
 def missing_fields(family: OsFamily) -> list[str]:
     """The fields a family left empty (every renderer needs every field)."""
-    empty = [f.name for f in fields(family) if getattr(family, f.name) in ("", (), None)]
+    empty = [f.name for f in fields(family) if getattr(family, f.name) in ("", (), None) and f.name not in OPTIONAL]
     return empty

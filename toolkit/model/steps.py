@@ -294,7 +294,7 @@ class PackageRepository(Step):
     def source_line(self) -> str:
         f = osfamily.get(self.family)
         url = self.url + (f.arch_variable if self.arch_in_url else "")
-        return f.repo_line.format(key=self.signed_by, url=url, suite=self.suite,
+        return f.repo_line.format(name=self.name, key=self.signed_by, url=url, suite=self.suite,
                                   components="".join(" " + c for c in self.components))
 
     def probe(self):

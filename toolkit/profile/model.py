@@ -72,7 +72,7 @@ class Strict(BaseModel):
 class OS(Strict):
     """Target operating system."""
 
-    distro: Literal["ubuntu", "debian"] = "ubuntu"
+    distro: Literal["ubuntu", "debian", "rocky", "almalinux"] = "ubuntu"
     version: Version = "22.04"
     base_image: ImageRef | None = Field(
         default=None, description="Container base image override (mirrors, air-gapped registries)."

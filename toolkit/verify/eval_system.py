@@ -46,6 +46,33 @@ def dpkg_package_version(p, facts):
                    if entry["version"] != locked else f"{name} {locked}", LOCKED_FIX)
 
 
+def rpm_package(p, facts):
+    """os_package, RHEL family: an installed package provides the name (rpm -q --whatprovides)."""
+    name, f = p["name"], facts.get("rpm") or {}
+    if "_error" in f:
+        return Outcome(False, f"{name} installed (rpm)", f["_error"],
+                       "os_package checks of the rhel family need a Rocky Linux/AlmaLinux target")
+    entry = f.get(name)
+    if entry:
+        own = "" if entry["package"] == name else f" (as {entry['package']})"
+        return Outcome(True, f"{name} installed", f"{name} {entry['version']}{own}")
+    return Outcome(False, f"{name} installed", f"{name} not installed",
+                   f"dnf install -y --setopt=install_weak_deps=False {name}")
+
+
+def rpm_package_version(p, facts):
+    """os_package_version, RHEL family: installed at exactly the locked version-release."""
+    name, locked, f = p["name"], p["version"], facts.get("rpm") or {}
+    expected = f"{name} {locked} (locked)"
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "os_package checks of the rhel family need a Rocky Linux/AlmaLinux target")
+    entry = f.get(name)
+    if not entry:
+        return Outcome(False, expected, f"{name} not installed, locked {locked}", LOCKED_FIX)
+    return Outcome(entry["version"] == locked, expected, f"{name} {entry['version']}, locked {locked}"
+                   if entry["version"] != locked else f"{name} {locked}", LOCKED_FIX)
+
+
 LOCKED_FIX = "re-apply or rebuild from the lock (toolkit apply/build --locked), or refresh the lock (toolkit lock)"
 
 
