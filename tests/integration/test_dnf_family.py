@@ -269,3 +269,20 @@ def test_hold_keeps_the_version_and_a_second_hold_changes_nothing(rhel_box):
                       "rpm -q --qf '%{VERSION}\\n' nvidia-container-toolkit; dnf -q --refresh list --available "
                       "--disableexcludes=all nvidia-container-toolkit")
     assert "\n1.17.0\n" in "\n" + out and "1.18.0" in out, out    # 1.18.0 is offered, the lock keeps 1.17.0
+
+
+HOSTILE_NAMES = ["--help", "-W", "$(touch pwned)", "a;touch pwned", "`id`", "git\nbash", "*", "curl*"]
+
+
+def test_hostile_package_names_never_reach_a_shell_or_an_option_of_rpm(rhel_box):
+    box, _ = rhel_box
+    checks = [check("os_package", "os", "x", ident=f"os_package:{i}", name=n, family=DNF.name)
+              for i, n in enumerate(HOSTILE_NAMES)]
+    put(box, "/root/probe.py", facts.shipped_source())
+    rc, out = sh(box, f"mkdir -p /tmp/h && cd /tmp/h && python3 /root/probe.py probe "
+                      f"{shlex.quote(json.dumps(facts.request_for(checks)))}")
+    assert rc == 0, out[-3000:]
+    got = json.loads(out)["rpm"]
+    assert got == {n: None for n in HOSTILE_NAMES}          # nothing provides them: no option, glob or shell
+    assert all(evaluate(c, json.loads(out)).status == FAILED for c in checks)
+    assert sh(box, "ls -A /tmp/h")[1] == ""

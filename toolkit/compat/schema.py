@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -31,7 +32,21 @@ def _spec(text: str) -> str:
     return text
 
 
+def _image(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._/:@-]{0,200}", text):
+        raise ValueError(f"{text!r} is not an image reference like almalinux:9")
+    return text
+
+
+def _os_tag(text: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,30}", text):
+        raise ValueError(f"{text!r} is not an image tag's OS name like rockylinux")
+    return text
+
+
 Ver = Annotated[str, AfterValidator(_version)]
+Image = Annotated[str, AfterValidator(_image)]
+OsTag = Annotated[str, AfterValidator(_os_tag)]
 Spec = Annotated[str, AfterValidator(_spec)]
 Variant = Annotated[str, AfterValidator(_variant)]
 
@@ -70,7 +85,7 @@ class PyRange(BaseModel):
 class OsRelease(_Row):
     python: Ver                   # the system Python (python3)
     pythons: list[Ver] = []       # newer Pythons the OS packages itself (RHEL module/AppStream python3.X)
-    image: str | None = None      # the plain OS image when it is not <distro>:<version>
+    image: Image | None = None    # the plain OS image when it is not <distro>:<version>
 
 
 class CudaFamily(_Row):
@@ -124,7 +139,7 @@ class ImageInfo(BaseModel):
     flavors: list[str]
     cudnn_flavors: list[str]
     # target distro -> the OS its tags name (ubuntu22.04, rockylinux9); distros not listed have no images
-    os_tags: dict[str, str] = {"ubuntu": "ubuntu"}
+    os_tags: dict[str, OsTag] = {"ubuntu": "ubuntu"}
 
     def os_tag(self, distro: str) -> str | None:
         return self.os_tags.get(distro)
