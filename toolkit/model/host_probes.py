@@ -129,12 +129,18 @@ DRIVER_PROBE = HAS_GPU + DRIVER_VERSION + PACKAGES + (
 
 # probe MODE PACKAGE...: done when there is no GPU (MODE auto), or the packages are installed and,
 # where Docker is installed, /etc/docker/daemon.json names the nvidia runtime.
-CONTAINER_TOOLKIT_PROBE = HAS_GPU + PACKAGES + (
+_CONTAINER_TOOLKIT_CHECK = (
     'mode="$1"; shift\n'
     'if [ "$mode" = auto ] && ! has_nvidia_gpu; then exit 0; fi\n'
     'installed "$@" || exit 1\n'
     "if command -v docker >/dev/null 2>&1; then grep -q '\"nvidia\"' /etc/docker/daemon.json 2>/dev/null; fi\n"
 )
+CONTAINER_TOOLKIT_PROBE = HAS_GPU + PACKAGES + _CONTAINER_TOOLKIT_CHECK
+
+
+def container_toolkit_probe(family: str) -> str:
+    """CONTAINER_TOOLKIT_PROBE asking the given OS family's package database (the toolkit has RPMs too)."""
+    return HAS_GPU + osfamily.get(family).package_functions + _CONTAINER_TOOLKIT_CHECK
 
 
 # Exits 0 when every requirement of the files (as toolkit writes them: one PEP 508 requirement per line, then

@@ -356,7 +356,8 @@ class ContainerToolkit(Step):
     install_mode: str = "auto"
 
     def probe(self):
-        return ("sh", "-c", host_probes.CONTAINER_TOOLKIT_PROBE, "probe", self.install_mode, *self.packages)
+        family = self.repository.family if self.repository is not None else "debian"
+        return ("sh", "-c", host_probes.container_toolkit_probe(family), "probe", self.install_mode, *self.packages)
 
 
 def repositories(steps) -> tuple[PackageRepository, ...]:

