@@ -41,7 +41,9 @@ class OsFamily:
     script_lists_stale: str                     # shell statement: the lists must be refreshed before the next install
     config_dir: str                             # writing here makes the lists stale
     # --- trust store and base packages
-    ca_dir: str                                 # where extra PEM certificates go (toolkit uses a subfolder)
+    ca_dir: str                                 # where extra PEM certificates go
+    ca_prefix: str                              # toolkit's files there: a subfolder, or a name prefix where
+                                                # the trust tool reads no subfolders (p11-kit's anchors)
     ca_update: tuple[str, ...]                  # rebuilds the bundle from ca_dir
     ca_bundle: str                              # the bundle every tool reads
     ca_packages: tuple[str, ...]                # what ca_update needs
@@ -73,6 +75,7 @@ class OsFamily:
     ansible_lock_args: tuple[tuple[str, object], ...]
     ansible_hold_module: str
     ansible_hold_args: tuple[tuple[str, object], ...]       # beside name: {{ item }}
+    ansible_key_module: str                     # imports a pinned key into the package database ("": none needed)
     ansible_check_module: str                   # Python module the package module needs in --check
     ansible_check_fact: str                     # the registered result of looking for it
 
@@ -152,6 +155,7 @@ DEBIAN = OsFamily(
     script_lists_stale="TOOLKIT_APT_UPDATED=0",
     config_dir="/etc/apt",
     ca_dir="/usr/local/share/ca-certificates",
+    ca_prefix="toolkit/",
     ca_update=("update-ca-certificates",),
     ca_bundle="/etc/ssl/certs/ca-certificates.crt",
     ca_packages=("ca-certificates",),
@@ -190,6 +194,7 @@ DEBIAN = OsFamily(
     ansible_lock_args=(("lock_timeout", 600),),
     ansible_hold_module="ansible.builtin.dpkg_selections",
     ansible_hold_args=(("selection", "hold"),),
+    ansible_key_module="",                        # apt reads the signed-by file itself
     ansible_check_module="apt",
     ansible_check_fact="toolkit_has_python_apt",
 )
@@ -245,6 +250,7 @@ DNF = OsFamily(
     script_lists_stale="TOOLKIT_DNF_UPDATED=0",
     config_dir="/etc/yum.repos.d",
     ca_dir="/etc/pki/ca-trust/source/anchors",
+    ca_prefix="toolkit-",
     ca_update=("update-ca-trust", "extract"),
     ca_bundle="/etc/pki/tls/certs/ca-bundle.crt",
     ca_packages=("ca-certificates",),
@@ -280,6 +286,7 @@ DNF = OsFamily(
     ansible_lock_args=(("lock_timeout", 600),),
     ansible_hold_module="community.general.dnf_versionlock",
     ansible_hold_args=(("state", "present"),),
+    ansible_key_module="ansible.builtin.rpm_key",
     ansible_check_module="dnf",
     ansible_check_fact="toolkit_has_python_dnf",
 )
@@ -305,7 +312,7 @@ def for_distro(distro: str) -> OsFamily:
 
 
 # Fields a family may leave empty: nothing to prepare before using the cache mounts, no environment needed.
-OPTIONAL = ("image_cache_prepare", "environment", "image_cache_rules")
+OPTIONAL = ("image_cache_prepare", "environment", "image_cache_rules", "ansible_key_module")
 
 
 def missing_fields(family: OsFamily) -> list[str]:
