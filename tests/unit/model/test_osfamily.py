@@ -163,3 +163,18 @@ def _without_library(text: str, library: str) -> str:
     """text with the lines the family's template rendered removed (they may sit between other lines)."""
     lines = set(library.splitlines())
     return "\n".join(line for line in text.splitlines() if line not in lines)
+
+
+@pytest.mark.parametrize("name", ["datascience-cpu-rocky9", "pytorch-cuda-alma9"])
+def test_rhel_variants_say_no_debian_word(name):
+    """The bundled Rocky/Alma variants, every format: nothing of apt, dpkg or update-ca-certificates."""
+    from toolkit.profile.bundled import bundled_path
+
+    plan = build_plan(load_profile(bundled_path(name)))
+    plan = dataclasses.replace(plan, steps=tuple(s for s in plan.steps if not isinstance(s, Metadata)))
+    outputs = {"Dockerfile": dockerfile.render(plan).files["Dockerfile"],
+               "playbook": ansible.render(plan).files["ansible/playbook.yml"],
+               "setup.sh": script.render(plan).files["setup.sh"]}
+    for fmt, text in outputs.items():
+        found = sorted({m.group(0) for m in DEBIAN_WORDS.finditer(text)})
+        assert not found, f"{name} {fmt} says {found}"
