@@ -14,7 +14,9 @@ built from the Debian base image, and in a container of it
 setup.sh (rendered from a plan of the rhel family) runs twice: the first run changes every step, the
 second changes nothing. Then the hold (dnf_hold, setup.sh's versionlock function) is applied twice and
 a newer package in the repository is not taken by `dnf upgrade`. The rpm gatherer of the verify probe
-reads the same rpm database.
+reads the same rpm database. Last, the NVIDIA driver step (install: always) against a CUDA repository
+stand-in with modular metadata: key, module stream, EPEL, kernel-devel, packages, nouveau, versionlock;
+no kernel module is built or loaded (the fakes hold no module and there is no GPU).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import pytest
 from toolkit.model.checks import check
 from toolkit.model.osfamily import DNF
 from toolkit.model.plan import Plan, Target
-from toolkit.model.steps import OsPackages, PackageRepository
+from toolkit.model.steps import NvidiaDriver, OsPackages, PackageRepository
 from toolkit.render import script
 from toolkit.verify import facts
 from toolkit.verify.evaluate import FAILED, PASSED, evaluate
@@ -61,11 +63,11 @@ mkdir -p -m 700 "$GNUPGHOME" /srv/www/nvidia /srv/base
 gpg --batch --passphrase '' --quick-gen-key 'toolkit test repo <repo@example.invalid>' rsa2048 sign never 2>/dev/null
 fpr=$(gpg --with-colons --list-keys | awk -F: '$1 == "fpr" { print $10; exit }')
 gpg --armor --export "$fpr" >/srv/www/key.asc
-fake() {   # fake NAME VERSION [PROVIDES]
+fake() {   # fake NAME VERSION [PROVIDES] [RELEASE]
   cat >"/tmp/$1.spec" <<SPEC
 Name: $1
 Version: $2
-Release: 1
+Release: ${4:-1}
 Summary: fake $1 for toolkit tests
 License: MIT
 BuildArch: noarch
@@ -85,12 +87,50 @@ fake git-lfs 3.4.1
 fake python3.11 3.11.9
 fake ca-certificates 2024.2.69
 fake gnupg2 2.3.3
+fake epel-release 9
+# kernel-devel of the running kernel, spelled so that kernel-devel-$(uname -r) is its name-version-release
+kernel=$(uname -r)
+case "$kernel" in
+  *-*-*) fake "kernel-devel-${kernel%-*-*}" "$(echo "$kernel" | awk -F- '{print $(NF-1)}')" "" "${kernel##*-}" ;;
+  *) fake kernel-devel "${kernel%-*}" "" "${kernel##*-}" ;;
+esac
 fake nvidia-container-toolkit 1.17.0
 mv /tmp/rpmbuild/RPMS/noarch/nvidia-container-toolkit-* /srv/www/nvidia/
+# NVIDIA's CUDA repository stand-in: the driver packages belong to the module stream nvidia-driver:560-open
+mkdir -p /srv/www/cuda
+fake nvidia-driver 560.35.03
+fake nvidia-driver-cuda 560.35.03
+mv /tmp/rpmbuild/RPMS/noarch/nvidia-driver-* /srv/www/cuda/
 mv /tmp/rpmbuild/RPMS/noarch/*.rpm /srv/base/
-rpmsign --addsign --define "__gpg /usr/bin/gpg" --define "_gpg_name $fpr" /srv/www/nvidia/*.rpm >/dev/null 2>&1
+rpmsign --addsign --define "__gpg /usr/bin/gpg" --define "_gpg_name $fpr" /srv/www/nvidia/*.rpm /srv/www/cuda/*.rpm \
+  >/dev/null 2>&1
 createrepo_c -q /srv/base
 createrepo_c -q /srv/www/nvidia
+createrepo_c -q /srv/www/cuda
+cat >/tmp/modules.yaml <<'YAML'
+---
+document: modulemd
+version: 2
+data:
+  name: nvidia-driver
+  stream: "560-open"
+  version: 1
+  context: "00000000"
+  arch: noarch
+  summary: fake NVIDIA driver stream for toolkit tests
+  description: fake
+  license:
+    module: [MIT]
+  profiles:
+    default:
+      rpms: [nvidia-driver, nvidia-driver-cuda]
+  artifacts:
+    rpms:
+      - nvidia-driver-0:560.35.03-1.noarch
+      - nvidia-driver-cuda-0:560.35.03-1.noarch
+...
+YAML
+modifyrepo_c --mdtype=modules /tmp/modules.yaml /srv/www/cuda/repodata >/dev/null
 printf '[base]\nname=base\nbaseurl=file:///srv/base\nenabled=1\ngpgcheck=0\n' >/etc/yum.repos.d/base.repo
 openssl req -x509 -newkey rsa:2048 -nodes -keyout /srv/tls.key -out /srv/tls.crt -days 2 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost 2>/dev/null
@@ -286,3 +326,35 @@ def test_hostile_package_names_never_reach_a_shell_or_an_option_of_rpm(rhel_box)
     assert got == {n: None for n in HOSTILE_NAMES}          # nothing provides them: no option, glob or shell
     assert all(evaluate(c, json.loads(out)).status == FAILED for c in checks)
     assert sh(box, "ls -A /tmp/h")[1] == ""
+
+
+def test_driver_step_with_a_module_stream_first_run_changes_second_changes_nothing(rhel_box):
+    """The RHEL driver step (install: always, as no GPU is here) against the CUDA repository stand-in: the
+    pinned key, the nvidia-driver:560-open module stream (modular metadata, modifyrepo_c), EPEL,
+    kernel-devel-$(uname -r), the driver packages, nouveau blacklisted, the packages version-locked."""
+    box, fingerprint = rhel_box
+    url = "https://localhost:8443/cuda/"
+    repo = PackageRepository("driver", "NVIDIA CUDA repository", name="toolkit-cuda", url=url,
+                             key_url="https://localhost:8443/key.asc", key_fingerprint=fingerprint,
+                             signed_by=DNF.keyring("toolkit-cuda-archive"), family=DNF.name)
+    step = NvidiaDriver("driver", "NVIDIA driver 560 (cuda-repo, open modules)", strategy="cuda-repo", branch="560",
+                        packages=("nvidia-driver", "nvidia-driver-cuda"), kernel_prefix="kernel-devel-", lock=True,
+                        blacklist_nouveau=True, min_version="560.35.03", install_mode="always", repository=repo,
+                        module_stream="560-open")
+    plan = Plan(**{**rhel_plan(fingerprint).__dict__, "steps": (step,)})
+    put(box, "/root/driver.sh", script.render(plan).files["setup.sh"])
+
+    rc, first = sh(box, "bash /root/driver.sh")
+    assert rc == 0, first[-4000:]
+    assert outcomes(first) == ["changed"], first[-4000:]
+    assert "[reboot-required] NVIDIA driver 560 installed" in first
+    rc, second = sh(box, "bash /root/driver.sh")
+    assert rc == 0 and outcomes(second) == ["ok] unchanged"], second[-4000:]
+
+    rc, out = sh(box, "rpm -q --qf '%{NAME} %{VERSION}\\n' nvidia-driver nvidia-driver-cuda epel-release "
+                      "&& rpm -q \"kernel-devel-$(uname -r)\" && dnf -q versionlock list "
+                      "&& dnf -q module list --enabled nvidia-driver && cat /etc/modprobe.d/blacklist-nouveau.conf")
+    assert rc == 0, out
+    assert "nvidia-driver 560.35.03\nnvidia-driver-cuda 560.35.03\nepel-release 9\n" in out
+    assert "nvidia-driver-0:560.35.03-1.*" in out and "nvidia-driver-cuda-0:560.35.03-1.*" in out
+    assert re.search(r"nvidia-driver\s+560-open \[e\]", out) and "blacklist nouveau" in out, out

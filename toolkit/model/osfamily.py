@@ -211,7 +211,8 @@ def _rhel_mirror(distro: str, version: str, mirror: str) -> tuple[tuple[tuple[st
     return (("/etc/yum.repos.d/toolkit-mirror.repo", text),), tuple(f"/etc/yum.repos.d/{f}" for f in own)
 
 
-_RPM_PROVIDES = 'rpm -q --quiet --whatprovides -- "$p"'
+# by name or name-version-release (kernel-devel-$(uname -r)), else by what an installed package provides
+_RPM_PROVIDES = '{ rpm -q --quiet -- "$p" || rpm -q --quiet --whatprovides -- "$p"; }'
 _DNF = ("dnf", "-y", "--setopt=install_weak_deps=False")
 
 # Rocky Linux and AlmaLinux 8/9 (RHEL rebuilds; CentOS's successors). Packages are asked of rpm by what
@@ -284,8 +285,8 @@ DNF = OsFamily(
     ansible_refresh_args=(("update_cache", True),),
     ansible_refresh_now=(("update_cache", True),),
     ansible_lock_args=(("lock_timeout", 600),),
-    ansible_hold_module="community.general.dnf_versionlock",
-    ansible_hold_args=(("state", "present"),),
+    ansible_hold_module="ansible.builtin.command",   # `hold` as argv (ansible_gpu; no collection needed)
+    ansible_hold_args=(),
     ansible_key_module="ansible.builtin.rpm_key",
     ansible_check_module="dnf",
     ansible_check_fact="toolkit_has_python_dnf",
@@ -312,7 +313,7 @@ def for_distro(distro: str) -> OsFamily:
 
 
 # Fields a family may leave empty: nothing to prepare before using the cache mounts, no environment needed.
-OPTIONAL = ("image_cache_prepare", "environment", "image_cache_rules", "ansible_key_module")
+OPTIONAL = ("image_cache_prepare", "environment", "image_cache_rules", "ansible_key_module", "ansible_hold_args")
 
 
 def missing_fields(family: OsFamily) -> list[str]:

@@ -341,9 +341,14 @@ class NvidiaDriver(Step):
     min_version: str = ""                  # the driver the plan's CUDA needs
     install_mode: str = "auto"             # auto | always
     repository: PackageRepository | None = None   # cuda-repo: NVIDIA's CUDA repository, set up first
+    module_stream: str = ""                # RHEL family: the nvidia-driver module stream (550-open, 550-dkms)
+
+    @property
+    def family(self) -> str:
+        return self.repository.family if self.repository is not None else "debian"
 
     def probe(self):
-        return ("sh", "-c", host_probes.DRIVER_PROBE, "probe", self.install_mode, self.min_version,
+        return ("sh", "-c", host_probes.driver_probe(self.family), "probe", self.install_mode, self.min_version,
                 "1" if self.lock else "0", self.kernel_prefix, *self.packages)
 
 
@@ -357,7 +362,8 @@ class ContainerToolkit(Step):
 
     def probe(self):
         family = self.repository.family if self.repository is not None else "debian"
-        return ("sh", "-c", host_probes.container_toolkit_probe(family), "probe", self.install_mode, *self.packages)
+        return ("sh", "-c", host_probes.container_toolkit_probe(family), "probe", self.install_mode,
+                *self.packages)
 
 
 def repositories(steps) -> tuple[PackageRepository, ...]:
