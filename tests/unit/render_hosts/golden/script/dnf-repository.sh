@@ -3,7 +3,7 @@ s1_probe() {
 sh -c 'installed() {
   local p
   for p in "$@"; do
-    rpm -q --quiet --whatprovides -- "$p" || return 1
+    { rpm -q --quiet -- "$p" || rpm -q --quiet --whatprovides -- "$p"; } || return 1
   done
 }
 held() {

@@ -1,6 +1,6 @@
 # step 1: "os: OS packages" (DnfPackages)
 s1_probe() {
-sh -c 'for p in "$@"; do rpm -q --quiet --whatprovides -- "$p" || exit 1; done' probe ca-certificates python3 curl
+sh -c 'for p in "$@"; do { rpm -q --quiet -- "$p" || rpm -q --quiet --whatprovides -- "$p"; } || exit 1; done' probe ca-certificates python3 curl
 }
 s1_apply() {
 dnf_install ca-certificates python3 curl-7.76.1
