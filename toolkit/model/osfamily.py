@@ -113,6 +113,12 @@ def _debian_mirror(distro: str, version: str, mirror: str) -> tuple[tuple[tuple[
     return (("/etc/apt/sources.list", text),), (f"/etc/apt/sources.list.d/{distro}.sources",)
 
 
+def _package_functions(installed: str, held: str) -> str:
+    """sh functions installed PKG... / held PKG...: each loops over its arguments with the family's test of one."""
+    return "".join(f"{name}() {{\n  local p\n  for p in \"$@\"; do\n{test}  done\n}}\n"
+                   for name, test in (("installed", installed), ("held", held)))
+
+
 _APT_LOCK = ("-o", "DPkg::Lock::Timeout=600")
 _DPKG_STATUS = "dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null"
 
@@ -128,23 +134,12 @@ DEBIAN = OsFamily(
     # dpkg-query prints one status per package; all must be "install ok installed".
     installed_probe=('for p in "$@"; do dpkg-query -W -f=\'${Status}\' "$p" 2>/dev/null '
                      '| grep -q "install ok installed" || exit 1; done'),
-    package_functions=(
-        "installed() {\n"
-        "  local p\n"
-        '  for p in "$@"; do\n'
+    package_functions=_package_functions(
         f"    case \"$({_DPKG_STATUS})\" in\n"
         '      "install ok installed"|"hold ok installed") ;;\n'
         "      *) return 1 ;;\n"
-        "    esac\n"
-        "  done\n"
-        "}\n"
-        "held() {\n"
-        "  local p\n"
-        '  for p in "$@"; do\n'
-        f"    [ \"$({_DPKG_STATUS})\" = \"hold ok installed\" ] || return 1\n"
-        "  done\n"
-        "}\n"
-    ),
+        "    esac\n",
+        f"    [ \"$({_DPKG_STATUS})\" = \"hold ok installed\" ] || return 1\n"),
     update_lists=("apt-get", *_APT_LOCK, "update"),
     install=("apt-get", *_APT_LOCK, "install", "-y", "--no-install-recommends", "--"),
     hold=("apt-mark", "hold"),
@@ -227,20 +222,9 @@ DNF = OsFamily(
     codenames=(("rocky", "8", "el8"), ("rocky", "9", "el9"), ("almalinux", "8", "el8"), ("almalinux", "9", "el9")),
     mirror_files=_rhel_mirror,
     installed_probe=f'for p in "$@"; do {_RPM_PROVIDES} || exit 1; done',
-    package_functions=(
-        "installed() {\n"
-        "  local p\n"
-        '  for p in "$@"; do\n'
-        f"    {_RPM_PROVIDES} || return 1\n"
-        "  done\n"
-        "}\n"
-        "held() {\n"
-        "  local p\n"
-        '  for p in "$@"; do\n'
-        '    dnf -q versionlock list 2>/dev/null | grep -q -- "^${p}-[0-9]" || return 1\n'
-        "  done\n"
-        "}\n"
-    ),
+    package_functions=_package_functions(
+        f"    {_RPM_PROVIDES} || return 1\n",
+        '    dnf -q versionlock list 2>/dev/null | grep -q -- "^${p}-[0-9]" || return 1\n'),
     update_lists=("dnf", "-q", "makecache"),
     install=(*_DNF, "install", "--"),
     hold=("dnf", "-q", "versionlock", "add", "--"),
