@@ -3,7 +3,8 @@
 #
 #   scripts/gpu-check.sh [PROFILE] [PYTHON]
 #
-# PROFILE (default pytorch-cuda): a bundled profile name or a profile file; its GPU-tier checks run.
+# PROFILE (default pytorch-cuda): a bundled profile name or a profile file; its GPU-tier checks run
+# (on Rocky Linux / AlmaLinux: pytorch-cuda-rocky9 or pytorch-cuda-alma9; doctor reads rpm and dnf there).
 # PYTHON: the interpreter whose torch/TensorFlow `toolkit doctor` compares with the GPU (optional).
 # Runs, against `local`:
 #   1. scripts/record-gpu-host.sh                             -> $OUT/recording/ (raw outputs, for fixtures)

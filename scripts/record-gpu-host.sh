@@ -6,7 +6,7 @@
 # Writes into OUTDIR (created; must be empty or absent):
 #   probe.json        what `toolkit doctor` gathers (toolkit/gpu/probe.py, stdlib only; nothing is changed)
 #   lspci-nn.txt, nvidia-smi.txt, nvidia-smi-query.txt, proc-driver-nvidia-version.txt, modinfo-nvidia.txt,
-#   mokutil-sb-state.txt, dpkg-l.txt, dkms-status.txt
+#   mokutil-sb-state.txt, dpkg-l.txt, dkms-status.txt (RHEL family: also rpm-qa.txt, dnf-versionlock.txt)
 #                     each command's output as a person sees it (stdout and stderr together)
 #   MANIFEST.tsv      file, exit status (127: command not installed, 0 with "absent" for a missing file), command
 #   SOURCE.md         when, kernel, OS, CPU and virtualisation: fill in where the machine came from
@@ -71,6 +71,12 @@ record mokutil-sb-state.txt mokutil --sb-state
 record dpkg-l.txt bash -c "dpkg -l 'nvidia-*' 'libnvidia-*' 'linux-modules-nvidia-*' 'cuda-drivers*' \
 'cuda-compat-*' \"linux-headers-\$(uname -r)\""
 record dkms-status.txt dkms status
+# RHEL family (Rocky Linux, AlmaLinux): the same packages from rpm, and dnf's version locks
+if command -v rpm >/dev/null 2>&1 && ! command -v dpkg >/dev/null 2>&1; then
+    record rpm-qa.txt rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n' 'nvidia-*' 'kmod-nvidia*' 'libnvidia-*' \
+        'cuda-drivers*' 'cuda-compat-*' kernel-devel dkms
+    record dnf-versionlock.txt dnf -q versionlock list
+fi
 
 virt=$(systemd-detect-virt 2>/dev/null || true)
 {

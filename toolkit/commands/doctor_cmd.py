@@ -44,7 +44,7 @@ def remote_facts(client, python: str | None) -> dict:
     text, err = stdout.read().decode(errors="replace"), stderr.read().decode(errors="replace")
     rc = stdout.channel.recv_exit_status()
     if rc == 127:
-        raise ToolkitError("the host has no python3; the probe needs it", "install python3 (apt-get install python3)")
+        raise ToolkitError("the host has no python3; the probe needs it", "install python3 (apt-get install python3, or dnf install python3)")
     try:
         return json.loads(text)
     except ValueError as exc:

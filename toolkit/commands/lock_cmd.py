@@ -109,6 +109,11 @@ def lock(profile: str, output: str | None, base_image: str | None, upgrade: bool
     if base_image:
         loaded = with_base_image(loaded, base_image)
     plan = build_plan(loaded, compat_data)
+    if plan.target.distro not in ("debian", "ubuntu"):
+        # OS packages are resolved with apt only (toolkit/lock/apt_resolve.py); dnf has no resolver yet.
+        raise UsageError(f"toolkit lock resolves Debian and Ubuntu targets only, not {plan.target.distro} "
+                         f"{plan.target.os_version} (no dnf resolver yet)",
+                         "render, build or apply without --locked, or lock a Debian/Ubuntu variant of the profile")
     path = Path(output) if output else locking.default_path(loaded)
     check_output(path.parent, [path.name], force=force, option="-o", target=path)
     previous = _previous(path, upgrade)

@@ -58,7 +58,8 @@ def toolkit_driver_rank(ctx: Ctx, minor: str, driver: str) -> int:
 
 def _has_images(ctx: Ctx, minor: str) -> bool:
     images = ctx.data.cuda.minors[minor].images
-    return images is not None and ctx.req.os_version in images.ubuntu
+    os_tag = ctx.data.cuda.image.os_tag(ctx.req.distro)
+    return images is not None and os_tag is not None and ctx.req.os_version in images.releases(os_tag)
 
 
 def select_cuda(ctx: Ctx) -> CudaChoice | None:
@@ -138,8 +139,9 @@ def _filtered(ctx: Ctx, candidates: list[str]) -> tuple[list[str], list[str]]:
         filters.append((f"driver {driver}", lambda m: floor_ok(ctx, m, driver)))
     if cc is not None:
         filters.append((f"compute capability {ctx.req.compute_capability}", lambda m: arch_ok(ctx, m, cc)))
-    if ctx.req.distro == "ubuntu" and not ctx.req.base_image:
-        filters.append((f"ubuntu {ctx.req.os_version} images", lambda m: _has_images(ctx, m)))
+    os_tag = ctx.data.cuda.image.os_tag(ctx.req.distro)
+    if os_tag and not ctx.req.base_image:
+        filters.append((f"{os_tag} {ctx.req.os_version} images", lambda m: _has_images(ctx, m)))
     for what, keep in filters:
         kept = [m for m in candidates if keep(m)]
         if kept and len(kept) < len(candidates):

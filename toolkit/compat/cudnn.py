@@ -27,10 +27,11 @@ class _Supplier:
 
 
 def image_cudnn(ctx: Ctx, cuda: str):
-    """The cudnn image block of this CUDA minor when it exists for the requested Ubuntu release."""
+    """The cudnn image block of this CUDA minor when it exists for the requested OS release."""
     images = ctx.data.cuda.minors[cuda].images
     cudnn = images.cudnn if images else None
-    if cudnn and ctx.req.distro == "ubuntu" and ctx.req.os_version in cudnn.ubuntu:
+    os_tag = ctx.data.cuda.image.os_tag(ctx.req.distro)
+    if cudnn and os_tag and ctx.req.os_version in cudnn.releases(os_tag):
         return cudnn
     return None
 
@@ -110,7 +111,7 @@ def _tf_system(ctx: Ctx, cuda: str, pip_supplied: bool, plan: CudnnPlan) -> _Sup
 
 def _from_image(ctx: Ctx, cuda: str, plan: CudnnPlan) -> _Supplier:
     """No framework brings cuDNN but one was asked for: the image's cudnn variant provides it."""
-    plan.image_variant = ctx.req.distro == "ubuntu" and not ctx.req.base_image
+    plan.image_variant = ctx.data.cuda.image.os_tag(ctx.req.distro) is not None and not ctx.req.base_image
     images = ctx.data.cuda.minors[cuda].images
     cudnn = images.cudnn if images else None
     version = cudnn.version if cudnn else None

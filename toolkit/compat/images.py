@@ -15,13 +15,15 @@ def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_
     if req.base_image:
         return _override(ctx, cuda)
     if not req.gpu:
-        image = f"{req.distro}:{req.os_version}"
+        release = data.os.get(req.distro, {}).get(req.os_version)
+        image = (release.image if release else None) or f"{req.distro}:{req.os_version}"
         ctx.decide(IMAGE_FIELD, image, "CPU stack: the plain OS image", f"os.{req.distro}.{req.os_version}")
         return image
     if cuda is None or cuda_full is None:
         return ""
-    if req.distro != "ubuntu":
-        with_images = V.sort_versions(_ubuntu_for(ctx, cuda, cudnn_variant))
+    os_tag = data.cuda.image.os_tag(req.distro)
+    if os_tag is None:
+        with_images = V.sort_versions(_os_for(ctx, cuda, cudnn_variant, "ubuntu"))
         where = f" (CUDA {cuda} images exist for ubuntu {', '.join(with_images)})" if with_images else ""
         ctx.issue(("os.distro", "os.base_image"),
                   f"nvidia/cuda publishes no {req.distro} images, so a GPU stack on {req.distro} has no base image",
@@ -37,14 +39,14 @@ def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_
         return ""
     flavor = "devel" if req.nvcc else "runtime"
     if cudnn_variant and images.cudnn:
-        tag = f"{cuda_full}-{images.cudnn.token}-{flavor}-ubuntu{req.os_version}"
+        tag = f"{cuda_full}-{images.cudnn.token}-{flavor}-{os_tag}{req.os_version}"
         desc = f"cudnn {flavor}"
     else:
-        tag = f"{cuda_full}-{flavor}-ubuntu{req.os_version}"
+        tag = f"{cuda_full}-{flavor}-{os_tag}{req.os_version}"
         desc = flavor
-    available = _ubuntu_for(ctx, cuda, cudnn_variant)
+    available = _os_for(ctx, cuda, cudnn_variant, os_tag)
     if req.os_version not in available:
-        _missing(ctx, cuda, cuda_full, desc, available, cudnn_variant, candidates)
+        _missing(ctx, cuda, cuda_full, desc, available, cudnn_variant, candidates, os_tag)
         return ""
     newest = images.patch_for(cudnn_variant and images.cudnn is not None)
     if V.parse(cuda_full) > V.parse(newest):
@@ -58,45 +60,48 @@ def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_
                  "may be deleted from Docker Hub")
     ctx.check_uncertain(f"cuda.minors.{cuda}.images", images)
     if req.os_version in images.uncertain_os:
-        ctx.warn(f"data row cuda.minors.{cuda}.images lists ubuntu {req.os_version} as uncertain; "
+        ctx.warn(f"data row cuda.minors.{cuda}.images lists {os_tag} {req.os_version} as uncertain; "
                  f"check that nvidia/cuda:{tag} exists before relying on it")
     image = f"{data.cuda.image.repository}:{tag}"
     why = ("nvcc requested: devel flavor" if req.nvcc else "runtime flavor (no nvcc requested)")
     why += ("; cudnn variant because no framework brings cuDNN through pip" if cudnn_variant and images.cudnn
             else "; no cudnn variant (cuDNN comes from pip wheels or is not needed)")
-    ctx.decide(IMAGE_FIELD, image, f"nvidia/cuda tag for CUDA {cuda_full} on ubuntu {req.os_version}: {why}",
+    if not os_tag.startswith(req.distro):   # almalinux on rockylinux images
+        why += (f"; nvidia/cuda publishes no {req.distro} tags: its {os_tag} images are the same RHEL "
+                f"{req.os_version} rebuild (same ABI and RPM repositories)")
+    ctx.decide(IMAGE_FIELD, image, f"nvidia/cuda tag for CUDA {cuda_full} on {os_tag} {req.os_version}: {why}",
                f"cuda.minors.{cuda}.images")
     return image
 
 
-def _ubuntu_for(ctx: Ctx, cuda: str, cudnn_variant: bool) -> list[str]:
+def _os_for(ctx: Ctx, cuda: str, cudnn_variant: bool, os_tag: str) -> list[str]:
     images = ctx.data.cuda.minors[cuda].images
     if images is None:
         return []
     if cudnn_variant:
-        return list(images.cudnn.ubuntu) if images.cudnn else []
-    return list(images.ubuntu)
+        return images.cudnn.releases(os_tag) if images.cudnn else []
+    return images.releases(os_tag)
 
 
 def _missing(ctx: Ctx, cuda: str, cuda_full: str, desc: str, available: list[str], cudnn_variant: bool,
-             candidates: list[str]) -> None:
+             candidates: list[str], os_tag: str) -> None:
     req = ctx.req
-    others = [m for m in candidates if m != cuda and req.os_version in _ubuntu_for(ctx, m, cudnn_variant)]
+    others = [m for m in candidates if m != cuda and req.os_version in _os_for(ctx, m, cudnn_variant, os_tag)]
     others = [m for m in others if not ctx.data.cuda.minors[m].uncertain] or others
     newer = [m for m in others if V.parse(m) > V.parse(cuda)]
     others = V.sort_versions((newer + V.sort_versions(set(others) - set(newer), reverse=True))[:3])
     parts = []
     if available:
-        parts.append(f"CUDA {cuda_full} {desc} images exist for ubuntu {', '.join(V.sort_versions(available))}: "
+        parts.append(f"CUDA {cuda_full} {desc} images exist for {os_tag} {', '.join(V.sort_versions(available))}: "
                      "set os.version to one of them")
     if others:
         parts.append(f"use gpu.cuda {' or '.join(others)}, which {'has' if len(others) == 1 else 'have'} "
-                     f"ubuntu {req.os_version} {desc} images")
-    if cudnn_variant and req.os_version in _ubuntu_for(ctx, cuda, False):
+                     f"{os_tag} {req.os_version} {desc} images")
+    if cudnn_variant and req.os_version in _os_for(ctx, cuda, False, os_tag):
         parts.append(f"let a framework bring cuDNN through pip and use the plain {desc.split()[-1]} image")
     parts.append("or set os.base_image explicitly")
     ctx.issue(("os.version", "gpu.cuda"),
-              f"nvidia/cuda has no {desc} image for CUDA {cuda_full} on ubuntu {req.os_version}",
+              f"nvidia/cuda has no {desc} image for CUDA {cuda_full} on {os_tag} {req.os_version}",
               "; ".join(parts))
 
 

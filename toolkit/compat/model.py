@@ -27,7 +27,7 @@ ISSUE_FIELDS = (
 
 @dataclass(frozen=True)
 class StackRequest:
-    distro: str  # "ubuntu" | "debian"
+    distro: str  # "ubuntu" | "debian" | "rocky" | "almalinux"
     os_version: str  # "22.04", "24.04", "12"
     python: str | None = None  # "3.11"; None = the OS's system python
     python_installer: str = "pip"  # "pip" | "uv"
@@ -84,6 +84,7 @@ class Resolution:
     warnings: tuple[str, ...]
     decisions: tuple[Decision, ...]
     keras_requirement: str | None = None
+    python_bin: str = "python3"   # the interpreter that creates the venv (python3.11: an OS-packaged newer one)
 
     def decision(self, field: str) -> Decision | None:
         """The decision recorded for ``field`` (None when that field was not resolved)."""

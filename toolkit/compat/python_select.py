@@ -28,7 +28,31 @@ def check_os(ctx: Ctx) -> str | None:
 
 def _os_shipping(ctx: Ctx, python: str) -> list[str]:
     return [f"{d} {v}" for d, rels in ctx.data.os.items() for v, r in rels.items()
-            if V.cmp(r.python, python) == 0]
+            if V.cmp(r.python, python) == 0 or python in r.pythons]
+
+
+def _os_packaged(ctx: Ctx) -> list[str]:
+    """Newer Pythons the OS release packages itself beside its system Python (RHEL: python3.11, python3.12)."""
+    row = ctx.data.os.get(ctx.req.distro, {}).get(ctx.req.os_version)
+    return list(row.pythons) if row else []
+
+
+def python_bin(req, python: str | None, system_python: str | None) -> str:
+    """The interpreter that creates the venv: the system python3, or the OS package's python3.X."""
+    if req.python_installer == "pip" and python and system_python and V.cmp(python, system_python) != 0:
+        return f"python{python}"
+    return "python3"
+
+
+def _fitting_os_python(ctx: Ctx, system_python: str) -> str | None:
+    """No Python requested and the system one is outside the frameworks' ranges: the newest OS-packaged one inside."""
+    if not ctx.picks or ctx.req.python_installer != "pip":
+        return None
+    ranges = [python_range(ctx, p) for p in ctx.picks]
+    if all(V.in_range(system_python, r.min, r.max) for r in ranges):
+        return None
+    fits = [v for v in _os_packaged(ctx) if all(V.in_range(v, r.min, r.max) for r in ranges)]
+    return V.sort_versions(fits)[-1] if fits else None
 
 
 def resolve_python(ctx: Ctx, system_python: str | None) -> str | None:
@@ -42,8 +66,15 @@ def resolve_python(ctx: Ctx, system_python: str | None) -> str | None:
         if system_python is None:
             return None
         python = system_python
-        ctx.decide(PY_FIELD, python, f"no Python requested: the system Python of {os_name}",
-                   f"os.{req.distro}.{req.os_version}.python")
+        packaged = _fitting_os_python(ctx, system_python)
+        if packaged:
+            python = packaged
+            ctx.decide(PY_FIELD, python, f"no Python requested: the system Python {system_python} of {os_name} is "
+                       f"outside the frameworks' range; {os_name} packages python{python} (the newest that fits)",
+                       f"os.{req.distro}.{req.os_version}.pythons")
+        else:
+            ctx.decide(PY_FIELD, python, f"no Python requested: the system Python of {os_name}",
+                       f"os.{req.distro}.{req.os_version}.python")
     else:
         if not V.is_valid(req.python) or V.n_parts(req.python) < 2:
             ctx.issue((PY_FIELD,), f"python version {req.python!r} is not like 3.11",
@@ -61,6 +92,11 @@ def _installer_ok(ctx: Ctx, python: str, system_python: str | None, os_name: str
     if req.python_installer == "pip":
         if system_python is None:
             return True  # the OS issue is already recorded
+        if V.cmp(python, system_python) != 0 and python in _os_packaged(ctx):
+            ctx.decide(PY_FIELD, python, f"requested; {os_name} packages python{python} beside its system Python "
+                       f"{system_python} (installer pip, OS package python{python})",
+                       f"os.{req.distro}.{req.os_version}.pythons")
+            return True
         if V.cmp(python, system_python) != 0:
             others = _os_shipping(ctx, python)
             elsewhere = f", use an OS release that ships it ({', '.join(others)})" if others else ""

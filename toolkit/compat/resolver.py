@@ -12,7 +12,7 @@ from .frameworks import jax_extra_for, pick_frameworks
 from .gpu_checks import check_arch, check_driver, family_floor_of, toolkit_driver_of
 from .images import resolve_base_image
 from .model import CompatError, Resolution, StackRequest
-from .python_select import check_os, resolve_python
+from .python_select import check_os, python_bin, resolve_python
 from .requirements_check import check_co_install, check_pip_lists, resolve_keras
 
 # Resolution attribute -> decision field that explains it (every non-empty value has one).
@@ -82,6 +82,7 @@ def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
         tensorflow_requirement=tf_req, jax_requirement=jax_req, cuda_pip_packages=tuple(pip_packages),
         base_image=base_image, min_driver=min_driver,
         warnings=tuple(ctx.warnings), decisions=tuple(ctx.decisions), keras_requirement=keras_req,
+        python_bin=python_bin(req, python, system_python),
     )
 
 

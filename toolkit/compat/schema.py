@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -31,7 +32,21 @@ def _spec(text: str) -> str:
     return text
 
 
+def _image(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._/:@-]{0,200}", text):
+        raise ValueError(f"{text!r} is not an image reference like almalinux:9")
+    return text
+
+
+def _os_tag(text: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,30}", text):
+        raise ValueError(f"{text!r} is not an image tag's OS name like rockylinux")
+    return text
+
+
 Ver = Annotated[str, AfterValidator(_version)]
+Image = Annotated[str, AfterValidator(_image)]
+OsTag = Annotated[str, AfterValidator(_os_tag)]
 Spec = Annotated[str, AfterValidator(_spec)]
 Variant = Annotated[str, AfterValidator(_variant)]
 
@@ -68,7 +83,9 @@ class PyRange(BaseModel):
 
 
 class OsRelease(_Row):
-    python: Ver
+    python: Ver                   # the system Python (python3)
+    pythons: list[Ver] = []       # newer Pythons the OS packages itself (RHEL module/AppStream python3.X)
+    image: Image | None = None    # the plain OS image when it is not <distro>:<version>
 
 
 class CudaFamily(_Row):
@@ -86,13 +103,23 @@ class CudnnImages(_Row):
     patch: Ver | None = None  # newest patch with cudnn tags when it differs from images.patch
     version: Ver | None = None
     ubuntu: list[Ver]
+    rockylinux: list[Ver] = []
+
+    def releases(self, os_tag: str) -> list[str]:
+        """Releases of the image OS (the tag's suffix, "ubuntu" or "rockylinux") with cudnn tags."""
+        return list(getattr(self, os_tag, []))
 
 
 class CudaImages(_Row):
     patch: Ver
     ubuntu: list[Ver]
+    rockylinux: list[Ver] = []
     cudnn: CudnnImages | None = None
     uncertain_os: list[Ver] = []
+
+    def releases(self, os_tag: str) -> list[str]:
+        """Releases of the image OS (the tag's suffix, "ubuntu" or "rockylinux") with base/runtime/devel tags."""
+        return list(getattr(self, os_tag, []))
 
     def patch_for(self, cudnn_variant: bool) -> str:
         """Newest patch with tags of the wanted flavour (cudnn images may lag behind the plain ones)."""
@@ -111,6 +138,11 @@ class ImageInfo(BaseModel):
     repository: str
     flavors: list[str]
     cudnn_flavors: list[str]
+    # target distro -> the OS its tags name (ubuntu22.04, rockylinux9); distros not listed have no images
+    os_tags: dict[str, OsTag] = {"ubuntu": "ubuntu"}
+
+    def os_tag(self, distro: str) -> str | None:
+        return self.os_tags.get(distro)
 
 
 class CudaData(BaseModel):

@@ -26,7 +26,9 @@ from toolkit.model import host_probes
 from toolkit.model.checks import check
 from toolkit.model.steps import ContainerToolkit, NvidiaDriver, PackageRepository
 
-SUPPORTED = {("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")}
+SUPPORTED = {("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12"),
+             ("rocky", "8"), ("rocky", "9"), ("almalinux", "8"), ("almalinux", "9")}
+RHEL = ("rocky", "almalinux")
 # Canonical's "-server" branches: 595-server appears beside 580-server in `ubuntu-drivers list --gpgpu` on
 # 24.04 (2026); there is no 590-server.
 UBUNTU_SERVER_BRANCHES = frozenset({"470", "535", "550", "570", "580", "595"})
@@ -41,9 +43,12 @@ CUDA_REPO = "https://developer.download.nvidia.com/compute/cuda/repos/{path}/x86
 # libnvidia-container repository is signed with NVIDIA's open-source projects key (F796ECB0). If NVIDIA
 # rotates a key, setup stops and says so; check the new fingerprint with NVIDIA and update it here.
 CUDA_REPO_KEY = ("3bf863cc.pub", "EB693B3035CD5710E231E123A4B469963BF863CC")
+# NVIDIA's RHEL 8/9 CUDA repositories are signed with key D42D0685; its fingerprint as one public `gpg`
+# verification output prints it (not checked against NVIDIA's server from here).
+RHEL_REPO_KEY = ("D42D0685.pub", "610C7B14E068A878070DA4E99CD0A493D42D0685")
 CONTAINER_KEY = "https://nvidia.github.io/libnvidia-container/gpgkey"
 CONTAINER_KEY_FINGERPRINT = "C95B321B61E88C1809C4F759DDCAE044F796ECB0"
-CONTAINER_REPO = "https://nvidia.github.io/libnvidia-container/stable/deb/"
+CONTAINER_REPO = "https://nvidia.github.io/libnvidia-container/stable/{format}/"   # deb or rpm, then the arch
 CUDA_KEYRING = "cuda-keyring"     # NVIDIA's own package that sets the CUDA repository up
 
 
@@ -51,17 +56,20 @@ def cuda_repository(ctx: Context) -> PackageRepository:
     """NVIDIA's CUDA repository for the target, signed by its pinned key."""
     url = CUDA_REPO.format(path=repo_path(ctx))
     family = ctx.family
+    rhel = ctx.target.distro in RHEL
+    key_file, fingerprint = RHEL_REPO_KEY if rhel else CUDA_REPO_KEY
     return PackageRepository("driver", "NVIDIA CUDA repository", name="toolkit-cuda", url=url,
-                             key_url=url + CUDA_REPO_KEY[0], key_fingerprint=CUDA_REPO_KEY[1],
-                             signed_by=family.keyring("toolkit-cuda-archive"), keyring_packages=(CUDA_KEYRING,),
-                             family=family.name)
+                             key_url=url + key_file, key_fingerprint=fingerprint,
+                             signed_by=family.keyring("toolkit-cuda-archive"),
+                             keyring_packages=() if rhel else (CUDA_KEYRING,), family=family.name)
 
 
 def container_repository(ctx: Context) -> PackageRepository:
     """NVIDIA's libnvidia-container repository (per architecture), signed by its pinned key."""
     family = ctx.family
     return PackageRepository("driver", "NVIDIA container toolkit repository", name="nvidia-container-toolkit",
-                             url=CONTAINER_REPO, arch_in_url=True, key_url=CONTAINER_KEY,
+                             url=CONTAINER_REPO.format(format=family.repo_format), arch_in_url=True,
+                             key_url=CONTAINER_KEY,
                              key_fingerprint=CONTAINER_KEY_FINGERPRINT,
                              signed_by=family.keyring("nvidia-container-toolkit"), family=family.name)
 
@@ -97,6 +105,11 @@ def branch_of(ctx: Context, floor: str, strategy: str) -> str:
 
 def strategy_of(ctx: Context) -> str:
     wanted, distro = ctx.profile.gpu.driver.strategy, ctx.target.distro
+    if distro in RHEL:
+        if wanted not in ("auto", "cuda-repo"):
+            raise _problem(ctx, "gpu.driver.strategy", f"on {distro} toolkit installs NVIDIA's driver from its "
+                           "CUDA repository (the nvidia-driver module streams)", "use strategy auto or cuda-repo")
+        return "cuda-repo"
     if wanted == "auto":
         return "ubuntu-signed" if distro == "ubuntu" else "cuda-repo"
     if wanted == "ubuntu-signed" and distro != "ubuntu":
@@ -113,6 +126,9 @@ def open_modules(ctx: Context, branch: str) -> bool:
 def packages_for(ctx: Context, strategy: str, branch: str, is_open: bool) -> tuple[tuple[str, ...], str]:
     """(packages, kernel_prefix) for one strategy."""
     t = ctx.target
+    if t.distro in RHEL:
+        # The module stream brings the kmod (DKMS: kernel-devel of the running kernel, EPEL's dkms).
+        return ("nvidia-driver", "nvidia-driver-cuda"), "kernel-devel-"
     if strategy == "cuda-repo":
         if int(branch) >= UNBRANCHED_FROM:
             return (f"nvidia-driver-pinning-{branch}", "nvidia-open" if is_open else "cuda-drivers"), "linux-headers-"
@@ -130,7 +146,15 @@ def packages_for(ctx: Context, strategy: str, branch: str, is_open: bool) -> tup
 
 
 def repo_path(ctx: Context) -> str:
-    return f"{ctx.target.distro}{ctx.target.os_version.replace('.', '')}"
+    distro = "rhel" if ctx.target.distro in RHEL else ctx.target.distro
+    return f"{distro}{ctx.target.os_version.replace('.', '')}"
+
+
+def module_stream(ctx: Context, branch: str, is_open: bool) -> str:
+    """RHEL family: NVIDIA's nvidia-driver module stream, DKMS-built (open or proprietary modules)."""
+    if ctx.target.distro not in RHEL:
+        return ""
+    return f"{branch}-open" if is_open else f"{branch}-dkms"
 
 
 def contribute(ctx: Context) -> Contribution:
@@ -151,13 +175,19 @@ def contribute(ctx: Context) -> Contribution:
                 "driver", f"NVIDIA driver {branch} ({strategy}, {flavour} modules)", strategy=strategy,
                 branch=branch, packages=packages, kernel_prefix=prefix, lock=gpu.driver.lock,
                 blacklist_nouveau=True, min_version=floor, install_mode=mode,
-                repository=cuda_repository(ctx) if strategy == "cuda-repo" else None))
+                repository=cuda_repository(ctx) if strategy == "cuda-repo" else None,
+                module_stream=module_stream(ctx, branch, is_open)))
+            if t.distro in RHEL and int(branch) >= UNBRANCHED_FROM:
+                out.warnings.append(f"hosts: NVIDIA's RHEL repository may have no nvidia-driver:{branch} module "
+                                    "stream (streams are documented up to the 580 branch); check with dnf module "
+                                    "list nvidia-driver, or set gpu.driver.branch")
         elif mode == "always":
-            raise _problem(ctx, "gpu.driver.install", f"toolkit installs NVIDIA drivers on Ubuntu 22.04/24.04 and "
-                           f"Debian 12, not {t.distro} {t.os_version}",
+            raise _problem(ctx, "gpu.driver.install", f"toolkit installs NVIDIA drivers on Ubuntu 22.04/24.04, "
+                           f"Debian 12 and Rocky/AlmaLinux 8/9, not {t.distro} {t.os_version}",
                            "set gpu.driver.install: never and install the driver yourself")
         else:
-            out.warnings.append(f"hosts: toolkit installs NVIDIA drivers on Ubuntu 22.04/24.04 and Debian 12 only; "
+            out.warnings.append(f"hosts: toolkit installs NVIDIA drivers on Ubuntu 22.04/24.04, Debian 12 and "
+                                f"Rocky/AlmaLinux 8/9 only; "
                                 f"on {t.distro} {t.os_version} install a driver >= {floor} yourself")
     if gpu.container_toolkit:
         out.steps.append(ContainerToolkit("driver", "NVIDIA Container Toolkit (Docker runtime)",

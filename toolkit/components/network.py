@@ -99,7 +99,7 @@ def contribute(ctx: Context) -> Contribution:
             if isinstance(pem, Problem):
                 problems.append(pem)
                 continue
-            files.append(write_file("network", f"CA {path.name}", f"{family.ca_dir}/toolkit/{i:02d}-{path.stem}.crt",
+            files.append(write_file("network", f"CA {path.name}", f"{family.ca_dir}/{family.ca_prefix}{i:02d}-{path.stem}.crt",
                                     pem))
         if problems:
             raise ProfileError(problems)

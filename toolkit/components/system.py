@@ -10,8 +10,11 @@ from toolkit.model.steps import CreateUser, Environment
 def os_packages(ctx: Context) -> Contribution:
     out = Contribution()
     family = ctx.family
-    base = family.ca_packages + family.python_venv_packages
-    wanted = list(dict.fromkeys(base + tuple(ctx.profile.packages.apt)))
+    # An OS-packaged newer Python (RHEL's python3.11) is its own package; python3 is the family's default.
+    python = family.python_venv_packages if ctx.target.python_bin == "python3" else (ctx.target.python_bin,)
+    base = family.ca_packages + python
+    profile_packages = tuple(family.package_spec(p) for p in ctx.profile.packages.apt)
+    wanted = list(dict.fromkeys(base + profile_packages))
     out.steps.append(ctx.os_packages("os", "OS packages", wanted))
     t = ctx.target
     out.checks.append(check("os_release", "os", f"OS is {t.distro} {t.os_version}",

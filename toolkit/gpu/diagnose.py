@@ -18,11 +18,54 @@ from .parse import Host, read_facts
 SEVERITIES = ("error", "warning", "info", "ok")
 SHM_MIN = 1 << 30
 DRIVER_PREFIXES = ("nvidia-driver", "nvidia-headless", "nvidia-dkms", "nvidia-kernel", "nvidia-utils",
-                   "nvidia-open", "libnvidia-compute", "linux-modules-nvidia", "cuda-drivers")
+                   "nvidia-open", "libnvidia-compute", "linux-modules-nvidia", "cuda-drivers", "kmod-nvidia")
 USERSPACE_PREFIXES = ("libnvidia-compute", "nvidia-utils")
 _ARCH = re.compile(r"^(sm|compute)_(\d+)(\d)([a-z]?)$")
 REBOOT_FIX = ("reboot (sudo reboot). Without a reboot, once no process uses the GPU: "
               "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia")
+
+
+@dataclass(frozen=True)
+class Commands:
+    """What a fix tells the user to run, in the host's package manager's terms."""
+
+    install: str          # followed by package names
+    hold: str             # followed by package names
+    initramfs: str        # rebuild the initramfs (after a modprobe.d change)
+    headers: str          # the kernel headers package, {kernel} filled in
+    smi: str              # the package with nvidia-smi, {branch} filled in
+    module_fix: str       # no module for the running kernel, {branch} and {kernel} filled in
+    signed_fix: str       # Secure Boot refuses the module, {branch} and {kernel} filled in
+    ctk_repo: str         # NVIDIA's container toolkit repository for this family
+    upgrader: str         # what upgrades packages behind the user's back
+
+
+COMMANDS = {
+    "debian": Commands(
+        install="sudo apt-get install", hold="sudo apt-mark hold", initramfs="sudo update-initramfs -u",
+        headers="linux-headers-{kernel}", smi="nvidia-utils-{branch}-server",
+        module_fix="sudo apt-get install linux-modules-nvidia-{branch}-server-{kernel}, or boot the previous kernel",
+        signed_fix=("use Canonical's signed precompiled module: sudo apt-get install "
+                    "linux-modules-nvidia-{branch}-server-{kernel}; or enroll the DKMS signing key: "
+                    "sudo mokutil --import /var/lib/shim-signed/mok/MOK.der, reboot and confirm it at the "
+                    "MOK manager on the console; or turn Secure Boot off in the firmware"),
+        ctk_repo="nvidia.github.io/libnvidia-container/stable/deb", upgrader="unattended-upgrades"),
+    # Rocky Linux / AlmaLinux 8 and 9: NVIDIA's CUDA repository with the nvidia-driver module streams.
+    "rhel": Commands(
+        install="sudo dnf install -y", hold="sudo dnf versionlock add", initramfs="sudo dracut --force",
+        headers="kernel-devel-{kernel}", smi="nvidia-driver-cuda",
+        module_fix=("sudo dnf module install nvidia-driver:{branch}-open (precompiled modules where NVIDIA "
+                    "built them for this kernel) or nvidia-driver:{branch}-dkms with kernel-devel-{kernel} "
+                    "(EPEL's dkms), or boot the previous kernel"),
+        signed_fix=("enroll the DKMS signing key: sudo mokutil --import /var/lib/dkms/mok.pub, reboot and "
+                    "confirm it at the MOK manager on the console (NVIDIA's precompiled kmods need NVIDIA's "
+                    "key enrolled the same way); or turn Secure Boot off in the firmware"),
+        ctk_repo="nvidia.github.io/libnvidia-container/stable/rpm", upgrader="dnf-automatic or a dnf upgrade"),
+}
+
+
+def _cmd(host: Host) -> Commands:
+    return COMMANDS.get(host.family, COMMANDS["debian"])
 
 
 @dataclass(frozen=True)
@@ -84,7 +127,7 @@ def _visibility(host: Host) -> list[Finding]:
         found.append(Finding("gpu-vfio", "error", "GPU bound to vfio-pci (passthrough)",
                              f"{', '.join(vfio)} belongs to vfio-pci, so the nvidia driver cannot use it",
                              "remove the GPU's ids from vfio-pci.ids on the kernel command line / "
-                             "modprobe.d, update-initramfs -u and reboot"))
+                             f"modprobe.d, {_cmd(host).initramfs.removeprefix('sudo ')} and reboot"))
     if host.container and not host.dev_nvidia:
         found.append(Finding("gpu-hidden", "error", "GPU present but hidden from this container",
                              "the PCI bus shows an NVIDIA GPU, but there is no /dev/nvidia* device here",
@@ -104,7 +147,7 @@ def _nouveau(host: Host) -> list[Finding]:
     return [Finding("nouveau-loaded", "error", "nouveau is loaded",
                     "the open-source nouveau driver holds the GPU, so the nvidia module cannot bind to it",
                     "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' | sudo tee "
-                    "/etc/modprobe.d/blacklist-nouveau.conf && sudo update-initramfs -u && sudo reboot")]
+                    f"/etc/modprobe.d/blacklist-nouveau.conf && {_cmd(host).initramfs} && sudo reboot")]
 
 
 def _secure_boot(host: Host) -> list[Finding]:
@@ -112,10 +155,7 @@ def _secure_boot(host: Host) -> list[Finding]:
         return []
     signer = host.modinfo.get("signer")
     branch = _branch(host) or "<branch>"
-    signed_fix = (f"use Canonical's signed precompiled module: sudo apt-get install "
-                  f"linux-modules-nvidia-{branch}-server-{host.kernel}; or enroll the DKMS signing key: "
-                  "sudo mokutil --import /var/lib/shim-signed/mok/MOK.der, reboot and confirm it at the "
-                  "MOK manager on the console; or turn Secure Boot off in the firmware")
+    signed_fix = _cmd(host).signed_fix.format(branch=branch, kernel=host.kernel)
     if not signer:
         return [Finding("secure-boot-unsigned", "error", "Secure Boot is on and the nvidia module is unsigned",
                         f"{host.modinfo.get('filename', 'nvidia.ko')} has no signature, so the kernel refuses "
@@ -130,22 +170,31 @@ def _branch(host: Host) -> str | None:
         m = re.search(r"-(\d{3})(?:-|$)", p.name)
         if m:
             return m.group(1)
+    if host.family == "rhel":   # NVIDIA's RPMs name no branch: the driver package's version does
+        return next((p.version[:3] for p in _installed(host, ("nvidia-driver",)) if p.version[:3].isdigit()), None)
     return None
 
 
 def _kernel_build(host: Host) -> list[Finding]:
     if host.container or host.packages is None:
         return []
-    kernel, names = host.kernel, {p.name for p in host.packages}
-    uses_dkms = any(n.startswith("nvidia-dkms") or n == "nvidia-kernel-dkms" for n in names) or any(
+    kernel, names, cmd = host.kernel, {p.name for p in host.packages}, _cmd(host)
+    uses_dkms = any(n.startswith("nvidia-dkms") or n == "nvidia-kernel-dkms" or
+                    (n.startswith("kmod-nvidia") and n.endswith("-dkms")) for n in names) or any(
         e.module == "nvidia" for e in host.dkms or ())
     if any(n.startswith("linux-modules-nvidia") and n.endswith(kernel) for n in names):
         return []  # precompiled modules for the running kernel: DKMS does not matter
+    if host.family == "rhel" and any(n.startswith("kmod-nvidia") and not n.endswith("-dkms") and
+                                     kernel.rsplit(".", 1)[0] in n for n in names):
+        return []  # NVIDIA's precompiled kmod for the running kernel
     found = []
-    if uses_dkms and f"linux-headers-{kernel}" not in names:
+    headers = cmd.headers.format(kernel=kernel)
+    have_headers = headers in names or (host.family == "rhel" and any(
+        p.name == "kernel-devel" and kernel.startswith(p.version) for p in host.packages))
+    if uses_dkms and not have_headers:
         found.append(Finding("headers-missing", "error", f"kernel headers for {kernel} are not installed",
-                             "DKMS builds the nvidia module against linux-headers-<running kernel>",
-                             f"sudo apt-get install {shlex.quote('linux-headers-' + kernel)} && "
+                             f"DKMS builds the nvidia module against {cmd.headers.format(kernel='<running kernel>')}",
+                             f"{cmd.install} {shlex.quote(headers)} && "
                              f"sudo dkms autoinstall -k {shlex.quote(kernel)}"))
     if uses_dkms and host.dkms is not None:
         mine = [e for e in host.dkms if e.module == "nvidia"]
@@ -159,8 +208,7 @@ def _kernel_build(host: Host) -> list[Finding]:
         found.append(Finding("module-missing", "error", f"no nvidia kernel module for {kernel}",
                              "driver packages are installed, but none provides a module for the running kernel "
                              "(typical after a kernel upgrade with precompiled modules)",
-                             f"sudo apt-get install linux-modules-nvidia-{_branch(host) or '<branch>'}-server-"
-                             f"{kernel}, or boot the previous kernel"))
+                             cmd.module_fix.format(branch=_branch(host) or "<branch>", kernel=kernel)))
     return found
 
 
@@ -176,8 +224,8 @@ def _mismatch(host: Host) -> list[Finding]:
                                      f"loaded kernel module {loaded}, user-space driver {user}" if loaded and user
                                      else None]))
     return [Finding("driver-mismatch", "error", "driver/library version mismatch: reboot needed",
-                    detail + "; the driver was upgraded (often by unattended-upgrades) without a reboot",
-                    REBOOT_FIX + "; then hold the driver packages (apt-mark hold)")]
+                    detail + f"; the driver was upgraded (often by {_cmd(host).upgrader}) without a reboot",
+                    REBOOT_FIX + f"; then hold the driver packages ({_cmd(host).hold.removeprefix('sudo ')})")]
 
 
 def _driver_state(host: Host, blocked: bool) -> list[Finding]:
@@ -200,7 +248,7 @@ def _driver_state(host: Host, blocked: bool) -> list[Finding]:
     if host.smi is None:
         return [Finding("nvidia-smi-missing", "warning", f"driver {host.module.version} loaded, nvidia-smi missing",
                         "the user-space driver utilities are not installed",
-                        f"sudo apt-get install nvidia-utils-{_branch(host) or '<branch>'}-server")]
+                        f"{_cmd(host).install} {_cmd(host).smi.format(branch=_branch(host) or '<branch>')}")]
     return [Finding("nvidia-smi-failed", "error", "nvidia-smi failed", host.smi.error or "",
                     "sudo dmesg | grep -i -e nvrm -e xid")]
 
@@ -304,7 +352,7 @@ def _docker(host: Host) -> list[Finding]:
     return [Finding("docker-no-nvidia-runtime", "warning", "Docker has no nvidia runtime",
                     f"runtimes: {', '.join(sorted(host.runtimes)) or 'none'}; docker run --gpus fails",
                     configure + " (merges into /etc/docker/daemon.json)" if has_ctk else
-                    "install nvidia-container-toolkit (repo nvidia.github.io/libnvidia-container/stable/deb), "
+                    f"install nvidia-container-toolkit (repo {_cmd(host).ctk_repo}), "
                     "then: " + configure + " (merges into /etc/docker/daemon.json)")]
 
 
@@ -316,6 +364,6 @@ def _holds(host: Host) -> list[Finding]:
     if not loose:
         return [Finding("driver-held", "ok", "driver packages are held")]
     return [Finding("driver-not-held", "warning", "driver packages are not held",
-                    f"unattended-upgrades can upgrade {', '.join(loose)} under a running module "
+                    f"{_cmd(host).upgrader} can upgrade {', '.join(loose)} under a running module "
                     "('Driver/library version mismatch' until reboot)",
-                    "sudo apt-mark hold " + " ".join(shlex.quote(n) for n in loose))]
+                    f"{_cmd(host).hold} " + " ".join(shlex.quote(n) for n in loose))]

@@ -177,6 +177,26 @@ def parse_dpkg(text: str | None) -> tuple[Package, ...]:
     return tuple(packages)
 
 
+def parse_rpm(text: str | None) -> tuple[Package, ...]:
+    """`rpm -qa --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\n'` lines (every one installed)."""
+    packages = []
+    for line in (text or "").splitlines():
+        name, sep, version = line.partition("\t")
+        if sep and name.strip():
+            packages.append(Package(name.strip(), version.strip()))
+    return tuple(packages)
+
+
+def parse_versionlock(text: str | None) -> frozenset[str]:
+    """`dnf versionlock list` ("nvidia-driver-3:550.54.15-1.el9.*") -> locked package names."""
+    names = set()
+    for line in (text or "").splitlines():
+        m = re.match(r"^(?:!)?(?P<name>.+?)-(?:\d+:)?[^-]+-[^-]+$", line.strip())
+        if m:
+            names.add(m["name"])
+    return frozenset(names)
+
+
 def parse_dkms(text: str | None) -> tuple[DkmsEntry, ...]:
     """`dkms status`, both "nvidia/550.54.15, 6.5.0-21-generic, x86_64: installed" (dkms >= 2.8)
     and "nvidia, 470.82.00, 5.4.0-91-generic, x86_64: installed" (older)."""
@@ -234,7 +254,7 @@ class Host:
     modules: frozenset[str]
     modinfo: dict[str, str]
     secure_boot: bool | None
-    packages: tuple[Package, ...] | None  # installed only; None: no dpkg
+    packages: tuple[Package, ...] | None  # installed only; None: neither dpkg nor rpm
     dkms: tuple[DkmsEntry, ...] | None    # None: no dkms
     runtimes: frozenset[str] | None
     holds: frozenset[str]
@@ -244,6 +264,7 @@ class Host:
     python: str | None
     frameworks: dict[str, dict]           # "torch"/"tensorflow" -> {version, cuda, arch_list} or {error}
     frameworks_error: str | None = None
+    family: str = "debian"                # the package database that answered: "debian" (dpkg) or "rhel" (rpm)
 
 
 def _out(raw: dict, name: str, ok_only: bool = True) -> str | None:
@@ -279,8 +300,15 @@ def read_facts(raw: dict) -> Host:
     secure_boot = parse_mokutil(_out(raw, "mokutil", ok_only=False))
     if secure_boot is None and raw.get("secure_boot_efivar") is not None:
         secure_boot = raw["secure_boot_efivar"] == 1
-    dpkg = cmds.get("dpkg")
+    dpkg, rpm = cmds.get("dpkg"), cmds.get("rpm")
     frameworks, fw_error = _frameworks(raw)
+    family = "rhel" if dpkg is None and rpm is not None else "debian"
+    if family == "rhel":
+        packages: tuple[Package, ...] | None = parse_rpm(_out(raw, "rpm"))
+        holds = parse_versionlock(_out(raw, "dnf_holds"))
+    else:
+        packages = tuple(p for p in parse_dpkg(dpkg.get("out")) if p.installed) if dpkg else None
+        holds = parse_holds(_out(raw, "apt_holds"))
     return Host(
         kernel=str(raw.get("kernel") or ""),
         container=bool(raw.get("container")),
@@ -290,14 +318,15 @@ def read_facts(raw: dict) -> Host:
         modules=parse_modules(files.get("/proc/modules") or _out(raw, "lsmod")),
         modinfo=parse_modinfo(_out(raw, "modinfo")),
         secure_boot=secure_boot,
-        packages=tuple(p for p in parse_dpkg(dpkg.get("out")) if p.installed) if dpkg else None,
+        packages=packages,
         dkms=parse_dkms(_out(raw, "dkms")) if cmds.get("dkms") else None,
         runtimes=parse_docker_runtimes(_out(raw, "docker_runtimes"), files.get("/etc/docker/daemon.json")),
-        holds=parse_holds(_out(raw, "apt_holds")),
+        holds=holds,
         dev_nvidia=tuple(raw.get("dev_nvidia") or ()),
         env=dict(raw.get("env") or {}),
         shm_bytes=raw.get("shm_bytes"),
         python=raw.get("python"),
         frameworks=frameworks,
         frameworks_error=fw_error,
+        family=family,
     )

@@ -27,6 +27,9 @@ SMI_FIELDS = "index,name,pci.bus_id,driver_version,compute_cap,memory.total"
 SMI_FIELDS_OLD = "index,name,pci.bus_id,driver_version,memory.total"  # drivers that lack compute_cap
 DPKG_FORMAT = "${db:Status-Abbrev}\\t${Package}\\t${Version}\\n"
 DPKG_PATTERNS = ["nvidia-*", "libnvidia-*", "linux-modules-nvidia-*", "cuda-drivers*", "cuda-compat-*"]
+# RHEL family (Rocky Linux, AlmaLinux): the same packages asked of rpm; NVIDIA's names carry no branch there.
+RPM_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"
+RPM_PATTERNS = ["nvidia-*", "kmod-nvidia*", "libnvidia-*", "cuda-drivers*", "cuda-compat-*", "kernel-devel", "dkms"]
 SECURE_BOOT_VAR = "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 FILES = ["/proc/driver/nvidia/version", "/proc/modules", "/etc/docker/daemon.json"]
 ENV = ["CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"]
@@ -121,6 +124,8 @@ def jobs(kernel, python):
         "dkms": (["dkms", "status"], TIMEOUT),
         "docker_runtimes": (["docker", "info", "--format", "{{json .Runtimes}}"], TIMEOUT),
         "apt_holds": (["apt-mark", "showhold"], TIMEOUT),
+        "rpm": (["rpm", "-qa", "--qf", RPM_FORMAT] + RPM_PATTERNS, TIMEOUT),
+        "dnf_holds": (["dnf", "-q", "versionlock", "list"], TIMEOUT),
     }
     if python:
         out["frameworks"] = ([python, "-c", FRAMEWORKS], FRAMEWORK_TIMEOUT)

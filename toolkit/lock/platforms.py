@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from toolkit.lock.model import LockError
 
-# glibc of each release, from the distribution's own libc6 package (packages.debian.org,
-# packages.ubuntu.com).
+# glibc of each release, from the distribution's own libc6 / glibc package (packages.debian.org,
+# packages.ubuntu.com, the RHEL 8/9 package lists).
 GLIBC: dict[tuple[str, str], tuple[int, int]] = {
     ("ubuntu", "20.04"): (2, 31),
     ("ubuntu", "22.04"): (2, 35),
@@ -23,6 +23,11 @@ GLIBC: dict[tuple[str, str], tuple[int, int]] = {
     ("debian", "11"): (2, 31),
     ("debian", "12"): (2, 36),
     ("debian", "13"): (2, 41),
+    # RHEL rebuilds: glibc of RHEL 8 / 9 (the rebuilds ship RHEL's package unchanged).
+    ("rocky", "8"): (2, 28),
+    ("rocky", "9"): (2, 34),
+    ("almalinux", "8"): (2, 28),
+    ("almalinux", "9"): (2, 34),
 }
 UV_MAX_MANYLINUX = (2, 40)
 ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}

@@ -104,7 +104,7 @@ REPO_CONFIGURED = osfamily.DEBIAN.repo_configured
 
 # facts MODE FLOOR KERNEL_PREFIX PACKAGE...: one JSON line for the Ansible tasks; action is skip (no
 # GPU, MODE auto), adopt (a driver >= FLOOR runs), refuse (an older driver runs) or install.
-DRIVER_FACTS = HAS_GPU + DRIVER_VERSION + PACKAGES + KERNEL_META + (
+_DRIVER_FACTS = (
     'mode="$1"; floor="$2"; prefix="$3"; shift 3\n'
     'v="$(running_driver)"\n'
     'if [ "$mode" = auto ] && ! has_nvidia_gpu; then action=skip\n'
@@ -115,26 +115,76 @@ DRIVER_FACTS = HAS_GPU + DRIVER_VERSION + PACKAGES + KERNEL_META + (
     'if [ -n "$prefix" ]; then kp="\\"$prefix$(uname -r)\\", \\"$prefix$(kernel_meta)\\""; fi\n'
     'printf \'{"action": "%s", "driver": "%s", "kernel_packages": [%s]}\\n\' "$action" "$v" "$kp"\n'
 )
+DRIVER_FACTS = HAS_GPU + DRIVER_VERSION + PACKAGES + KERNEL_META + _DRIVER_FACTS
+
+
+def driver_facts(family: str) -> str:
+    packages, kernel_meta, _ = for_family(family)
+    return HAS_GPU + DRIVER_VERSION + packages + kernel_meta + _DRIVER_FACTS
+
+# RHEL family: kernel-devel has no flavour metapackage, so the "flavour" is the running kernel itself
+# (KERNEL_PREFIX + it is kernel-devel-$(uname -r) again); what a lock holds is every installed NVIDIA
+# driver package not locked yet (the module stream already keeps the branch).
+KERNEL_META_RHEL = (
+    "kernel_meta() {\n"
+    "  uname -r\n"
+    "}\n"
+)
+HOLD_LIST_RHEL = (
+    "hold_list() {\n"
+    "  local p\n"
+    "  shift 2\n"
+    "  {\n"
+    '    for p in "$@"; do echo "$p"; done\n'
+    "    rpm -qa --qf '%{NAME}\\n' 'nvidia-*' 'kmod-nvidia*' 'libnvidia-*' 2>/dev/null\n"
+    "  } | sort -u | while read -r p; do\n"
+    '    dnf -q versionlock list 2>/dev/null | grep -q -- "^${p}-[0-9]" || echo "$p"\n'
+    "  done\n"
+    "}\n"
+)
+
+
+def for_family(family: str) -> tuple[str, str, str]:
+    """(package functions, kernel_meta, hold_list) of the driver scripts for an OS family."""
+    if family == "debian":
+        return PACKAGES, KERNEL_META, HOLD_LIST
+    return osfamily.get(family).package_functions, KERNEL_META_RHEL, HOLD_LIST_RHEL
+
 
 # probe MODE FLOOR LOCK KERNEL_PREFIX PACKAGE...: done when there is no GPU (MODE auto), a driver
 # >= FLOOR runs (adopted), or every package (and KERNEL_PREFIX + the running kernel's release) is
 # installed - and held when LOCK is 1 - with a reboot still to come.
-DRIVER_PROBE = HAS_GPU + DRIVER_VERSION + PACKAGES + (
+_DRIVER_CHECK = (
     'mode="$1"; floor="$2"; lock="$3"; prefix="$4"; shift 4\n'
     'if [ "$mode" = auto ] && ! has_nvidia_gpu; then exit 0; fi\n'
     'if driver_at_least "$floor"; then exit 0; fi\n'
     'if [ -n "$prefix" ]; then set -- "$@" "$prefix$(uname -r)"; fi\n'
     'if [ "$lock" = 1 ]; then held "$@"; else installed "$@"; fi\n'
 )
+DRIVER_PROBE = HAS_GPU + DRIVER_VERSION + PACKAGES + _DRIVER_CHECK
+
+
+def driver_probe(family: str) -> str:
+    """DRIVER_PROBE asking the family's package database (rhel: the kernel-devel package is not held)."""
+    if family == "debian":
+        return DRIVER_PROBE
+    return HAS_GPU + DRIVER_VERSION + osfamily.get(family).package_functions + _DRIVER_CHECK.replace(
+        'if [ "$lock" = 1 ]; then held "$@"', 'if [ "$lock" = 1 ]; then installed "$@" && held "$1"')
 
 # probe MODE PACKAGE...: done when there is no GPU (MODE auto), or the packages are installed and,
 # where Docker is installed, /etc/docker/daemon.json names the nvidia runtime.
-CONTAINER_TOOLKIT_PROBE = HAS_GPU + PACKAGES + (
+_CONTAINER_TOOLKIT_CHECK = (
     'mode="$1"; shift\n'
     'if [ "$mode" = auto ] && ! has_nvidia_gpu; then exit 0; fi\n'
     'installed "$@" || exit 1\n'
     "if command -v docker >/dev/null 2>&1; then grep -q '\"nvidia\"' /etc/docker/daemon.json 2>/dev/null; fi\n"
 )
+CONTAINER_TOOLKIT_PROBE = HAS_GPU + PACKAGES + _CONTAINER_TOOLKIT_CHECK
+
+
+def container_toolkit_probe(family: str) -> str:
+    """CONTAINER_TOOLKIT_PROBE asking the given OS family's package database (the toolkit has RPMs too)."""
+    return HAS_GPU + osfamily.get(family).package_functions + _CONTAINER_TOOLKIT_CHECK
 
 
 # Exits 0 when every requirement of the files (as toolkit writes them: one PEP 508 requirement per line, then

@@ -299,7 +299,7 @@ class PackageRepository(Step):
     def source_line(self) -> str:
         f = osfamily.get(self.family)
         url = self.url + (f.arch_variable if self.arch_in_url else "")
-        return f.repo_line.format(key=self.signed_by, url=url, suite=self.suite,
+        return f.repo_line.format(name=self.name, key=self.signed_by, url=url, suite=self.suite,
                                   components="".join(" " + c for c in self.components))
 
     def probe(self):
@@ -346,9 +346,14 @@ class NvidiaDriver(Step):
     min_version: str = ""                  # the driver the plan's CUDA needs
     install_mode: str = "auto"             # auto | always
     repository: PackageRepository | None = None   # cuda-repo: NVIDIA's CUDA repository, set up first
+    module_stream: str = ""                # RHEL family: the nvidia-driver module stream (550-open, 550-dkms)
+
+    @property
+    def family(self) -> str:
+        return self.repository.family if self.repository is not None else "debian"
 
     def probe(self):
-        return ("sh", "-c", host_probes.DRIVER_PROBE, "probe", self.install_mode, self.min_version,
+        return ("sh", "-c", host_probes.driver_probe(self.family), "probe", self.install_mode, self.min_version,
                 "1" if self.lock else "0", self.kernel_prefix, *self.packages)
 
 
@@ -361,7 +366,9 @@ class ContainerToolkit(Step):
     install_mode: str = "auto"
 
     def probe(self):
-        return ("sh", "-c", host_probes.CONTAINER_TOOLKIT_PROBE, "probe", self.install_mode, *self.packages)
+        family = self.repository.family if self.repository is not None else "debian"
+        return ("sh", "-c", host_probes.container_toolkit_probe(family), "probe", self.install_mode,
+                *self.packages)
 
 
 def repositories(steps) -> tuple[PackageRepository, ...]:

@@ -134,7 +134,7 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
     u = p.user
     target = Target(
         distro=p.os.distro, os_version=p.os.version, base_image=res.base_image,
-        python_version=res.python, python_bin="python3", venv=p.python.venv,
+        python_version=res.python, python_bin=res.python_bin, venv=p.python.venv,
         user=u.name if u.create else None, uid=u.uid if u.create else None, gid=u.gid if u.create else None,
         home=f"/home/{u.name}" if u.create else None, gpu=p.gpu.enabled,
     )

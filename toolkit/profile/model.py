@@ -72,7 +72,7 @@ class Strict(BaseModel):
 class OS(Strict):
     """Target operating system."""
 
-    distro: Literal["ubuntu", "debian"] = "ubuntu"
+    distro: Literal["ubuntu", "debian", "rocky", "almalinux"] = "ubuntu"
     version: Version = "22.04"
     base_image: ImageRef | None = Field(
         default=None, description="Container base image override (mirrors, air-gapped registries)."
@@ -93,8 +93,9 @@ class Driver(Strict):
         "driver the chosen CUDA needs.")
     strategy: Literal["auto", "ubuntu-signed", "cuda-repo", "dkms"] = Field(
         default="auto", description="auto: Canonical's signed prebuilt modules on Ubuntu (Secure Boot works), "
-        "NVIDIA's CUDA repository (DKMS) on Debian.")
-    lock: bool = Field(default=True, description="apt-mark hold the driver packages so upgrades cannot cause "
+        "NVIDIA's CUDA repository (DKMS) on Debian; on Rocky/AlmaLinux cuda-repo only (its nvidia-driver module "
+        "streams).")
+    lock: bool = Field(default=True, description="apt-mark hold (dnf versionlock) the driver packages so upgrades cannot cause "
                        "'Driver/library version mismatch'.")
     open_kernel_modules: bool | Literal["auto"] = Field(
         default="auto", description="NVIDIA's open kernel modules (Turing or newer; Blackwell needs them). auto: "

@@ -47,7 +47,8 @@ IP_ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|::1?|[0-9a-fA-F:]+)$")
 DESCRIBE = {
     VERSION: "a version such as \"3.11\" or \"12.8\" (digits and dots, quoted)",
     PROFILE_NAME: "lower-case letters, digits, '.', '_' or '-'",
-    APT_PACKAGE: "a Debian package name, optionally '=version' (e.g. git or curl=7.88.1-10)",
+    APT_PACKAGE: "an OS package name, optionally '=version' (e.g. git or curl=7.88.1-10; on Rocky Linux/AlmaLinux "
+                 "the same form, written name-version for dnf)",
     PIP_REQUIREMENT: "a pip requirement such as numpy, numpy==1.26.4 or pandas>=2,<3 (no URLs, markers or shell text)",
     UNIX_NAME: "a Unix user name (lower-case letters, digits, '_' or '-', starting with a letter or '_')",
     ABS_PATH: "an absolute path of letters, digits, '.', '_', '@', '+', '-' and '/'",

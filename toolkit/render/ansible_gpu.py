@@ -35,7 +35,7 @@ def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
     scan = [step.install_mode, step.min_version, step.kernel_prefix, *step.packages]
     tasks = [
         _read_only(A.step_name(step, "look at this host (PCI devices, running driver, kernel)"),
-                   ["sh", "-c", host_probes.DRIVER_FACTS, "facts", *scan], f"{facts}_scan"),
+                   ["sh", "-c", host_probes.driver_facts(step.family), "facts", *scan], f"{facts}_scan"),
         {"name": A.step_name(step, "host facts"),
          "ansible.builtin.set_fact": {facts: A.Template(f"{{{{ {facts}_scan.stdout | from_json }}}}")}},
         {"name": A.step_name(step, "no NVIDIA GPU"), "ansible.builtin.debug": {"msg": NO_GPU},
@@ -59,25 +59,46 @@ def driver_tasks(step: NvidiaDriver, n: int, plan: Plan) -> list[dict]:
                                   update_cache=False), go)
     kernel[family.ansible_package_module]["name"] = A.Template(f"{{{{ {facts}.kernel_packages }}}}")
     kernel["register"] = f"{facts}_kernel"
-    tasks += [install, kernel]
+    if step.module_stream:
+        # RHEL family: EPEL's dkms and kernel-devel first (the stream's kmod is built by DKMS when it installs),
+        # then the stream's default profile, which brings the packages.
+        stream = _when(A.package_task(family, A.step_name(step, f"module stream nvidia-driver:{step.module_stream}"),
+                                      [f"@nvidia-driver:{step.module_stream}"], update_cache=False), go)
+        tasks += [_when(A.package_task(family, A.step_name(step, "EPEL (dkms)"), ["epel-release"]), go), kernel,
+                  {**stream, "register": f"{facts}_stream"}, install]
+    else:
+        tasks += [install, kernel]
+    initramfs = ["dracut", "--force"] if step.family == "rhel" else ["update-initramfs", "-u"]
     if step.blacklist_nouveau:
         copy = _when(A.copy_tasks(A.step_name(step, NOUVEAU), NOUVEAU, "blacklist nouveau\noptions nouveau modeset=0\n")[-1],
                      go)
         tasks += [{**copy, "register": f"{facts}_nouveau"},
-                  _when({"name": A.step_name(step, "update-initramfs -u"),
-                         "ansible.builtin.command": {"argv": ["update-initramfs", "-u"]}, "changed_when": True},
+                  _when({"name": A.step_name(step, " ".join(initramfs)),
+                         "ansible.builtin.command": {"argv": initramfs}, "changed_when": True},
                         go, f"{facts}_nouveau is changed")]
     changed = f"({facts}_installed is changed or {facts}_kernel is changed)"
+    if step.module_stream:
+        changed = f"({facts}_installed is changed or {facts}_kernel is changed or {facts}_stream is changed)"
     if step.lock:
         kernel_prefix = step.kernel_prefix if step.strategy == "ubuntu-signed" else ""
-        hold = ["sh", "-c", host_probes.PACKAGES + host_probes.KERNEL_META + host_probes.HOLD_LIST + 'hold_list "$@"',
+        packages, kernel_meta, hold_list = host_probes.for_family(step.family)
+        hold = ["sh", "-c", packages + kernel_meta + hold_list + 'hold_list "$@"',
                 "hold", step.branch, kernel_prefix, *step.packages]
+        loop = A.Template(f"{{{{ {facts}_hold.stdout_lines | default([]) }}}}")
+        if step.family == "rhel":
+            # hold_list names only what is not locked yet: each one is a change (no collection module needed)
+            lock = {"name": A.step_name(step, " ".join(family.hold)),
+                    "ansible.builtin.command": {"argv": [*family.hold, A.Template("{{ item }}")]},
+                    "loop": loop, "changed_when": True}
+        else:
+            lock = {"name": A.step_name(step, " ".join(family.hold)),
+                    family.ansible_hold_module: {"name": A.Template("{{ item }}"), **dict(family.ansible_hold_args)},
+                    "loop": loop}
+        if step.family == "rhel":
+            tasks.append(_when(A.package_task(family, A.step_name(step, "dnf's versionlock plugin"),
+                                              ["python3-dnf-plugin-versionlock"], update_cache=False), go))
         tasks += [_when(_read_only(A.step_name(step, "packages to hold"), hold, f"{facts}_hold"), go),
-                  _when({"name": A.step_name(step, " ".join(family.hold)),
-                         family.ansible_hold_module: {"name": A.Template("{{ item }}"),
-                                                      **dict(family.ansible_hold_args)},
-                         "loop": A.Template(f"{{{{ {facts}_hold.stdout_lines | default([]) }}}}")},
-                        go, "not ansible_check_mode")]
+                  _when(lock, go, "not ansible_check_mode")]
     tasks += [
         _when({"name": A.step_name(step, "mark the reboot it needs"),
                "ansible.builtin.copy": {"dest": "/var/run/reboot-required", "content": "*** System restart required ***\n",

@@ -56,5 +56,9 @@ def repository_tasks(repo: PackageRepository, step: Step, reg: str, *conditions:
              *go, own, "not ansible_check_mode"),
         when({**A.copy_tasks(A.step_name(step, repo.source_path), repo.source_path, repo.source_line())[-1],
               "register": f"{reg}_list"}, *go, own),
+        *([when({"name": A.step_name(step, f"import {repo.signed_by} (fingerprint checked again)"),
+                 family.ansible_key_module: {"key": repo.signed_by, "fingerprint": repo.key_fingerprint,
+                                             "state": "present"}}, *go, own, "not ansible_check_mode")]
+          if family.ansible_key_module else []),
         refresh(family, step, *go, f"{reg}_list is changed"),
     ]

@@ -67,6 +67,7 @@ USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps 
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
 # Why a hadolint rule is ignored: its "pin versions" rule of the family's package manager (image_unpinned_rule).
 UNPINNED_REASON = "versions come from the base image's release; pin one with name=version in the profile"
+CACHED_REASON = "the package cache is a BuildKit cache mount, never part of a layer"
 
 
 # ---------------------------------------------------------------- quoting and validation
@@ -156,13 +157,14 @@ class _Build:
         return [f"USER {self.user_ref(name)}"]
 
     def run(self, commands: list[str], mounts: tuple[str, ...] = (), as_user: str = "root",
-            ignore: tuple[str, ...] = ()) -> list[str]:
-        """One RUN instruction (after a USER switch if needed), commands joined with &&."""
+            ignore: tuple[tuple[str, str], ...] = ()) -> list[str]:
+        """One RUN instruction (after a USER switch if needed), commands joined with &&; `ignore`: the
+        hadolint rules (code, why) it is exempt from."""
         parts = list(mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
         lines = self.switch_to(as_user)
         if ignore:
-            lines += [comment(f"{code}: {UNPINNED_REASON}") for code in ignore]
-            lines.append(f"# hadolint ignore={','.join(ignore)}")
+            lines += [comment(f"{code}: {why}") for code, why in ignore]
+            lines.append(f"# hadolint ignore={','.join(code for code, _ in ignore)}")
         return lines + ["RUN " + CONT.join(parts)]
 
     def copy(self, path: str, content: str, mode: str, owner: str) -> list[str]:
@@ -185,7 +187,7 @@ class _Build:
 def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) -> list[str]:
     install = family.image_install + ITEM + ITEM.join(q(p) for p in packages)
     unpinned = any(family.package_name(p) == p for p in packages)
-    ignore = (family.image_unpinned_rule,) if unpinned else ()
+    ignore = ((family.image_unpinned_rule, UNPINNED_REASON),) if unpinned else ()
     if b.buildkit:
         # Packages stay in BuildKit's cache mounts, never in a layer. The lists too: the first install of a
         # build refreshes them, later ones reuse them (refreshing only if that cache holds none under 30
@@ -195,7 +197,8 @@ def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) ->
         mounts = family.image_cache_mounts
         if b.shared_caches:
             mounts = tuple(m.replace(",sharing=locked", "") for m in mounts)
-        return b.run([*family.image_cache_prepare, update, install], mounts=mounts, ignore=ignore)
+        cached = tuple((code, CACHED_REASON) for code in family.image_cache_rules)
+        return b.run([*family.image_cache_prepare, update, install], mounts=mounts, ignore=ignore + cached)
     return b.run([family.image_update, install, *family.image_cleanup], ignore=ignore)
 
 

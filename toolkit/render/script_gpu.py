@@ -21,8 +21,8 @@ NON_FREE_HINT = ("enable Debian's contrib non-free non-free-firmware components 
 
 def library(count: int, family: osfamily.OsFamily = osfamily.DEBIAN) -> str:
     """The functions the GPU steps call; rendered once, before the first step."""
-    probes = (host_probes.HAS_GPU + host_probes.DRIVER_VERSION + host_probes.PACKAGES + host_probes.KERNEL_META
-              + host_probes.HOLD_LIST)
+    packages, kernel_meta, hold_list = host_probes.for_family(family.name)
+    probes = host_probes.HAS_GPU + host_probes.DRIVER_VERSION + packages + kernel_meta + hold_list
     return template("gpu-host.sh.j2").render(probes=probes, count=count, family=family)
 
 
@@ -32,9 +32,11 @@ def _ubuntu_signed(step: NvidiaDriver, plan: Plan) -> list[str]:
 
 
 def _cuda_repo(step: NvidiaDriver, plan: Plan) -> list[str]:
-    # NVIDIA's packages build the module with DKMS against linux-headers-$(uname -r) (kernel_prefix).
+    # NVIDIA's packages build the module with DKMS against linux-headers-$(uname -r) (kernel_prefix);
+    # on the RHEL family against kernel-devel-$(uname -r), from the enabled nvidia-driver module stream.
     repo = [script_repo.call(step.repository)] if step.repository else []
-    return [*repo, f"nvidia_install {sh(step.kernel_prefix, *step.packages)}"]
+    stream = [f"nvidia_module_stream {sh(step.module_stream)}"] if step.module_stream else []
+    return [*repo, *stream, f"nvidia_install {sh(step.kernel_prefix, *step.packages)}"]
 
 
 def _dkms(step: NvidiaDriver, plan: Plan) -> list[str]:

@@ -35,15 +35,42 @@ def dpkg_package(p, facts):
 
 def dpkg_package_version(p, facts):
     """os_package_version, Debian family: installed at exactly the locked version."""
-    name, locked, f = p["name"], p["version"], facts.get("dpkg") or {}
+    entry = (facts.get("dpkg") or {}).get(p["name"])
+    installed = entry["version"] if entry and entry["status"].startswith("ii") else None
+    return _locked(p, facts.get("dpkg") or {}, installed, "debian family need a Debian/Ubuntu target")
+
+
+def _locked(p, f: dict, installed: str | None, need: str):
+    """The installed version (None: not installed) against the locked one."""
+    name, locked = p["name"], p["version"]
     expected = f"{name} {locked} (locked)"
     if "_error" in f:
-        return Outcome(False, expected, f["_error"], "os_package checks of the debian family need a Debian/Ubuntu target")
-    entry = f.get(name)
-    if not entry or not entry["status"].startswith("ii"):
+        return Outcome(False, expected, f["_error"], f"os_package checks of the {need}")
+    if installed is None:
         return Outcome(False, expected, f"{name} not installed, locked {locked}", LOCKED_FIX)
-    return Outcome(entry["version"] == locked, expected, f"{name} {entry['version']}, locked {locked}"
-                   if entry["version"] != locked else f"{name} {locked}", LOCKED_FIX)
+    return Outcome(installed == locked, expected, f"{name} {installed}, locked {locked}"
+                   if installed != locked else f"{name} {locked}", LOCKED_FIX)
+
+
+def rpm_package(p, facts):
+    """os_package, RHEL family: an installed package provides the name (rpm -q --whatprovides)."""
+    name, f = p["name"], facts.get("rpm") or {}
+    if "_error" in f:
+        return Outcome(False, f"{name} installed (rpm)", f["_error"],
+                       "os_package checks of the rhel family need a Rocky Linux/AlmaLinux target")
+    entry = f.get(name)
+    if entry:
+        own = "" if entry["package"] == name else f" (as {entry['package']})"
+        return Outcome(True, f"{name} installed", f"{name} {entry['version']}{own}")
+    return Outcome(False, f"{name} installed", f"{name} not installed",
+                   f"dnf install -y --setopt=install_weak_deps=False {name}")
+
+
+def rpm_package_version(p, facts):
+    """os_package_version, RHEL family: installed at exactly the locked version-release."""
+    entry = (facts.get("rpm") or {}).get(p["name"])
+    return _locked(p, facts.get("rpm") or {}, entry["version"] if entry else None,
+                   "rhel family need a Rocky Linux/AlmaLinux target")
 
 
 LOCKED_FIX = "re-apply or rebuild from the lock (toolkit apply/build --locked), or refresh the lock (toolkit lock)"

@@ -125,13 +125,15 @@ def _framework_sections(name: str) -> Callable[[Check], list[str]]:
 
 # --------------------------------------------------------------------------- OS packages, per family
 # family -> (the probe gatherer that reads its package database, the evaluator of its facts).
-# A new family (rhel: rpm) adds a gatherer to the probe and a row here.
+# A new family adds a gatherer to the probe and a row here (rhel: rpm).
 PACKAGE_FAMILIES: Mapping[str, tuple[str, Callable[[Params, dict], Outcome]]] = {
     "debian": ("dpkg", sysm.dpkg_package),
+    "rhel": ("rpm", sysm.rpm_package),
 }
 # family -> the evaluator of an exact (locked) version, from the same gatherer's facts.
 PACKAGE_VERSIONS: Mapping[str, Callable[[Params, dict], Outcome]] = {
     "debian": sysm.dpkg_package_version,
+    "rhel": sysm.rpm_package_version,
 }
 
 

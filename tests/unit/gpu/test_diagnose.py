@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.gpu import Finding, diagnose
+from toolkit.gpu.parse import read_facts
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KERNEL = "5.15.0-97-generic"
@@ -334,3 +335,41 @@ def test_format_precompiled_550_server_modules_need_no_dkms_or_headers():
                   dkms=ok(fx("format_dkms_status_with_errors_570.txt")))
     found = codes(diagnose(raw))
     assert not {"headers-missing", "dkms-not-built", "module-missing"} & set(found)
+
+
+# ---------------------------------------------------------------- RHEL family (Rocky Linux / AlmaLinux)
+# rpm output in the probe's own format (`rpm -qa --qf '%{NAME}\t%{VERSION}-%{RELEASE}\n'`), written by hand from
+# NVIDIA's RHEL 9 package names (nvidia-driver module stream 550-dkms); not recorded on a real host.
+EL9_KERNEL = "5.14.0-427.13.1.el9_4.x86_64"
+EL9_RPMS = ("nvidia-driver\t550.54.15-1.el9\nnvidia-driver-cuda\t550.54.15-1.el9\n"
+            "kmod-nvidia-latest-dkms\t550.54.15-1.el9\ndkms\t3.0.13-1.el9\n")
+
+
+def rhel(**changes) -> dict:
+    raw = healthy(kernel=EL9_KERNEL, dpkg=None, apt_holds=None, dkms=ok(
+        f"nvidia/550.54.15, {EL9_KERNEL}, x86_64: installed\n"))
+    raw["commands"]["rpm"] = ok(EL9_RPMS + f"kernel-devel\t{EL9_KERNEL.rsplit('.', 1)[0]}\n")
+    raw["commands"]["dnf_holds"] = ok("nvidia-driver-3:550.54.15-1.el9.*\nnvidia-driver-cuda-3:550.54.15-1.el9.*\n"
+                                      "kmod-nvidia-latest-dkms-3:550.54.15-1.el9.*\n")
+    for key, value in changes.items():
+        raw["commands"][key] = value
+    return raw
+
+
+def test_rhel_host_reads_rpm_and_versionlock():
+    host = read_facts(rhel())
+    assert host.family == "rhel" and {p.name for p in host.packages} >= {"nvidia-driver", "kmod-nvidia-latest-dkms"}
+    assert host.holds == {"nvidia-driver", "nvidia-driver-cuda", "kmod-nvidia-latest-dkms"}
+    findings = diagnose(rhel())
+    assert "headers-missing" not in codes(findings) and by_code(findings, "driver-held").severity == "ok"
+
+
+def test_rhel_fixes_speak_dnf():
+    no_headers = diagnose(rhel(rpm=ok(EL9_RPMS), dnf_holds=ok("")))
+    headers = by_code(no_headers, "headers-missing")
+    assert headers.fix.startswith(f"sudo dnf install -y kernel-devel-{EL9_KERNEL} && sudo dkms autoinstall")
+    assert by_code(no_headers, "driver-not-held").fix.startswith("sudo dnf versionlock add ")
+    nouveau = by_code(diagnose(rhel(lsmod=ok(fx("lsmod_nvidia.txt") + "nouveau 2539520 0\n"))), "nouveau-loaded")
+    assert "sudo dracut --force" in nouveau.fix and "update-initramfs" not in nouveau.fix
+    every_fix = " ".join(f.fix + f.detail for f in no_headers)
+    assert "apt" not in every_fix and "dpkg" not in every_fix

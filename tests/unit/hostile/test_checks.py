@@ -25,7 +25,7 @@ def test_package_names_never_reach_a_shell_or_an_option(name, tmp_path, monkeypa
     assert result.status == FAILED and "not installed" in result.found
 
 
-@pytest.mark.parametrize("family", ["rhel", "", "../debian", "Debian", None])
+@pytest.mark.parametrize("family", ["arch", "", "../debian", "Debian", "RHEL", None])
 def test_a_family_toolkit_cannot_query_is_a_failed_check_never_a_crash(family):
     c = check("os_package", "os", "x", name="git", family=family)
     assert facts.request_for([c]) == {}

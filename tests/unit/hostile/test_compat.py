@@ -33,6 +33,8 @@ def _overlay(tmp_path, monkeypatch, content: bytes | None = None) -> str:
     (b"os: {ubuntu: {\"\x1b[31m\": {python: '3.9'}}}\n", "compat.yaml"),
     (b"\xff\xfe not utf-8", "UTF-8"),
     (b"[" * 5000, "compat.yaml"),
+    (b"os: {rocky: {'9': {python: '3.9', image: \"x\\nRUN id\"}}}\n", "image reference"),
+    (b"cuda: {image: {os_tags: {rocky: 'rocky$(id)'}}}\n", "OS name"),
 ])
 def test_hostile_user_overlay_is_refused_cleanly(content, needle, tmp_path, monkeypatch, capsys):
     _overlay(tmp_path, monkeypatch, content)

@@ -40,4 +40,18 @@ def test_unknown_family_is_refused(render):
         render(plan_of(step))
     with pytest.raises(ValueError, match="no OS family knows distro"):
         ca = TrustCA("network", "trust", files=())
-        render(dataclasses.replace(plan_of(ca), target=dataclasses.replace(plan_of().target, distro="rocky")))
+        render(dataclasses.replace(plan_of(ca), target=dataclasses.replace(plan_of().target, distro="centos")))
+
+
+RHEL_REPO = dataclasses.replace(REPO, family="rhel")
+
+
+def test_rhel_repository_fields_stay_inert():
+    plan = dataclasses.replace(plan_of(RHEL_REPO), target=dataclasses.replace(plan_of().target, distro="rocky"))
+    text = script.render_step(RHEL_REPO, 1, plan)
+    call = next(line for line in text.split("s1_apply() {\n", 1)[1].split("\n}\n", 1)[0:1])
+    words = shlex.split(call)
+    assert words[0] == "pinned_repo" and words[1] == HOSTILE and words[3] == RHEL_REPO.source_line().rstrip("\n")
+    assert words[-1] == HOSTILE and len(words) == 8
+    run = next(line for line in dockerfile.render(plan).files["Dockerfile"].splitlines() if line.startswith('RUN ["sh"'))
+    assert json.loads(run[len("RUN "):])[8] == RHEL_REPO.source_line()

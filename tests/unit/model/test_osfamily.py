@@ -12,7 +12,7 @@ import pytest
 
 from tests.unit.certs import ca_pair
 from toolkit.model import osfamily
-from toolkit.model.osfamily import DEBIAN, FAMILIES, OsFamily
+from toolkit.model.osfamily import DEBIAN, DNF, FAMILIES, OsFamily
 from toolkit.model.steps import Metadata, OsPackages, PackageRepository
 from toolkit.plan.builder import build_plan
 from toolkit.profile import model as profile_model
@@ -60,8 +60,8 @@ def test_names_and_distros_are_unique():
 def test_unknown_family_or_distro_is_refused():
     with pytest.raises(ValueError, match="unknown OS family 'dnf'"):
         osfamily.get("dnf")
-    with pytest.raises(ValueError, match="no OS family knows distro 'rocky'"):
-        osfamily.for_distro("rocky")
+    with pytest.raises(ValueError, match="no OS family knows distro 'centos'"):
+        osfamily.for_distro("centos")
     with pytest.raises(ValueError):
         OsPackages("os", "x", packages=("git",), family="nope").probe()
 
@@ -78,6 +78,24 @@ def test_debian_family_values():
     assert stale == ("/etc/apt/sources.list.d/debian.sources",)
     assert OsPackages("os", "x", packages=("git=1:2.39",)).kind == "AptPackages"
     assert OsPackages("os", "x", packages=("git=1:2.39",)).probe()[-1] == "git"
+
+
+def test_rhel_family_values():
+    assert osfamily.for_distro("rocky") is DNF and osfamily.for_distro("almalinux") is DNF
+    assert DNF.package_name("python3-setuptools") == "python3-setuptools"
+    assert DNF.package_name("curl-7.76.1") == "curl" and DNF.package_spec("curl=7.76.1") == "curl-7.76.1"
+    assert DEBIAN.package_spec("curl=7.88") == "curl=7.88" and DNF.package_spec("gcc-c++") == "gcc-c++"
+    assert DNF.source_path("r") == "/etc/yum.repos.d/r.repo" and DNF.keyring("r") == "/etc/pki/rpm-gpg/r.asc"
+    assert DNF.install[:3] == ("dnf", "-y", "--setopt=install_weak_deps=False")
+    assert OsPackages("os", "x", packages=("git",), family="rhel").kind == "DnfPackages"
+    repo = PackageRepository("m", "r", name="r", url="https://e.example/rpm/", arch_in_url=True,
+                             signed_by="/etc/pki/rpm-gpg/r.asc", family="rhel")
+    assert repo.source_line() == ("[r]\nname=r\nbaseurl=https://e.example/rpm/$basearch\nenabled=1\ngpgcheck=1\n"
+                                  "repo_gpgcheck=0\ngpgkey=file:///etc/pki/rpm-gpg/r.asc\n")
+    files, stale = DNF.mirror_files("rocky", "9", "http://mirror.example/rocky/")
+    assert files[0][0] == "/etc/yum.repos.d/toolkit-mirror.repo"
+    assert "baseurl=http://mirror.example/rocky/9/BaseOS/$basearch/os/" in files[0][1]
+    assert stale == ("/etc/yum.repos.d/rocky.repo",)
 
 
 def test_repository_source_line():
@@ -147,3 +165,18 @@ def _without_library(text: str, library: str) -> str:
     """text with the lines the family's template rendered removed (they may sit between other lines)."""
     lines = set(library.splitlines())
     return "\n".join(line for line in text.splitlines() if line not in lines)
+
+
+@pytest.mark.parametrize("name", ["datascience-cpu-rocky9", "pytorch-cuda-alma9"])
+def test_rhel_variants_say_no_debian_word(name):
+    """The bundled Rocky/Alma variants, every format: nothing of apt, dpkg or update-ca-certificates."""
+    from toolkit.profile.bundled import bundled_path
+
+    plan = build_plan(load_profile(bundled_path(name)))
+    plan = dataclasses.replace(plan, steps=tuple(s for s in plan.steps if not isinstance(s, Metadata)))
+    outputs = {"Dockerfile": dockerfile.render(plan).files["Dockerfile"],
+               "playbook": ansible.render(plan).files["ansible/playbook.yml"],
+               "setup.sh": script.render(plan).files["setup.sh"]}
+    for fmt, text in outputs.items():
+        found = sorted({m.group(0) for m in DEBIAN_WORDS.finditer(text)})
+        assert not found, f"{name} {fmt} says {found}"

@@ -90,6 +90,8 @@ ROOT_VENV = Venv("python", "venv", path=VENV, python="python3", owner="root")
 CASES = {
     "apt": ([STEPS["OS packages"]], None),
     "apt-pinned": ([OsPackages("os", "pinned", packages=("git=1:2.39.5-0+deb12u2",))], None),
+    "dnf": ([OsPackages("os", "OS packages", packages=("ca-certificates", "python3", "curl-7.76.1"), family="rhel")],
+            {**ROOT_TARGET, "distro": "rocky", "os_version": "9", "base_image": "rockylinux/rockylinux:9"}),
     "write-file": ([write_file("user", "sudoers", "/etc/sudoers.d/dev", "dev ALL=(ALL) ALL\n", mode="0440")], None),
     "write-file-owner": ([write_file("user", "owned", "/etc/x.conf", "x\n", owner="nobody")], None),
     "trust-ca": ([CA, STEPS["point pip at the CA bundle"]], None),

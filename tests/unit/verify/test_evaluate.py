@@ -301,3 +301,27 @@ def test_jupyter_service_accepts_any_address_behind_a_wildcard_ip():
     key6 = SERVICE_KEY.replace('"127.0.0.1"', '"::1"')
     assert evaluate(ipv6, facts(**{key6: dict(GOOD[SERVICE_KEY], listening=["::1"])})).status == PASSED
     assert evaluate(ipv6, facts(**{key6: dict(GOOD[SERVICE_KEY], listening=["::1", "::"])})).status == FAILED
+
+
+# RHEL family (rpm gatherer): facts as `rpm -q --whatprovides` gives them on Rocky 9 (curl-minimal provides curl).
+RPM_CURL = check("os_package", "os", "curl installed", ident="os_package:curl", name="curl", family="rhel")
+
+
+@pytest.mark.parametrize("rpm, status, found, hint", [
+    ({"curl": {"package": "curl-minimal", "version": "7.76.1-29.el9_4"}}, PASSED, "curl 7.76.1-29.el9_4 (as curl-minimal)", ""),
+    ({"curl": {"package": "curl", "version": "7.76.1-29.el9_4"}}, PASSED, "curl 7.76.1-29.el9_4", ""),
+    ({"curl": None}, FAILED, "curl not installed", "dnf install -y --setopt=install_weak_deps=False curl"),
+    ({"_error": "rpm not found (not a RHEL-family system)"}, FAILED, "rpm not found", "Rocky Linux/AlmaLinux"),
+])
+def test_rhel_os_package(rpm, status, found, hint):
+    result = evaluate(RPM_CURL, facts(rpm=rpm))
+    assert result.status == status and found in result.found and hint in result.hint, result
+
+
+def test_rhel_os_package_version():
+    locked = check("os_package_version", "lock", "curl locked", ident="os_package_version:curl", name="curl",
+                   version="7.76.1-29.el9_4", family="rhel")
+    good = {"curl": {"package": "curl", "version": "7.76.1-29.el9_4"}}
+    assert evaluate(locked, facts(rpm=good)).status == PASSED
+    older = evaluate(locked, facts(rpm={"curl": {"package": "curl", "version": "7.76.1-26.el9"}}))
+    assert older.status == FAILED and "locked 7.76.1-29.el9_4" in older.found

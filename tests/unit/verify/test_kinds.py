@@ -49,7 +49,7 @@ def _broken(**changes) -> dict:
     (_broken(request="not callable"), probe.GATHERERS, "shm: missing request"),
     (_broken(gathers=()), probe.GATHERERS, "shm: missing gathers"),
     (_broken(gathers=("shm", "nvme")), probe.GATHERERS, "shm: gatherers the probe does not offer: nvme"),
-    (kinds.KINDS, {**probe.GATHERERS, "rpm": None}, "probe gatherers no kind uses: rpm"),
+    (kinds.KINDS, {**probe.GATHERERS, "pacman": None}, "probe gatherers no kind uses: pacman"),
 ])
 def test_an_incomplete_table_is_refused(table, gatherers, message):
     with pytest.raises(TypeError, match="check-kind table") as err:
@@ -70,12 +70,18 @@ def test_os_package_carries_its_family():
 
 
 def test_a_family_toolkit_cannot_query_fails_with_what_to_do():
-    data = dict(CHECKS["os_package"].to_dict(), params={"name": "git", "family": "rhel"})
+    data = dict(CHECKS["os_package"].to_dict(), params={"name": "git", "family": "arch"})
     c = from_dict(data)
     assert facts.request_for([c]) == {} and facts.sections(c) == []
     result = evaluate(c, GOOD)
     assert result.status == FAILED
-    assert "cannot query OS family 'rhel'" in result.found and "debian" in result.hint
+    assert "cannot query OS family 'arch'" in result.found and "debian" in result.hint and "rhel" in result.hint
+
+
+def test_rhel_os_package_asks_rpm():
+    data = dict(CHECKS["os_package"].to_dict(), params={"name": "curl", "family": "rhel"})
+    c = from_dict(data)
+    assert facts.request_for([c]) == {"rpm": ["curl"]} and facts.sections(c) == ["rpm"]
 
 
 def test_suites_generated_before_the_rename_still_read():

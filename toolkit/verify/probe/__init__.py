@@ -20,7 +20,7 @@ from .main import GATHERERS, MODES, command_key, gather, jobs_for, writable_key
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, top_level, torch_facts, try_import
 from .servers import JUPYTER_PACKAGES, deferred_imports, jupyter, jupyter_key, settle_deferred
 from .services import jupyter_service, jupyter_service_key, listening
-from .system import command, dpkg, files, git, gpu, os_release, paths, shm, users
+from .system import command, dpkg, files, git, gpu, os_release, paths, rpm, shm, users
 
 # The parts in the order the shipped script concatenates them (a part only uses those before it at import).
 PARTS = ("base", "system", "folders", "accounts", "pythons", "servers", "services", "main")
@@ -30,7 +30,7 @@ __all__ = [
     "COMMAND_TIMEOUT", "GATHERERS", "JUPYTER_PACKAGES", "MODES", "PARTS", "bits_test", "command", "command_key",
     "deferred_imports", "dpkg", "files", "gather", "git", "gpu", "in_interpreter", "interp_facts", "jobs_for",
     "jupyter", "jupyter_key", "jupyter_service", "jupyter_service_key", "listening", "os_release", "owner_of",
-    "paths", "pip_check", "read", "run", "settle_deferred",
+    "paths", "pip_check", "read", "rpm", "run", "settle_deferred",
     "shm", "tf_facts", "top_level", "torch_facts", "try_import", "try_write", "unwritable_under", "users",
     "writable", "writable_key", "write_test",
 ]

@@ -16,7 +16,7 @@ from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
 from .services import jupyter_service, jupyter_service_key
-from .system import command, dpkg, files, git, gpu, os_release, paths, shm, users
+from .system import command, dpkg, files, git, gpu, os_release, paths, rpm, shm, users
 
 
 def gather_interp(python, preq):
@@ -32,7 +32,7 @@ def gather_tf(python, treq):
 
 
 GATHERERS = {
-    "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "paths": paths, "users": users,
+    "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "rpm": rpm, "paths": paths, "users": users,
     "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
     "jupyter_service": jupyter_service,
     "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
@@ -63,7 +63,7 @@ def jobs_for(req):
     for key in ("os_release", "shm"):
         if req.get(key):
             jobs[key] = (key, ())
-    for key in ("dpkg", "paths", "users", "files", "git", "ssh_keys", "dir_stats", "mount_facts"):
+    for key in ("dpkg", "rpm", "paths", "users", "files", "git", "ssh_keys", "dir_stats", "mount_facts"):
         if req.get(key):
             jobs[key] = (key, (req[key],))
     for wreq in req.get("writable", []):

@@ -30,6 +30,20 @@ def dpkg(names):
     return {name: found.get(name) for name in names}
 
 
+def rpm(names):
+    """RHEL family: the installed package providing each name (rpm -q --whatprovides, as dnf sees it: Rocky 9's
+    curl-minimal provides curl) and its version-release (None: nothing installed provides it)."""
+    if not shutil.which("rpm"):
+        return {"_error": "rpm not found (not a RHEL-family system)"}
+    out = {}
+    for name in names:
+        res = run(["rpm", "-q", "--whatprovides", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}\n", "--", name])
+        line = res["out"].splitlines()[0] if res["rc"] == 0 and res["out"].strip() else ""
+        parts = line.split("\t")
+        out[name] = {"package": parts[0], "version": parts[1]} if len(parts) == 2 else None
+    return out
+
+
 def paths(names):
     out = {}
     for path in names:

@@ -127,7 +127,8 @@ nvidia_blacklist_nouveau() {
   if [ "$(cat "$conf" 2>/dev/null || true)" != "$text" ]; then
     mkdir -p /etc/modprobe.d
     printf '%s\n' "$text" >"$conf"
-    if command -v update-initramfs >/dev/null 2>&1; then update-initramfs -u; fi
+    if command -v update-initramfs >/dev/null 2>&1; then update-initramfs -u
+    elif command -v dracut >/dev/null 2>&1; then dracut --force; fi
   fi
 }
 
