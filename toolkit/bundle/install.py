@@ -44,14 +44,16 @@ INSTALL_SH = r"""#!/usr/bin/env bash
 set -Eeuo pipefail
 here="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 root=__ROOT__
+dry=0
 for arg in "$@"; do
   case "$arg" in
-    --dry-run|--credentials=?*|--allow-format) ;;
+    --dry-run) dry=1 ;;
+    --credentials=?*|--allow-format) ;;
     -h|--help) echo "usage: bash install.sh   (as root; checks SHA256SUMS, then runs the bundled setup.sh)"; exit 0 ;;
     *) echo "install.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
-if [ "$(id -u)" != 0 ]; then
+if [ "$dry" = 0 ] && [ "$(id -u)" != 0 ]; then
   echo "install.sh: run as root (sudo bash install.sh)" >&2
   exit 2
 fi
@@ -67,11 +69,13 @@ if [ -e "$root" ] || [ -L "$root" ]; then
     exit 1
   fi
 fi
-if [ "$(readlink -- "$root" 2>/dev/null || true)" != "$here" ]; then
-  mkdir -p -- "$(dirname -- "$root")"
-  ln -sfn -- "$here" "$root"
+if [ "$dry" = 0 ]; then
+  if [ "$(readlink -- "$root" 2>/dev/null || true)" != "$here" ]; then
+    mkdir -p -- "$(dirname -- "$root")"
+    ln -sfn -- "$here" "$root"
+  fi
+  trap 'rm -f -- "$root"' EXIT
 fi
-trap 'rm -f -- "$root"' EXIT
 echo "bundle checked; installing from $here (no network needed)"
 bash "$here/__SETUP__" "$@"
 """

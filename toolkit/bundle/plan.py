@@ -15,7 +15,15 @@ import dataclasses
 
 from toolkit.bundle import layout
 from toolkit.model.plan import Plan
-from toolkit.model.steps import ContainerToolkit, CopyTree, Environment, NvidiaDriver, PackageRepository, PipInstall, Step
+from toolkit.model.steps import (
+    ContainerToolkit,
+    CopyTree,
+    Environment,
+    NvidiaDriver,
+    PackageRepository,
+    PipInstall,
+    Step,
+)
 
 ENVIRONMENT = (("APT_CONFIG", layout.APT_CONF), ("PIP_NO_INDEX", "1"), ("PIP_DISABLE_PIP_VERSION_CHECK", "1"))
 WHY = {

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from toolkit import redact
 from toolkit.lock.model import LockError, PipPackage
@@ -95,7 +96,7 @@ def sha256_of(path: Path) -> str:
 
 
 class Fetcher:
-    def __init__(self, dest: Path, open_url: Callable[..., object]):
+    def __init__(self, dest: Path, open_url: Callable[..., Any]):
         self.dest, self.open_url = dest, open_url
         self.pages: dict[tuple[str, str], dict[str, str]] = {}
 
@@ -105,7 +106,7 @@ class Fetcher:
             url = index.rstrip("/") + "/" + urllib.parse.quote(name) + "/"
             req = urllib.request.Request(url, headers={"Accept": JSON_ACCEPT})
             try:
-                with self.open_url(req, timeout=60) as resp:        # type: ignore[operator]
+                with self.open_url(req, timeout=60) as resp:      
                     self.pages[key] = file_urls(resp.read(), resp.headers.get("Content-Type", ""), resp.geturl())
             except OSError as exc:
                 raise LockError(f"could not read the index page of {name} at {redact.url(url)}: {exc}",
@@ -142,7 +143,7 @@ class Fetcher:
             raise LockError(f"{filename} is not on {redact.url(p.index)} any more",
                             "refresh the lock (toolkit lock PROFILE)")
         try:
-            with self.open_url(url, timeout=120) as resp, open(part, "wb") as fh:      # type: ignore[operator]
+            with self.open_url(url, timeout=120) as resp, open(part, "wb") as fh:    
                 shutil.copyfileobj(resp, fh, CHUNK)
         except OSError as exc:
             raise LockError(f"could not download {filename} from {redact.url(url)}: {exc}",
@@ -151,7 +152,7 @@ class Fetcher:
 
 def collect(packages: Sequence[PipPackage], dest: Path, *, proxies: Mapping[str, str], ca_pem: str | None = None,
             progress: Callable[[int, int, int], None] | None = None,
-            open_url: Callable[..., object] | None = None) -> dict[str, int]:
+            open_url: Callable[..., Any] | None = None) -> dict[str, int]:
     """Every wanted file in dest/, hash-checked; {file name: size}. progress(done, total, bytes so far)."""
     dest.mkdir(parents=True, exist_ok=True)
     items = wanted(packages)

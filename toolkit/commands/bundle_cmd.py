@@ -36,6 +36,34 @@ def bundle_plan_for(profile: str, compat_data: str | None, lock_file: str | None
         raise UsageError(f"cannot bundle {plan.name}: {exc.message}", exc.hint) from None
 
 
+def checked_bundle(profile: str, compat_data: str | None, lock_file: str | None, folder: str):
+    """(bundle plan, absolute folder) for apply/build --bundle: the folder is whole (every file matches its
+    SHA256SUMS) and was made from this profile and lock; exit 2 otherwise."""
+    import json
+
+    from toolkit.bundle import layout
+    from toolkit.bundle.verify import damaged
+    from toolkit.lock.apply import lock_id
+
+    root = Path(folder).resolve()
+    if not (root / layout.SUMS).is_file() or not (root / layout.MANIFEST).is_file():
+        raise UsageError(f"--bundle {folder}: no bundle there (no {layout.SUMS} or {layout.MANIFEST})",
+                         "make one: toolkit bundle PROFILE -o DIR")
+    bad = damaged(root)
+    if bad:
+        raise UsageError(f"--bundle {folder}: files do not match its SHA256SUMS: {', '.join(bad[:8])}",
+                         "make the bundle again (toolkit bundle PROFILE -o DIR) or copy it again")
+    _, plan, lock, _ = bundle_plan_for(profile, compat_data, lock_file)
+    try:
+        made = json.loads((root / layout.MANIFEST).read_text())
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"--bundle {folder}: unreadable {layout.MANIFEST}: {exc}") from None
+    if made.get("profile_digest") != plan.digest or made.get("lock_id") != lock_id(lock):
+        raise UsageError(f"--bundle {folder} was made for another version of profile {plan.name} or its lock",
+                         f"make it again: toolkit bundle {profile} -o {folder}")
+    return plan, str(root)
+
+
 @click.command("bundle")
 @click.argument("profile", metavar="PROFILE")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="DIR",
