@@ -179,7 +179,7 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
 
         if engine == "ansible":
             raise UsageError("--bundle works with the native engine only", "drop --engine ansible")
-        plan, bundle_dir = checked_bundle(profile, compat_data, lock_file, bundle_dir)
+        plan, _, bundle_dir = checked_bundle(profile, compat_data, lock_file, bundle_dir)
     else:
         loaded = load_profile(profile)
         plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)

@@ -37,7 +37,7 @@ def bundle_plan_for(profile: str, compat_data: str | None, lock_file: str | None
 
 
 def checked_bundle(profile: str, compat_data: str | None, lock_file: str | None, folder: str):
-    """(bundle plan, absolute folder) for apply/build --bundle: the folder is whole (every file matches its
+    """(bundle plan, lock, absolute folder) for apply/build --bundle: the folder is whole (every file matches its
     SHA256SUMS) and was made from this profile and lock; exit 2 otherwise."""
     import json
 
@@ -61,7 +61,7 @@ def checked_bundle(profile: str, compat_data: str | None, lock_file: str | None,
     if made.get("profile_digest") != plan.digest or made.get("lock_id") != lock_id(lock):
         raise UsageError(f"--bundle {folder} was made for another version of profile {plan.name} or its lock",
                          f"make it again: toolkit bundle {profile} -o {folder}")
-    return plan, str(root)
+    return plan, lock, str(root)
 
 
 @click.command("bundle")

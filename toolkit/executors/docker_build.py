@@ -92,12 +92,12 @@ def _line_filter(request: BuildRequest):
 
 
 def prepare_context(plan, directory: Path, buildkit: bool, force: bool = False,
-                    option: str = "--keep-context") -> Path:
+                    option: str = "--keep-context", run_mounts: tuple[str, ...] = ()) -> Path:
     """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse) into
     directory: toolkit's earlier context there is replaced, anything else refused unless force."""
     from toolkit.render.dockerfile import render
 
-    render(plan, buildkit=buildkit).write(directory, force=force, prune=True, option=option)
+    render(plan, buildkit=buildkit, run_mounts=run_mounts).write(directory, force=force, prune=True, option=option)
     return directory
 
 

@@ -53,6 +53,7 @@ OWNER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}(?::[a-z_][a-z0-9_-]{0,31})?$")
 _PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without backslash
 NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index credentials (toolkit build --netrc)
 NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
+RUN_MOUNT = re.compile(r"^--mount=type=(bind|tmpfs),[a-z]+=[A-Za-z0-9_./-]+(,[a-z]+=[A-Za-z0-9_./-]+)*$")
 USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps run as the plan's user
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
 # Why a hadolint rule is ignored: its "pin versions" rule of the family's package manager (image_unpinned_rule).
@@ -126,6 +127,7 @@ class _Build:
     owners: dict[str, str] = field(default_factory=dict)   # venv path -> owner
     cmd_owner: str | None = None                           # the service step that wrote the CMD
     user: str = "root"                                     # who the next RUN runs as
+    run_mounts: tuple[str, ...] = ()                       # BuildKit mounts of every RUN (build --bundle)
 
     def user_ref(self, name: str) -> str:
         """USER argument: uid:gid for the plan's user (Kubernetes runAsNonRoot needs numbers)."""
@@ -145,7 +147,7 @@ class _Build:
     def run(self, commands: list[str], mounts: tuple[str, ...] = (), as_user: str = "root",
             ignore: tuple[str, ...] = ()) -> list[str]:
         """One RUN instruction (after a USER switch if needed), commands joined with &&."""
-        parts = list(mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
+        parts = list(mounts) + list(self.run_mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
         lines = self.switch_to(as_user)
         if ignore:
             lines += [comment(f"{code}: {UNPINNED_REASON}") for code in ignore]
@@ -439,9 +441,12 @@ def _final(b: _Build) -> list[str]:
     return lines
 
 
-def render(plan: Plan, buildkit: bool = True, created: str | None = None) -> Rendered:
-    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod)."""
-    b = _Build(plan=plan, buildkit=buildkit, created=created)
+def render(plan: Plan, buildkit: bool = True, created: str | None = None, run_mounts: tuple[str, ...] = ()) -> Rendered:
+    """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod).
+    run_mounts: BuildKit mount options every RUN gets (build --bundle: the bundle's folders), checked here."""
+    for mount in run_mounts:
+        _checked(RUN_MOUNT, mount, "RUN mount")
+    b = _Build(plan=plan, buildkit=buildkit, created=created, run_mounts=run_mounts)
     blocks = []
     for step in plan.steps:
         lines = _step(step, b)
