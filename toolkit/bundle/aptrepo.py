@@ -28,7 +28,7 @@ def split_fields(output: str) -> dict[str, list[str]]:
     for line in output.splitlines():
         if line.startswith(MARK):
             name = line[len(MARK):].strip()
-            if not DEB_NAME.match(name):
+            if not DEB_NAME.fullmatch(name):
                 raise IndexError_(f"unexpected file name {name!r}")
             current = found.setdefault(name, [])
         elif current is not None and line.strip():

@@ -62,7 +62,7 @@ def _debs(tar_bytes: bytes) -> dict[str, bytes]:
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         for member in tar.getmembers():
             parts = member.name.split("/")
-            if len(parts) != 2 or not member.isfile() or not aptrepo.DEB_NAME.match(parts[1]):
+            if len(parts) != 2 or not member.isfile() or not aptrepo.DEB_NAME.fullmatch(parts[1]):
                 continue
             fh = tar.extractfile(member)
             if fh is not None:

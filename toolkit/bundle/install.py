@@ -5,7 +5,7 @@ alone, `[trusted=yes]` on that one entry, keeps its lists under APT_STATE (the s
 they are) and writes no package cache file. Nothing in /etc/apt changes; no signature check is turned
 off for any other source.
 
-install.sh (root, no arguments): checks every file against SHA256SUMS first (`sha256sum --strict -c`:
+install.sh (root, no arguments): checks every file (before asking for root: a check changes nothing) against SHA256SUMS first (`sha256sum --strict -c`:
 a missing, changed or malformed line stops it, naming the file, before anything on the machine
 changes), links the bundle to layout.ROOT, runs the bundled setup.sh with the network never needed
 (each step probed first: a second run changes nothing, an interrupted run carries on), and removes
@@ -53,15 +53,15 @@ for arg in "$@"; do
     *) echo "install.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
-if [ "$dry" = 0 ] && [ "$(id -u)" != 0 ]; then
-  echo "install.sh: run as root (sudo bash install.sh)" >&2
-  exit 2
-fi
 echo "checking every file of the bundle against SHA256SUMS..."
 if ! bad="$(cd -- "$here" && LC_ALL=C sha256sum --strict --quiet -c SHA256SUMS 2>&1)"; then
   printf '%s\n' "$bad" >&2
   echo "install.sh: the bundle in $here does not match its SHA256SUMS (named above); nothing was changed" >&2
   exit 1
+fi
+if [ "$dry" = 0 ] && [ "$(id -u)" != 0 ]; then
+  echo "install.sh: run as root (sudo bash install.sh)" >&2
+  exit 2
 fi
 if [ -e "$root" ] || [ -L "$root" ]; then
   if [ ! -L "$root" ]; then

@@ -49,7 +49,7 @@ def wanted(packages: Sequence[PipPackage]) -> list[Wanted]:
         if not chosen:
             raise LockError(f"the lock names no file of {p.name} {p.version}", "refresh the lock (toolkit lock PROFILE)")
         for name in chosen:
-            if not FILE_NAME.match(name) or "/" in name:
+            if not FILE_NAME.fullmatch(name) or "/" in name:
                 raise LockError(f"the lock names an unusable file name for {p.name}: {name!r}")
             out.append(Wanted(p, name))
     return out
@@ -84,7 +84,9 @@ def opener(proxies: Mapping[str, str], ca_pem: str | None) -> urllib.request.Ope
     if ca_pem:
         ctx.load_verify_locations(cadata=ca_pem)
     chosen = {k.split("_")[0].lower(): v for k, v in proxies.items() if k.lower() in ("http_proxy", "https_proxy") and v}
-    return urllib.request.build_opener(urllib.request.ProxyHandler(chosen), urllib.request.HTTPSHandler(context=ctx))
+    # the profile's proxy; without one, the environment's (http_proxy, https_proxy, no_proxy) as urllib reads it
+    proxy = urllib.request.ProxyHandler(chosen) if chosen else urllib.request.ProxyHandler()
+    return urllib.request.build_opener(proxy, urllib.request.HTTPSHandler(context=ctx))
 
 
 def sha256_of(path: Path) -> str:

@@ -21,12 +21,17 @@ def bundle_plan_for(profile: str, compat_data: str | None, lock_file: str | None
     """(loaded profile, bundle plan, lock, lock path); exit 2 on a missing or stale lock or a step bundles cannot carry."""
     import dataclasses
 
-    from toolkit.bundle.plan import BundleError, bundle_plan
+    from toolkit.bundle.plan import BundleError, bundle_plan, unsupported
     from toolkit.lock.apply import locked_plan
     from toolkit.lock.checks import locked_checks
 
     loaded = load_profile(profile)
     plan = build_plan(loaded, compat_data)
+    refused = unsupported(plan)
+    if refused:      # before any lock is looked for: no lock would make them collectable
+        raise UsageError(f"cannot bundle {plan.name}: it has steps a bundle cannot carry: {'; '.join(refused)}",
+                         "bundle a profile without them (gpu.driver / gpu.container_toolkit off: installed by the "
+                         "site's own process), or apply it with network access")
     lock, path = locking.load_for(loaded, plan, lock_file)
     locked = locked_plan(plan, lock)
     locked = dataclasses.replace(locked, checks=locked.checks + locked_checks(locked, lock))
