@@ -16,3 +16,11 @@ def write_section(section: str, text: str, docs: Path = DOCS) -> None:
     new = pattern.sub(lambda _m: text.rstrip("\n") + "\n\n", doc) if pattern.search(doc) else doc.rstrip("\n") + "\n\n" + text
     docs.parent.mkdir(parents=True, exist_ok=True)
     docs.write_text(new.rstrip("\n") + "\n")
+
+
+def publish(section: str, text: str, write: bool, docs: Path = DOCS) -> None:
+    """Print a section's text and, when `write`, put it into docs/benchmarks.md."""
+    print("\n" + text)
+    if write:
+        write_section(section, text, docs)
+        print(f"written to {docs.name}")

@@ -10,7 +10,8 @@ the host CA) installs where there is no network, checks itself first, and travel
   the published 127.0.0.1 port) and reject everything else; apt-get update there fails, then the bundle is
   sent as a non-root user with sudo, over a connection that is first dropped mid-transfer and resumed.
 
-One bundle per module (lock ~10 s, bundle ~35 s: 47 .debs, 98 wheels, ~117 MB).
+One bundle per module (lock ~10 s, bundle ~35 s: 47 .debs, 98 wheels, ~117 MB). `build --bundle` (an image
+built with the network off from the same bundle, ~2 min more) is marked slow (opt-in: -m slow).
 """
 
 from __future__ import annotations
@@ -191,8 +192,29 @@ def test_apply_over_ssh_to_a_host_without_egress_resumes_a_dropped_transfer(dock
     assert "[changed]" in log
     assert "passed" in first.stdout + first.stderr               # verified after applying
     shutil.rmtree(logs)
-    second = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, cwd=REPO_ROOT)
+    second = subprocess.run([*argv, "--no-verify"], capture_output=True, text=True, env=env, timeout=900, cwd=REPO_ROOT)
     log = "".join(p.read_text() for p in logs.iterdir())
     assert second.returncode == 0, second.stdout[-3000:] + log[-3000:]
     assert "0 files sent, 0 resumed" in log and "0.0 MB sent" in log
     assert "done: 0 step(s) changed" in log
+
+
+@pytest.mark.slow
+def test_build_from_the_bundle_with_the_network_off(docker_engine, bundled):
+    profile, out, lock, _ = bundled
+    tag = f"toolkit-test/bundle-build-{uuid.uuid4().hex[:8]}:1"
+    try:
+        built = toolkit("build", str(profile), "-t", tag, "--bundle", str(out), timeout=1800)
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        assert "--network none" in built.stdout
+        checked = toolkit("verify", str(profile), "--locked", "--target", f"docker-image://{tag}", "--json",
+                          timeout=600)
+        assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+        results = json.loads(checked.stdout)["checks"]
+        assert len([r for r in results if r["kind"] == "pip_version" and r["status"] == "passed"]) == len(lock.pip)
+        leftovers = images.run_in_image(docker_engine, tag, "ls -A /opt/toolkit/bundle /var/lib/toolkit/bundle-apt")
+        assert leftovers.split() == ["/opt/toolkit/bundle:", "/var/lib/toolkit/bundle-apt:"]   # mount points, empty
+    finally:
+        from .test_build import remove_image
+
+        remove_image(docker_engine, tag)
