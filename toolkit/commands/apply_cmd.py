@@ -175,7 +175,7 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
     changed key is always refused. The sudo password comes from TOOLKIT_SUDO_PASSWORD or one prompt.
     """
     if bundle_dir:
-        from toolkit.commands.bundle_cmd import checked_bundle
+        from toolkit.commands.bundling import checked_bundle
 
         if engine == "ansible":
             raise UsageError("--bundle works with the native engine only", "drop --engine ansible")

@@ -182,7 +182,7 @@ def summary(result: db.BuildResult) -> str:
 def bundle_build_plan(profile: str, compat_data: str | None, lock_file: str | None, bundle_dir: str, *,
                       base_image: str | None, no_buildkit: bool, keep_context: str | None, network: str | None):
     """build --bundle: (bundle plan, lock, network "none"); what cannot go with it is refused first."""
-    from toolkit.commands.bundle_cmd import checked_bundle
+    from toolkit.commands.bundling import checked_bundle
 
     if no_buildkit:
         raise UsageError("--bundle needs BuildKit (its folders are bind-mounted into RUN steps)", "drop --no-buildkit")

@@ -105,7 +105,8 @@ def stage(sftp: paramiko.SFTPClient, run: Callable[[str, float], tuple[int, str]
         _mkdirs(sftp, posixpath.dirname(f"{remote}/{rel}"))
         done = _send(sftp, local / rel, f"{remote}/{rel}", offset, result, done, total, on_bytes)
         (result.resumed if offset else result.sent).append(rel)
-    wrong = [rel for rel in result.resumed + result.sent if _remote_hashes(run, remote, [rel]).get(rel) != wanted[rel]]
+    after = _remote_hashes(run, remote, result.resumed + result.sent)
+    wrong = [rel for rel in result.resumed + result.sent if after.get(rel) != wanted[rel]]
     for rel in wrong:     # a resumed file whose first part was not ours: sent again whole
         say(f"bundle: {rel} did not match after resuming; sending it whole")
         _send(sftp, local / rel, f"{remote}/{rel}", 0, result, 0, total, None)
