@@ -19,7 +19,7 @@ COMMAND_MODULES = {
     "profiles": "profile_cmds", "validate": "profile_cmds", "schema": "profile_cmds", "plan": "profile_cmds",
     "render": "render_cmd", "build": "build_cmd", "apply": "apply_cmd", "verify": "verify_cmd",
     "doctor": "doctor_cmd", "compat": "compat_cmd", "lock": "lock_cmd", "init": "init_cmd",
-    "jupyter-token": "jupyter_cmd",
+    "jupyter-token": "jupyter_cmd", "bundle": "bundle_cmd",
 }
 
 

@@ -29,9 +29,10 @@ ALLOWED = {
     "verify": BASE | {"model", "render", "outputs", "targets"},
     "gpu": BASE | {"model", "compat", "targets"},   # compat: the driver each CUDA needs
     "lock": BASE | {"model", "outputs"},      # resolving and pinning a plan's packages; never the plan builder
-    "executors": BASE | {"model", "render", "outputs", "targets"},   # never verify: commands/ runs it after apply
+    "bundle": BASE | {"model", "lock", "render", "outputs"},    # air-gap bundles: collect, index, sum, install.sh
+    "executors": BASE | {"model", "render", "outputs", "targets", "bundle"},   # bundle: its layout and sums   # never verify: commands/ runs it after apply
     "commands": BASE | {"plan", "components", "model", "compat", "profile", "render", "verify", "gpu", "executors",
-                 "outputs", "targets", "lock"},
+                 "outputs", "targets", "lock", "bundle"},
     "cli": BASE | {"commands"},
     "__main__": {"cli"},
     "__init__": set(),

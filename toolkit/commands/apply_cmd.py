@@ -48,7 +48,7 @@ def sudo_password(hosts: list[Host]) -> str | None:
 def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: bool, password: str | None,
            log_dir: str | None, known_hosts: str | None, accept_new: bool, echo=out,
            allow_os_mismatch: bool = False, creds: credentials.Credentials | None = None,
-           allow_format: bool = False) -> list[HostResult]:
+           allow_format: bool = False, bundle: str | None = None) -> list[HostResult]:
     from toolkit.executors.local_apply import apply_local, job_for
     from toolkit.executors.remote_apply import apply_remote
     from toolkit.executors.ssh import KnownHosts, SshSettings
@@ -57,6 +57,10 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
     job = job_for(plan, dry_run=dry_run, password=password, log_dir=log_dir, reboot=reboot,
                   expect_os=(plan.target.distro, plan.target.os_version), allow_os_mismatch=allow_os_mismatch,
                   credentials=credentials.host_files(creds), masked=creds.secrets(), allow_format=allow_format)
+    if bundle:
+        from toolkit.executors.bundle_upload import launcher
+
+        job = dataclasses.replace(job, script=launcher(bundle), trees=(), bundle=bundle)
     settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
 
     def work(host: Host, progress) -> HostResult:
@@ -150,6 +154,9 @@ def show(results: list[HostResult], as_json: bool) -> None:
                    "exists). Also read: TOOLKIT_PIP_INDEX_USERNAME/_PASSWORD, TOOLKIT_PROXY_USERNAME/_PASSWORD.")
 @options.compat_data
 @locking.lock_options()
+@click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Install from a bundle made by `toolkit bundle` (no network needed on the hosts): copied over "
+                   "SFTP (what is already there with the right hash is not sent again), then its install.sh runs.")
 @options.as_json("Print the per-host results as JSON.")
 @click.option("--allow-os-mismatch", is_flag=True,
               help="Apply even to hosts whose OS family differs from the profile's (refused by default).")
@@ -160,15 +167,22 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
           urls: tuple[str, ...], local: bool, forks: int, dry_run: bool, reboot: bool, no_verify: bool,
           known_hosts: str | None, ssh_config: str | None, identity: str | None, accept_new_host_keys: bool,
           log_dir: str | None, force: bool, engine: str, netrc_file: str | None,
-          compat_data: str | None, locked: bool, lock_file: str | None, as_json: bool,
+          compat_data: str | None, locked: bool, lock_file: str | None, bundle_dir: str | None, as_json: bool,
           allow_os_mismatch: bool, allow_format: bool) -> None:
     """Apply PROFILE to --target hosts (ssh://... or local) or an --inventory, then verify each host.
 
     Unknown host keys are refused (trust them with ssh-keyscan, or --accept-new-host-keys); a
     changed key is always refused. The sudo password comes from TOOLKIT_SUDO_PASSWORD or one prompt.
     """
-    loaded = load_profile(profile)
-    plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
+    if bundle_dir:
+        from toolkit.commands.bundling import checked_bundle
+
+        if engine == "ansible":
+            raise UsageError("--bundle works with the native engine only", "drop --engine ansible")
+        plan, _, bundle_dir = checked_bundle(profile, compat_data, lock_file, bundle_dir)
+    else:
+        loaded = load_profile(profile)
+        plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     hosts = apply_hosts(targets + targeting.as_ssh(urls) + (("local",) if local else ()), inventory_file, limit,
                         ssh_config=ssh_config, identity=identity)
     local = any(h.local for h in hosts)
@@ -198,7 +212,8 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
                          log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo,
-                         allow_os_mismatch=allow_os_mismatch, creds=creds, allow_format=allow_format)
+                         allow_os_mismatch=allow_os_mismatch, creds=creds, allow_format=allow_format,
+                         bundle=bundle_dir)
     if not (no_verify or dry_run):
         verify_hosts(plan, hosts, results, ssh_config=ssh_config, known_hosts=known_hosts)
     show(results, as_json)

@@ -180,6 +180,43 @@ def summary(result: db.BuildResult) -> str:
             f"with {result.builder}; cached {log.cached}/{log.total} steps")
 
 
+def bundle_build_plan(profile: str, compat_data: str | None, lock_file: str | None, bundle_dir: str, *,
+                      base_image: str | None, no_buildkit: bool, keep_context: str | None, network: str | None):
+    """build --bundle: (bundle plan, lock, network "none"); what cannot go with it is refused first."""
+    from toolkit.commands.bundling import checked_bundle
+
+    if no_buildkit:
+        raise UsageError("--bundle needs BuildKit (its folders are bind-mounted into RUN steps)", "drop --no-buildkit")
+    if base_image or keep_context or network not in (None, "none"):
+        raise UsageError("--bundle builds with the base image and lock the bundle was made from, its network off, "
+                         "in a temporary context: drop --base-image, --keep-context and --network")
+    plan, lock, _ = checked_bundle(profile, compat_data, lock_file, bundle_dir)
+    out(f"building from bundle {bundle_dir} with the network off (--network none)")
+    return plan, lock, "none"
+
+
+def bundle_context(bundle_dir: str, context: Path) -> tuple[str, ...]:
+    """Copy the bundle's repository, wheelhouse and apt settings into the context (hard links where they can be);
+    the RUN mounts that put them at the bundle's root, and a tmpfs for apt's lists of the bundle repository."""
+    import shutil
+
+    from toolkit.bundle import layout
+
+    for part in (layout.DEBS, layout.WHEELS, layout.APT):
+        shutil.copytree(Path(bundle_dir) / part, context / "bundle" / part, copy_function=_link_or_copy)
+    return (f"--mount=type=bind,source=bundle,target={layout.ROOT}",
+            f"--mount=type=tmpfs,target={layout.APT_STATE}")
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 @click.command("build")
 @click.argument("profile", metavar="PROFILE")
 @click.option("-t", "--tag", required=True, help="Name the image, e.g. myteam/datascience:1.0.")
@@ -203,22 +240,31 @@ def summary(result: db.BuildResult) -> str:
 @click.option("--force", is_flag=True, help="With --keep-context: overwrite files in DIR that toolkit did not write.")
 @options.compat_data
 @locking.lock_options()
+@click.option("--bundle", "bundle_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Build from a bundle made by `toolkit bundle` with the build's network off: its apt repository "
+                   "and wheelhouse are bind-mounted into each RUN step (BuildKit), never copied into a layer.")
 @click.pass_context
 def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, platform: str | None, no_cache: bool,
           build_args: tuple[str, ...], netrc_file: str | None, network: str | None, engine: str,
           no_buildkit: bool, keep_context: str | None, force: bool, compat_data: str | None, locked: bool,
-          lock_file: str | None) -> None:
+          lock_file: str | None, bundle_dir: str | None) -> None:
     """Build a container image from PROFILE on a Docker engine (or with Podman), following each step."""
     problem = tag_problem(tag)
     if problem:     # before anything is loaded or started: Docker would refuse it only after the build
         raise UsageError(f"-t/--tag: {problem}", EXAMPLE)
     if engine == "podman" and no_buildkit:
         raise UsageError("--no-buildkit picks Docker's legacy builder: not with --engine podman")
+    if engine == "podman" and bundle_dir:
+        raise UsageError("--bundle builds on a Docker engine with BuildKit: not with --engine podman")
     args, from_env = parse_build_args(build_args)
-    loaded = load_profile(profile)
-    if base_image:
-        loaded = with_base_image(loaded, base_image)
-    plan, lock = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
+    if bundle_dir:
+        plan, lock, network = bundle_build_plan(profile, compat_data, lock_file, bundle_dir, base_image=base_image,
+                                                no_buildkit=no_buildkit, keep_context=keep_context, network=network)
+    else:
+        loaded = load_profile(profile)
+        if base_image:
+            loaded = with_base_image(loaded, base_image)
+        plan, lock = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
     for warning in plan.warnings:
         warn(warning)
     if keep_context:
@@ -259,7 +305,8 @@ def build(ctx: click.Context, profile: str, tag: str, base_image: str | None, pl
     verbose = (ctx.obj or {}).get("verbose", 0) > 0
     with context_dir(keep_context) as directory, secret_files(creds) as secrets:
         db.prepare_context(plan, directory, buildkit=client is not None or engine == "podman", force=force,
-                           shared_caches=engine == "podman")
+                           shared_caches=engine == "podman",
+                           run_mounts=bundle_context(bundle_dir, directory) if bundle_dir else ())
         if keep_context:
             out(f"build context (kept): {keep_context}")
         display = (RichDisplay if use_colour() else PlainDisplay)(verbose)

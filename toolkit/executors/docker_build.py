@@ -92,14 +92,16 @@ def _line_filter(request: BuildRequest):
 
 
 def prepare_context(plan, directory: Path, buildkit: bool, force: bool = False,
-                    option: str = "--keep-context", shared_caches: bool = False) -> Path:
+                    option: str = "--keep-context", shared_caches: bool = False,
+                    run_mounts: tuple[str, ...] = ()) -> Path:
     """Render plan's Dockerfile and the files it copies (CA certificates, profile, wheelhouse) into
     directory: toolkit's earlier context there is replaced, anything else refused unless force.
-    shared_caches: for podman (toolkit.render.dockerfile.render says why)."""
+    shared_caches: for podman (toolkit.render.dockerfile.render says why); run_mounts: bind mounts of a
+    bundle's repository and wheelhouse into every RUN (build --bundle)."""
     from toolkit.render.dockerfile import render
 
-    render(plan, buildkit=buildkit, shared_caches=shared_caches).write(directory, force=force, prune=True,
-                                                                       option=option)
+    render(plan, buildkit=buildkit, shared_caches=shared_caches, run_mounts=run_mounts).write(
+        directory, force=force, prune=True, option=option)
     return directory
 
 

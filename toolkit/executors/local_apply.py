@@ -71,6 +71,7 @@ class Job:
     credentials: tuple[tuple[str, str], ...] = ()   # (file name, text) for setup.sh --credentials, 0600
     masked: tuple[str, ...] = ()                     # values the logs must never show (the credentials')
     allow_format: bool = False                       # setup.sh --allow-format (apply --allow-format)
+    bundle: str | None = None                        # apply --bundle DIR: staged on SSH hosts, script runs its install.sh
 
 
 def job_for(plan: Plan, **options) -> Job:

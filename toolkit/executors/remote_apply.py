@@ -83,8 +83,9 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
                     return refused
             _say(tracker, host, "uploading")
             with conn.client.open_sftp() as sftp:
+                script = _stage_bundle(sftp, conn, job, tracker) if job.bundle else job.script
                 tmp = _make_temp(sftp)
-                for skipped in _upload(sftp, tmp, job):
+                for skipped in _upload(sftp, tmp, job, script):
                     tracker.note(f"wheelhouse: skipped {skipped}")
             command = shlex.join(root_command(f"{tmp}/run.sh", is_root=host.is_root, password=job.password,
                                               dry_run=job.dry_run, allow_format=job.allow_format))
@@ -116,10 +117,30 @@ def _make_temp(sftp: paramiko.SFTPClient) -> str:
     return path
 
 
-def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job) -> list[str]:
+def _stage_bundle(sftp: paramiko.SFTPClient, conn: Connection, job: Job, tracker: OutputTracker) -> str:
+    """apply --bundle: the bundle made whole on the host (bundle_upload); the setup.sh that runs its install.sh."""
+    from toolkit.executors import bundle_upload
+
+    assert job.bundle is not None
+    step = [0]
+
+    def on_bytes(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth > step[0]:
+            step[0] = tenth
+            tracker.note(f"bundle: {done / 1e6:.1f} of {total / 1e6:.1f} MB there")
+
+    sent = bundle_upload.stage(sftp, conn.run, Path(job.bundle), tracker.note, on_bytes)
+    tracker.note(f"bundle at {sent.remote}: {len(sent.sent)} files sent, {len(sent.resumed)} resumed, "
+                 f"{len(sent.skipped)} already there with the right hash (not sent again); "
+                 f"{sent.bytes_sent / 1e6:.1f} MB sent")
+    return bundle_upload.launcher(sent.remote)
+
+
+def _upload(sftp: paramiko.SFTPClient, tmp: str, job: Job, script: str) -> list[str]:
     """setup.sh, run.sh and the wheelhouse folders; returns the wheelhouse entries left out."""
     trees = [(f"{tmp}/tree{i}", dest) for i, (_src, dest) in enumerate(job.trees)]
-    for name, text in (("setup.sh", job.script), ("run.sh", wrapper_text(tmp, trees))):
+    for name, text in (("setup.sh", script), ("run.sh", wrapper_text(tmp, trees))):
         with sftp.open(f"{tmp}/{name}", "w") as fh:
             fh.write(text.encode())
         sftp.chmod(f"{tmp}/{name}", 0o600)

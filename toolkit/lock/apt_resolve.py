@@ -60,7 +60,7 @@ def resolve(client, image: BaseImage, requests: Sequence[AptRequest], *, previou
             progress: Callable[[str], None] | None = None) -> AptResolution:
     """The OS packages `requests` install on `image`, each with its version, arch and step (see above)."""
     say = progress or (lambda _message: None)
-    proxies, secrets = _proxies(env or {})
+    secrets = _proxies(env or {})[1]
     ref = image.pinned if image.kind == "repo-digest" else image.digest
     with throwaway(client, ref, labels=labels, network=network) as box:
         release = apt_parse.parse_os_release(_check(box, ["cat", "/etc/os-release"], "read /etc/os-release", secrets))
@@ -68,15 +68,31 @@ def resolve(client, image: BaseImage, requests: Sequence[AptRequest], *, previou
         if not any(r.packages for r in requests):
             return AptResolution((), release, arch)
         pins = _pins(requests, previous, upgrade, upgrade_packages)
-        _configure(box, mirror_sources, ca_pem, pins, secrets)
-        env_all = {**dict(DEBIAN.environment), **proxies}
-        say(f"apt-get update in a container of {image.ref}")
-        _check(box, [*APT, "-q", "update"], f"refresh the package lists of {image.ref}", secrets, env_all,
-               hint="check the mirror and proxy settings (deb.debian.org over http needs no CA; an https mirror "
-                    "needs the base image's ca-certificates or network.ca_certificates)")
+        env_all = prepare(box, image.ref, env or {}, mirror_sources=mirror_sources, ca_pem=ca_pem, pins=pins,
+                          progress=say)
         found = _simulate(box, requests, env_all, secrets, image.ref, say, pinned_any=bool(pins))
         _kept_or_refused(box, found, pins, env_all)
     return AptResolution(tuple(found.values()), release, arch)
+
+
+def prepare(box: Sandbox, where: str, env: Mapping[str, str], *, mirror_sources: MirrorSources | None = None,
+            ca_pem: str | None = None, pins: Mapping[str, str] | None = None,
+            progress: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Point the container's apt at the profile's mirror and CA (and pins), `apt-get update` once; returns
+    the environment apt commands run with (its proxies included). Also used to collect a bundle's .debs."""
+    proxies, secrets = _proxies(env)
+    _configure(box, mirror_sources, ca_pem, pins or {}, secrets)
+    env_all = {**dict(DEBIAN.environment), **proxies}
+    (progress or (lambda _m: None))(f"apt-get update in a container of {where}")
+    _check(box, [*APT, "-q", "update"], f"refresh the package lists of {where}", secrets, env_all,
+           hint="check the mirror and proxy settings (deb.debian.org over http needs no CA; an https mirror "
+                "needs the base image's ca-certificates or network.ca_certificates)")
+    return env_all
+
+
+def checked(box: Sandbox, argv: list[str], what: str, env: Mapping[str, str], hint: str | None = None) -> str:
+    """stdout of argv in the container; LockError with apt's own errors (proxy logins masked) when it fails."""
+    return _check(box, argv, what, _proxies(env)[1], env, hint)
 
 
 def _proxies(env: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -63,6 +63,7 @@ _PLAIN = re.compile(r"^[\x20-\x5b\x5d-\x7e]*$")   # printable ASCII without back
 NETRC_SECRET = "toolkit-netrc"      # BuildKit secret id of the pip index credentials (toolkit build --netrc)
 NETRC_PATH = f"/run/secrets/{NETRC_SECRET}"
 UV_CACHE_MOUNT = "--mount=type=cache,target=/root/.cache/uv"   # uv's own cache (root's), out of every layer
+RUN_MOUNT = re.compile(r"^--mount=type=(bind|tmpfs),[a-z]+=[A-Za-z0-9_./-]+(,[a-z]+=[A-Za-z0-9_./-]+)*$")
 USER_PIP_CACHE = "/var/cache/toolkit-pip"   # BuildKit cache mount of pip steps run as the plan's user
 HEALTH_OPTIONS = "--interval=30s --timeout=5s --start-period=60s --retries=3"
 # Why a hadolint rule is ignored: its "pin versions" rule of the family's package manager (image_unpinned_rule).
@@ -140,6 +141,7 @@ class _Build:
     lists_fresh: bool = False                              # package lists refreshed in this build, unchanged since
     tools: dict[str, list[str]] = field(default_factory=dict)  # build-tool venv (BuildKit) -> commands making it
     user: str = "root"                                     # who the next RUN runs as
+    run_mounts: tuple[str, ...] = ()                       # BuildKit mounts of every RUN (build --bundle)
 
     def user_ref(self, name: str) -> str:
         """USER argument: uid:gid for the plan's user (Kubernetes runAsNonRoot needs numbers)."""
@@ -160,7 +162,7 @@ class _Build:
             ignore: tuple[tuple[str, str], ...] = ()) -> list[str]:
         """One RUN instruction (after a USER switch if needed), commands joined with &&; `ignore`: the
         hadolint rules (code, why) it is exempt from."""
-        parts = list(mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
+        parts = list(mounts) + list(self.run_mounts) + [commands[0]] + [f"&& {c}" for c in commands[1:]]
         lines = self.switch_to(as_user)
         if ignore:
             lines += [comment(f"{code}: {why}") for code, why in ignore]
@@ -500,14 +502,18 @@ def _changes_sources(step: Step, family: osfamily.OsFamily) -> bool:
         p == family.config_dir or p.startswith(family.config_dir.rstrip("/") + "/") for p in map(str, paths))
 
 
-def render(plan: Plan, buildkit: bool = True, created: str | None = None, shared_caches: bool = False) -> Rendered:
+def render(plan: Plan, buildkit: bool = True, created: str | None = None, shared_caches: bool = False,
+           run_mounts: tuple[str, ...] = ()) -> Rendered:
     """The Dockerfile for plan; buildkit=False builds with the legacy builder (no RUN --mount, no --chmod).
 
     shared_caches (podman builds): the OS package caches and build tools without sharing=locked. Buildah 1.28
     (Debian 12's podman 4.3) never releases such a lock within a build, so the second RUN that takes it hangs;
     its steps run one at a time, and the package manager's own lock files (inside those caches) guard other
-    builds."""
-    b = _Build(plan=plan, buildkit=buildkit, created=created, shared_caches=shared_caches)
+    builds. run_mounts: BuildKit mount options every RUN gets (build --bundle: the bundle's folders), checked
+    here."""
+    for mount in run_mounts:
+        _checked(RUN_MOUNT, mount, "RUN mount")
+    b = _Build(plan=plan, buildkit=buildkit, created=created, shared_caches=shared_caches, run_mounts=run_mounts)
     blocks = []
     for step in plan.steps:
         lines = _step(step, b)
