@@ -77,6 +77,12 @@ class JupyterService(CheckKind, kind="jupyter_service", params=("unit", "user", 
     without the token from env_file and answers with it; the token is not in the unit's journal."""
 
 
+class MetricsEndpoint(CheckKind, kind="metrics_endpoint", params=("unit", "ip", "port", "metric", "gpu")):
+    """A Prometheus exporter's unit is active and its /metrics answers with `metric` (gpu: on GPU hosts only)."""
+
+    hosts_only = True
+
+
 class Git(CheckKind, kind="git", params=("lfs",)):
     """git (and git-lfs) is installed."""
 

@@ -181,6 +181,17 @@ class Jupyter(Strict):
                           "as user.name, with the profile's env; on 127.0.0.1 unless ip says otherwise.")
 
 
+class Monitoring(Strict):
+    node_exporter: bool = Field(default=False, description="Hosts: Prometheus node exporter from the OS packages, "
+                                "run as toolkit-node_exporter.service on listen:9100.")
+    gpu_exporter: bool = Field(default=False, description="GPU hosts: an NVML exporter (nvidia-ml-py + "
+                               "prometheus-client, its own venv) as toolkit-gpu_exporter.service on listen:9400; "
+                               "skipped on hosts without an NVIDIA GPU, as the driver steps are.")
+    listen: IpAddress = Field(default="0.0.0.0", description="Address the exporters listen on (an IPv4 or IPv6 "
+                              "address). Anyone who reaches it reads the metrics: firewall the ports "
+                              "(docs/monitoring.md).")
+
+
 class Git(Strict):
     enabled: bool = True
     lfs: bool = False
@@ -325,6 +336,7 @@ class Profile(Strict):
     packages: Packages = Field(default_factory=Packages)
     jupyter: Jupyter = Field(default_factory=Jupyter)
     git: Git = Field(default_factory=Git)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
     user: User = Field(default_factory=User)
     network: Network = Field(default_factory=Network)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from toolkit.verify.outcome import Outcome
-from toolkit.verify.probe import jupyter_service_key
+from toolkit.verify.probe import jupyter_service_key, metrics_endpoint_key
 
 REFUSED = (401, 403)
 
@@ -78,3 +78,26 @@ def jupyter_service(p: dict, facts: dict) -> Outcome:
     if problems:
         found.insert(0, "; ".join(what for what, _ in problems))
     return Outcome(not problems, expected, "; ".join(found), "; ".join(dict.fromkeys(h for _, h in problems)))
+
+
+def metrics_endpoint(p: dict, facts: dict) -> Outcome:
+    """A Prometheus exporter (monitoring:): its unit active, /metrics answering 200 with the metric in it. The GPU
+    exporter's check is of the GPU tier: verify skips it, saying so, where no GPU is visible."""
+    f = facts.get(metrics_endpoint_key(p)) or {}
+    unit, where = p["unit"], f"{p['ip']}:{p['port']}"
+    expected = f"{unit} enabled and active; http://{where}/metrics answers 200 with {p['metric']}"
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "")
+    if f.get("pid1") != "systemd":
+        return Outcome(False, expected, f"PID 1 is {f.get('pid1') or 'unknown'}, not systemd (a container?): "
+                       "there is no unit to check here", "exporters run as systemd units on hosts", skipped=True)
+    found = (f"{f.get('enabled') or 'not enabled'}, {f.get('active') or 'not active'}; /metrics: "
+             f"{f.get('status') or f.get('error') or 'no answer'}, {f.get('samples', 0)} samples")
+    logs = f"read why: sudo journalctl -u {unit} -n 50; then apply the profile again"
+    if f.get("active") != "active" or f.get("enabled") != "enabled":
+        return Outcome(False, expected, found, logs)
+    if f.get("status") != 200:
+        return Outcome(False, expected, found, f"nothing answers on {where}: check monitoring.listen, then {logs}")
+    if not f.get("has_metric"):
+        return Outcome(False, expected, found + f", no {p['metric']}", logs)
+    return Outcome(True, expected, found, "")

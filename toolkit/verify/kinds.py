@@ -74,6 +74,10 @@ def _jupyter_service(req: Request, p: Params) -> None:
     _add(req, "jupyter_service", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "env_file": p["env_file"]})
 
 
+def _metrics_endpoint(req: Request, p: Params) -> None:
+    _add(req, "metrics_endpoint", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "metric": p["metric"]})
+
+
 def _git(req: Request, p: Params) -> None:
     g = req.setdefault("git", {"lfs": False, "config": []})
     g["lfs"] = g["lfs"] or bool(p["lfs"])
@@ -185,6 +189,8 @@ ROWS: tuple[Kind, ...] = (
     Kind("jupyter", ("jupyter",), _jupyter, lambda c: [probe.jupyter_key(c.p)], fw.jupyter),
     Kind("jupyter_service", ("jupyter_service",), _jupyter_service, lambda c: [probe.jupyter_service_key(c.p)],
          eval_services.jupyter_service),
+    Kind("metrics_endpoint", ("metrics_endpoint",), _metrics_endpoint, lambda c: [probe.metrics_endpoint_key(c.p)],
+         eval_services.metrics_endpoint),
     Kind("git", ("git",), _git, _fixed("git"), sysm.git),
     Kind("git_config", ("git",), _git_config, _fixed("git"), sysm.git_config),
     Kind("user", ("users",), _each("users", lambda p: p["name"]), _fixed("users"), sysm.user),

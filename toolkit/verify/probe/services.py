@@ -119,3 +119,42 @@ def jupyter_service(req):
 
 def jupyter_service_key(sreq):
     return "jupyter_service:" + json.dumps([sreq["unit"], sreq["ip"], sreq["port"], sreq["env_file"]])
+
+
+def metrics_endpoint(req):
+    """Facts of a Prometheus exporter's unit and its /metrics page: state, HTTP status, sample lines and
+    whether req["metric"] is among them ({"pid1": ...} alone where systemd is not PID 1)."""
+    import urllib.error
+    import urllib.request
+    out = {"pid1": (read("/proc/1/comm") or "").strip()}
+    if out["pid1"] != "systemd":
+        return out
+    unit, port = req["unit"], req["port"]
+    out["active"] = run(["systemctl", "is-active", "--", unit])["out"].strip()
+    out["enabled"] = run(["systemctl", "is-enabled", "--", unit])["out"].strip()
+    host = WILDCARDS.get(req["ip"], req["ip"])
+    url = "http://%s:%d/metrics" % ("[%s]" % host if ":" in host else host, port)
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    started = time.time()
+    while True:
+        try:
+            with direct.open(url, timeout=5) as resp:
+                out["status"], body = resp.status, resp.read(4 << 20).decode("utf-8", "replace")
+            break
+        except urllib.error.HTTPError as exc:
+            out["status"], body = exc.code, ""
+            break
+        except Exception as exc:
+            out["status"], body = None, ""
+            out["error"] = str(exc)[:200]
+            if out["active"] not in ("active", "activating") or time.time() - started > START_WAIT:
+                break
+            time.sleep(0.5)      # just (re)started by apply
+    samples = [line for line in body.splitlines() if line and not line.startswith("#")]
+    out["samples"] = len(samples)
+    out["has_metric"] = any(line.split("{")[0].split(" ")[0] == req["metric"] for line in samples)
+    return out
+
+
+def metrics_endpoint_key(mreq):
+    return "metrics_endpoint:" + json.dumps([mreq["unit"], mreq["ip"], mreq["port"], mreq["metric"]])
