@@ -24,6 +24,7 @@ else
 fi
 
 scripts/ensure-gpu-tools.sh
+scripts/ensure-prometheus.sh     # promtool and prometheus (Debian's .deb unpacked into .cache/prometheus/bin)
 
-export PATH="$PWD/$VENV/bin:$PATH"
+export PATH="$PWD/$VENV/bin:$PWD/.cache/prometheus/bin:$PATH"
 exec "$VENV/bin/python" -m pytest "$@"
