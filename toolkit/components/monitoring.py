@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolkit.components.base import Context, Contribution, write_file
+from toolkit.components.base import Context, Contribution, package_unit_disabled, write_file
 from toolkit.components.python import pip_source
 from toolkit.model.checks import check
-from toolkit.model.steps import PipInstall, RunCommand, Service, Venv
+from toolkit.model.steps import PipInstall, Service, Venv
 
 NODE_PORT = 9100
 GPU_PORT = 9400
@@ -32,15 +32,6 @@ GPU_SCRIPT = f"{GPU_VENV}/toolkit_gpu_exporter.py"
 GPU_REQUIREMENTS = ("nvidia-ml-py==13.615.71", "prometheus-client==0.26.0")
 SOURCE = Path(__file__).with_name("nvml_exporter.py")
 
-# sh -c SCRIPT NAME UNIT: the package's own unit disabled (and stopped where systemd runs); nothing to do
-# where systemctl is missing (an image).
-DISABLE_UNIT = ('u="$1"; command -v systemctl >/dev/null 2>&1 || exit 0; '
-                'systemctl disable --quiet -- "$u" 2>/dev/null || true; '
-                'if [ -d /run/systemd/system ]; then systemctl stop -- "$u"; fi')
-UNIT_DISABLED = ('u="$1"; command -v systemctl >/dev/null 2>&1 || exit 0; '
-                 '! systemctl is-enabled --quiet -- "$u" 2>/dev/null && ! systemctl is-active --quiet -- "$u" 2>/dev/null')
-
-
 def listen_arg(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
@@ -51,9 +42,7 @@ def contribute(ctx: Context) -> Contribution:
     if m.node_exporter:
         out.steps += [
             ctx.os_packages("monitoring", "Prometheus node exporter", (NODE_PACKAGE,)),
-            RunCommand("monitoring", f"the package's own {PACKAGE_UNIT} disabled (toolkit's unit serves the port)",
-                       argv=("sh", "-c", DISABLE_UNIT, "toolkit-unit", PACKAGE_UNIT),
-                       unless=("sh", "-c", UNIT_DISABLED, "probe", PACKAGE_UNIT)),
+            package_unit_disabled("monitoring", PACKAGE_UNIT, "toolkit's unit serves the port"),
             Service("monitoring", "Prometheus node exporter", name="node_exporter", in_image=False,
                     enable_on_host=True, user=NODE_USER,
                     command=(NODE_BINARY, f"--web.listen-address={listen_arg(m.listen, NODE_PORT)}")),

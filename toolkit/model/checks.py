@@ -83,6 +83,12 @@ class MetricsEndpoint(CheckKind, kind="metrics_endpoint", params=("unit", "ip", 
     hosts_only = True
 
 
+class JupyterProxy(CheckKind, kind="jupyter_proxy",
+                   params=("port", "http_port", "base_url", "cert", "jupyter_port", "env_file")):
+    """Nginx answers HTTPS with the certificate in `cert`, redirects HTTP, refuses the API without the token and
+    runs code in a kernel over a websocket; Jupyter itself listens on loopback only."""
+
+
 class Git(CheckKind, kind="git", params=("lfs",)):
     """git (and git-lfs) is installed."""
 

@@ -8,7 +8,19 @@ from toolkit.model.checks import CHECK_KINDS, check
 from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, evaluate
 from toolkit.verify.kinds import KINDS
 
-from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, METRICS_KEY, PY, ROOT_CACHE, SERVICE_KEY, WRITABLE_KEY, edit, facts
+from .recorded import (
+    CHECKS,
+    CPU_ONLY_GPU,
+    GOOD,
+    METRICS_KEY,
+    PROXY_KEY,
+    PY,
+    ROOT_CACHE,
+    SERVICE_KEY,
+    WRITABLE_KEY,
+    edit,
+    facts,
+)
 
 TORCH, TF, INTERP = "torch:" + PY, "tf:" + PY, "interp:" + PY
 
@@ -86,6 +98,14 @@ FAILS = [
     ("jupyter_service", facts(**{SERVICE_KEY: dict(GOOD[SERVICE_KEY], token_state="missing",
                                                    token_how="cat: /etc/toolkit/jupyter.env: No such file")}),
      "no token: cat: /etc/toolkit/jupyter.env: No such file", "it makes /etc/toolkit/jupyter.env"),
+    ("jupyter_proxy", edit((PROXY_KEY, "presented"), "00" * 32), "the certificate on 443 is not",
+     "restart the proxy"),
+    ("jupyter_proxy", edit((PROXY_KEY, "presented"), None), "no TLS answer on 443", "toolkit-jupyter_proxy.service"),
+    ("jupyter_proxy", edit((PROXY_KEY, "no_token"), 200), "the API answers 200 without the token", "require its token"),
+    ("jupyter_proxy", edit((PROXY_KEY, "http"), 200), "HTTP answers 200", "redirect to HTTPS"),
+    ("jupyter_proxy", edit((PROXY_KEY, "jupyter_listening"), ["0.0.0.0"]), "Jupyter listens on 0.0.0.0",
+     "127.0.0.1 only"),
+    ("jupyter_proxy", edit((PROXY_KEY, "kernel_result"), None), "1+1 over the websocket gave", "websocket upgrades"),
     ("metrics_endpoint", edit((METRICS_KEY, "active"), "failed"), "enabled, failed",
      "journalctl -u toolkit-node_exporter.service"),
     ("metrics_endpoint", edit((METRICS_KEY, "status"), None), "/metrics: no answer", "check monitoring.listen"),
