@@ -43,11 +43,6 @@ monitoring: {node_exporter: true, listen: 0.0.0.0}
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-@pytest.fixture(scope="session")
-def systemd_image(docker_engine, base_image, host_ca_bundle) -> str:
-    return systemd_host.ensure_image(docker_engine, base_image, host_ca_bundle)
-
-
 @pytest.fixture
 def fleet(docker_engine, systemd_image, ssh_keypair, tmp_path, _test_session_id):
     """Two systemd hosts, each on its own loopback address, :22 and :9100 published there."""

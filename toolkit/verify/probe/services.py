@@ -330,6 +330,9 @@ def jupyter_proxy(req):
     on a host, the service's root-only file: it never leaves this process), where Jupyter itself listens."""
     port, base = req["port"], req["base_url"]
     out = {"presented": None, "on_file": file_fingerprint(req["cert"])}
+    started = time.time()
+    while not listening(req["jupyter_port"]) and time.time() - started < START_WAIT:
+        time.sleep(0.5)        # Jupyter just (re)started by apply: the proxy has nothing to pass to yet
     out["presented"], out["tls_error"] = tls_fingerprint(port)
     out["http"], out["location"] = plain_http(req["http_port"])
     out["no_token"], _ = https_request(port, base + "api/contents")
