@@ -25,6 +25,11 @@ fi
 
 scripts/ensure-gpu-tools.sh
 scripts/ensure-prometheus.sh     # promtool and prometheus (Debian's .deb unpacked into .cache/prometheus/bin)
+for arg in "$@"; do
+  if [ "$arg" = --run-slow ]; then
+    scripts/ensure-chromium.sh     # headless Chromium for the slow browser test of jupyter.proxy
+  fi
+done
 
 export PATH="$PWD/$VENV/bin:$PWD/.cache/prometheus/bin:$PATH"
 exec "$VENV/bin/python" -m pytest "$@"
