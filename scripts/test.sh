@@ -24,6 +24,12 @@ else
 fi
 
 scripts/ensure-gpu-tools.sh
+scripts/ensure-prometheus.sh     # promtool and prometheus (Debian's .deb unpacked into .cache/prometheus/bin)
+for arg in "$@"; do
+  if [ "$arg" = --run-slow ]; then
+    scripts/ensure-chromium.sh     # headless Chromium for the slow browser test of jupyter.proxy
+  fi
+done
 
 # Podman (build --engine podman, verify --target podman-image://) with this machine's container limits.
 if scripts/ensure-podman.sh; then
@@ -41,5 +47,5 @@ if ! scripts/ensure-devcontainer-cli.sh && in_ci; then
   exit 1
 fi
 
-export PATH="$PWD/$VENV/bin:$PATH"
+export PATH="$PWD/$VENV/bin:$PWD/.cache/prometheus/bin:$PATH"
 exec "$VENV/bin/python" -m pytest "$@"

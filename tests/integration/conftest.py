@@ -110,3 +110,11 @@ def datascience_image(docker_engine, base_image, host_ca_bundle, tmp_path_factor
         return images.build_profile_image(docker_engine, profile, workdir, base_image).tag
     except ToolkitError as exc:
         pytest.fail(f"building the datascience-cpu test image failed:\n{exc.render()}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def systemd_image(docker_engine, base_image, host_ca_bundle) -> str:
+    """The systemd host image of tests/integration/systemd_host.py (built once, cached by content)."""
+    from . import systemd_host
+
+    return systemd_host.ensure_image(docker_engine, base_image, host_ca_bundle)

@@ -99,14 +99,18 @@ def wait_until_booted(container: Any, timeout: float = 60.0) -> str:
                        f"{container.status}): {container.logs(tail=20).decode(errors='replace')}")
 
 
-def start(client: Any, image: str, public_key: str, key_path: Path, workdir: Path, session_id: str) -> SshTarget:
-    """One systemd host, sshd published on 127.0.0.1; deploy and root accept the session's key."""
+def start(client: Any, image: str, public_key: str, key_path: Path, workdir: Path, session_id: str,
+          address: str = LOOPBACK, publish: tuple[int, ...] = ()) -> SshTarget:
+    """One systemd host, sshd published on 127.0.0.1; deploy and root accept the session's key.
+
+    `address`: another loopback address (127.x.y.z) to publish on, so that several hosts can each publish the
+    same port (`publish`: container ports published there as themselves, e.g. an exporter's 9100)."""
     name = f"toolkit-test-systemd-{uuid.uuid4().hex[:8]}"
     container = client.containers.run(
         image, detach=True, name=name, hostname="systemd-host", labels={TEST_LABEL: "1", SESSION_LABEL: session_id},
         cap_add=["SYS_ADMIN"], tmpfs={"/run": "", "/run/lock": ""},
         volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
-        ports={"22/tcp": (LOOPBACK, None)})
+        ports={"22/tcp": (address, None), **{f"{p}/tcp": (address, p) for p in publish}})
     try:
         wait_until_booted(container)
         rc, out = run_as_root(container, 'for d in /root /home/"$2"; do printf "%s\\n" "$1" >"$d/.ssh/authorized_keys"; '
@@ -117,8 +121,8 @@ def start(client: Any, image: str, public_key: str, key_path: Path, workdir: Pat
         container.reload()
         port = int(container.attrs["NetworkSettings"]["Ports"]["22/tcp"][0]["HostPort"])
         known_hosts = workdir / f"{name}.known_hosts"
-        known_hosts.write_text(harness.keyscan(LOOPBACK, port))
-        target = SshTarget(container=container, host=LOOPBACK, port=port, user=DEPLOY_USER, password=DEPLOY_PASSWORD,
+        known_hosts.write_text(harness.keyscan(address, port))
+        target = SshTarget(container=container, host=address, port=port, user=DEPLOY_USER, password=DEPLOY_PASSWORD,
                            key_path=key_path, known_hosts_path=known_hosts, alias=name)
         return target
     except BaseException:

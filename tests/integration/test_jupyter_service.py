@@ -54,11 +54,6 @@ API = ("import sys, time, urllib.request, urllib.error\n"
        "    except urllib.error.URLError: time.sleep(0.5)\n")
 
 
-@pytest.fixture(scope="session")
-def systemd_image(docker_engine, base_image, host_ca_bundle) -> str:
-    return systemd_host.ensure_image(docker_engine, base_image, host_ca_bundle)
-
-
 @pytest.fixture
 def systemd_target(docker_engine, systemd_image, ssh_keypair, tmp_path, _test_session_id):
     started = []

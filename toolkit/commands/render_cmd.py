@@ -34,6 +34,8 @@ FORMATS = {
     "k8s": "toolkit.render.kubernetes",
     "apptainer": "toolkit.render.apptainer",
 }
+# Fleet formats: need the hosts of an inventory (--inventory), so `all` leaves them out.
+FLEET_FORMATS = ("prometheus",)
 COMMITTED_DIR = Path(__file__).resolve().parents[2] / "dockerfiles"
 ABSTRACT_PROFILES = {"base"}   # only meant to be extended: no committed render
 RUNTIME_CLASS = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
@@ -80,8 +82,8 @@ def _check_image(fmt: str, image: str | None, runtime_class: str | None) -> None
 
 @click.command("render")
 @click.argument("profile", metavar="PROFILE")
-@click.option("--format", "fmt", type=click.Choice([*FORMATS, "all"]), default="all", show_default=True,
-              help="What to write.")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, *FLEET_FORMATS, "all"]), default="all",
+              show_default=True, help="What to write (prometheus: with --inventory; not part of all).")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder to write into (created if missing).")
 @click.option("--no-buildkit", is_flag=True, help="Dockerfile for the legacy builder (no RUN --mount, no --chmod).")
@@ -96,17 +98,32 @@ def _check_image(fmt: str, image: str | None, runtime_class: str | None) -> None
 @locking.lock_options()
 @click.option("--force", is_flag=True,
               help="Overwrite files in OUTPUT that toolkit did not write (or that were edited since).")
+@click.option("--inventory", "inventory", default=None, metavar="FILE",
+              help="--format prometheus: the hosts to scrape (toolkit's or an Ansible inventory); their groups "
+                   "become the `groups` label.")
+@click.option("--prometheus-url", default="http://127.0.0.1:9090", show_default=True,
+              help="--format prometheus: where Grafana's datasource reaches Prometheus.")
 def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str | None, image: str | None,
            runtime_class: str | None, compat_data: str | None, locked: bool, lock_file: str | None,
-           force: bool) -> None:
+           force: bool, inventory: str | None, prometheus_url: str) -> None:
     """Render PROFILE into files under OUTPUT: Dockerfile (+ files/, wheelhouse/), setup.sh, ansible/,
     .devcontainer/devcontainer.json, tests/, k8s/ and apptainer/ (with --format all).
 
     Files toolkit wrote there before are replaced; anything else is refused (exit 2) unless --force.
     All files are written at once: an error, a full disk or Ctrl-C leaves the earlier output whole."""
     _check_image(fmt, image, runtime_class)
+    if (fmt in FLEET_FORMATS) != bool(inventory):
+        raise UsageError("--format prometheus needs --inventory FILE (the hosts to scrape)" if inventory is None
+                         else "--inventory is for --format prometheus only")
     loaded = load_profile(profile)
     plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
+    if inventory is not None:
+        if not re.fullmatch(r"https?://[A-Za-z0-9._~:/?#@!$&'()*+,;=%\[\]-]+", prometheus_url):
+            raise UsageError(f"--prometheus-url {prometheus_url[:80]!r} is not an http(s) URL",
+                             "e.g. --prometheus-url http://prometheus.internal:9090")
+        for path in fleet_render(plan, inventory, prometheus_url).write(outdir, force=force, option="-o"):
+            out(str(path))
+        return
     formats = list(FORMATS) if fmt == "all" else [fmt]
     rendered = Rendered()
     for f in formats:
@@ -114,6 +131,17 @@ def render(profile: str, fmt: str, outdir: str, no_buildkit: bool, created: str 
                                                    image=image, runtime_class=runtime_class))
     for path in rendered.write(outdir, force=force, option="-o"):
         out(str(path))
+
+
+def fleet_render(plan: Plan, inventory_file: str, prometheus_url: str) -> Rendered:
+    """Prometheus, alert rules and Grafana provisioning for the inventory's hosts."""
+    from toolkit.executors import inventory
+    from toolkit.render import prometheus
+    from toolkit.targets.ssh_values import SHOWN_PATH, shown
+
+    resolver = inventory.Resolver(inventory.load_ssh_config(None), None, shown("~/.ssh/config", SHOWN_PATH))
+    hosts = [prometheus.ScrapeHost(h.name, h.hostname, groups) for h, groups in inventory.grouped(inventory_file, resolver)]
+    return prometheus.render(plan, hosts, prometheus_url)
 
 
 def committed_dockerfiles() -> dict[str, str]:

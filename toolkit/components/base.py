@@ -10,7 +10,7 @@ from typing import Any
 from toolkit.model import osfamily
 from toolkit.model.checks import Check
 from toolkit.model.plan import Target
-from toolkit.model.steps import OsPackages, Step, WriteFile
+from toolkit.model.steps import OsPackages, RunCommand, Step, WriteFile
 from toolkit.profile.loader import LoadedProfile
 from toolkit.profile.model import Profile
 
@@ -50,3 +50,19 @@ def write_file(component: str, title: str, path: str, content: str, mode: str = 
     digest = hashlib.sha256(content.encode()).hexdigest()
     return WriteFile(component=component, title=title, path=path, content=content, mode=mode,
                      owner=owner, sha256=digest)
+
+
+# sh -c SCRIPT NAME UNIT: a package's own unit disabled (and stopped where systemd runs) because a unit of
+# toolkit's serves its port; nothing to do where systemctl is missing (an image).
+DISABLE_UNIT = ('u="$1"; command -v systemctl >/dev/null 2>&1 || exit 0; '
+                'systemctl disable --quiet -- "$u" 2>/dev/null || true; '
+                'if [ -d /run/systemd/system ]; then systemctl stop -- "$u"; fi')
+UNIT_DISABLED = ('u="$1"; command -v systemctl >/dev/null 2>&1 || exit 0; '
+                 '! systemctl is-enabled --quiet -- "$u" 2>/dev/null && ! systemctl is-active --quiet -- "$u" 2>/dev/null')
+
+
+def package_unit_disabled(component: str, unit: str, why: str) -> RunCommand:
+    """A step that disables and stops the unit a package started (toolkit's own unit serves instead)."""
+    return RunCommand(component, f"the package's own {unit} disabled ({why})",
+                      argv=("sh", "-c", DISABLE_UNIT, "toolkit-unit", unit),
+                      unless=("sh", "-c", UNIT_DISABLED, "probe", unit))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
+from toolkit.components import jupyter_proxy
 from toolkit.components.base import Context, Contribution, write_file
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
@@ -52,30 +54,47 @@ def jupyter(ctx: Context) -> Contribution:
     if j.auth == "password":
         out.steps.append(write_file("jupyter", "Jupyter password authentication", JUPYTER_CONFIG, PASSWORD_CONFIG))
 
+    proxy = j.proxy.tls
+    base_url = j.proxy.base_url if proxy else "/"
+
     def command(ip: str) -> tuple[str, ...]:
+        behind = (f"--ServerApp.base_url={base_url}", "--ServerApp.trust_xheaders=True") if proxy else ()
         return (f"{t.venv}/bin/jupyter", j.flavor, "--no-browser", f"--ip={ip}", f"--port={j.port}",
-                "--ServerApp.allow_remote_access=True")
+                "--ServerApp.allow_remote_access=True", *behind)
 
     health = (f"{t.venv}/bin/python", "-c",
-              f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{j.port}/api', timeout=3)")
+              f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{j.port}{base_url}api', timeout=3)")
     if j.service and not t.user:
         raise ProfileError([ctx.loaded.problem(
             "jupyter.service", "the service would run Jupyter as root (user.create is false)",
             "set user.create: true (the service runs as user.name), or jupyter.service: false")])
+    if proxy and j.ip and not ipaddress.ip_address(j.ip).is_loopback:
+        raise ProfileError([ctx.loaded.problem(
+            "jupyter.ip", "with jupyter.proxy.tls Jupyter listens on loopback only, behind Nginx",
+            "leave jupyter.ip out (127.0.0.1), or turn the proxy off")])
     host_ip = j.ip or "127.0.0.1"
     # Containers must listen on every interface to be published; hosts default to loopback
-    # (reach it through an SSH tunnel) unless the profile names an address.
-    out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=command(j.ip or "0.0.0.0"),
-                             host_command=command(host_ip), user=t.user or "root", port=j.port,
+    # (reach it through an SSH tunnel) unless the profile names an address. Behind the proxy: loopback only.
+    image_command = command(j.ip or "0.0.0.0")
+    if proxy:
+        out.steps += jupyter_proxy.steps(ctx, t.user or "root")
+        image_command = (jupyter_proxy.START, *command("127.0.0.1"))
+    out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=image_command,
+                             host_command=command(host_ip), user=t.user or "root",
+                             port=j.proxy.port if proxy else j.port,
                              healthcheck=health, in_image=True, enable_on_host=j.service,
                              **(_host_service(t.venv) if j.service else {})))
     if j.service:
         out.checks.append(check("jupyter_service", "jupyter", f"{JUPYTER_UNIT} enabled and active as {t.user}, "
                                 f"on {host_ip}:{j.port}, refusing requests without its token", unit=JUPYTER_UNIT,
-                                user=t.user, ip=host_ip, port=j.port, env_file=JUPYTER_ENV_FILE))
+                                user=t.user, ip=host_ip, port=j.port, env_file=JUPYTER_ENV_FILE,
+                                **({"base_url": base_url} if base_url != "/" else {})))
+    if proxy:
+        out.checks += jupyter_proxy.checks(ctx, JUPYTER_ENV_FILE if j.service else "")
     out.checks += pip_checks("jupyter", t.venv, [pkg])
     out.checks.append(check("jupyter", "jupyter", "Jupyter starts, answers HTTP and refuses the API without a token",
-                            python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port))
+                            python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port,
+                            **({"base_url": base_url} if base_url != "/" else {})))
     return out
 
 

@@ -205,6 +205,12 @@ def from_urls(urls: tuple[str, ...], resolver: Resolver) -> list[Host]:
 
 def from_file(path: str, resolver: Resolver, limit: tuple[str, ...] = ()) -> list[Host]:
     """The hosts of an inventory file in either format (the content decides), cut down by --limit."""
+    return [h for h, _ in grouped(path, resolver, limit)]
+
+
+def grouped(path: str, resolver: Resolver, limit: tuple[str, ...] = ()) -> list[tuple[Host, tuple[str, ...]]]:
+    """from_file's hosts, each with the inventory groups it belongs to (Ansible's children included;
+    `all` and `ungrouped` left out)."""
     name = inputs.shown(path, 200)
     text = inputs.read_text(path, what="inventory", display=name)
     if inventory_ansible.looks_like_ini(text):
@@ -215,10 +221,13 @@ def from_file(path: str, resolver: Resolver, limit: tuple[str, ...] = ()) -> lis
     defaults, hosts, group_of = inventory_check.check(ydoc.data, name, ydoc.position)
     groups = {g: list((v or {}).get("hosts") or []) for g, v in (ydoc.data.get("groups") or {}).items()}
     chosen = inventory_limit.select(name, list(hosts), groups, limit)
-    return _unique([resolver.host(h, {**defaults, **group_of.get(h, {}), **hosts[h]}) for h in chosen], f"{name}: ")
+    found = [resolver.host(h, {**defaults, **group_of.get(h, {}), **hosts[h]}) for h in chosen]
+    _unique(found, f"{name}: ")
+    return [(host, tuple(g for g, members in groups.items() if h in members)) for h, host in zip(chosen, found, strict=True)]
 
 
-def _from_ansible(inv: inventory_ansible.Inventory, resolver: Resolver, limit: tuple[str, ...]) -> list[Host]:
+def _from_ansible(inv: inventory_ansible.Inventory, resolver: Resolver,
+                  limit: tuple[str, ...]) -> list[tuple[Host, tuple[str, ...]]]:
     """An Ansible inventory's hosts: every connection variable checked, Ansible's precedence, --limit."""
     if not inv.hosts:
         inv.fail(None, "", "the inventory has no hosts", "[gpu]\ngpu01 ansible_host=10.0.0.5")
@@ -231,8 +240,10 @@ def _from_ansible(inv: inventory_ansible.Inventory, resolver: Resolver, limit: t
     if ignored:
         warn(f"{inv.path}: {', '.join(ignored)} ignored: toolkit logs in with SSH keys "
              "(ansible_ssh_private_key_file, --identity, the ssh config)")
-    return _unique([resolver.host(h, inventory_ansible_vars.settings(inv, h, variables[h])) for h in chosen],
-                   f"{inv.path}: ")
+    found = [resolver.host(h, inventory_ansible_vars.settings(inv, h, variables[h])) for h in chosen]
+    _unique(found, f"{inv.path}: ")
+    return [(host, tuple(g for g, hs in members.items() if g not in ("all", "ungrouped") and h in hs))
+            for h, host in zip(chosen, found, strict=True)]
 
 
 def _unique(hosts: list[Host], where: str = "") -> list[Host]:

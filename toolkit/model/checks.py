@@ -77,6 +77,18 @@ class JupyterService(CheckKind, kind="jupyter_service", params=("unit", "user", 
     without the token from env_file and answers with it; the token is not in the unit's journal."""
 
 
+class MetricsEndpoint(CheckKind, kind="metrics_endpoint", params=("unit", "ip", "port", "metric", "gpu")):
+    """A Prometheus exporter's unit is active and its /metrics answers with `metric` (gpu: on GPU hosts only)."""
+
+    hosts_only = True
+
+
+class JupyterProxy(CheckKind, kind="jupyter_proxy",
+                   params=("port", "http_port", "base_url", "cert", "jupyter_port", "env_file")):
+    """Nginx answers HTTPS with the certificate in `cert`, redirects HTTP, refuses the API without the token and
+    runs code in a kernel over a websocket; Jupyter itself listens on loopback only."""
+
+
 class Git(CheckKind, kind="git", params=("lfs",)):
     """git (and git-lfs) is installed."""
 

@@ -189,6 +189,7 @@ class Service(Step):
     environment: tuple[tuple[str, str], ...] = ()   # the unit's own variables, before the profile's env
     secret_file: str = ""                  # a root-only (0600) EnvironmentFile= of the unit, created when absent
     secret_variable: str = ""              # the variable secret_file must hold; generated on the host, never here
+    needs_gpu: bool = False                # hosts without an NVIDIA GPU skip it (said so), as the driver steps
 
 
 @dataclass(frozen=True)

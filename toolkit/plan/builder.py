@@ -11,6 +11,7 @@ from toolkit.components import (
     accounts,
     driver,
     frameworks,
+    monitoring,
     network,
     packages,
     python,
@@ -152,6 +153,7 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         frameworks.contribute(ctx),
         packages.base(ctx),
         tools.jupyter(ctx),
+        monitoring.contribute(ctx),     # exporters (hosts): after the packages they may need
         # Requirement files change less often than the pip list: their own layer before it.
         requirement_files.contribute(ctx, reqs),
         # The profile's own pip list changes most often: last of the packages, so editing it rebuilds one

@@ -6,6 +6,7 @@ pattern from `patterns`; unknown keys and wrong types are errors (strict mode).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -167,6 +168,26 @@ class Packages(Strict):
                     "network.pip, local paths and -e are refused.")
 
 
+BASE_URL = r"^/([A-Za-z0-9._~-]+/)*$"
+
+
+def _base_url(value: str) -> str:
+    if not re.fullmatch(BASE_URL, value) or len(value) > 200 or "/../" in value or "/./" in value:
+        raise ValueError(f"expected a URL path that starts and ends with '/' (letters, digits, . _ ~ -), "
+                         f"such as /jupyter/, got {value[:64]!r}")
+    return value
+
+
+class JupyterProxy(Strict):
+    tls: bool = Field(default=False, description="Nginx (OS package) in front of Jupyter: HTTPS on `port` with a "
+                      "self-signed certificate made at first start in /var/lib/toolkit/tls (or the jupyter.pem and "
+                      "jupyter.key you put there), HTTP on 80 redirected to HTTPS, websockets passed; Jupyter itself "
+                      "listens on 127.0.0.1 only and still requires its token.")
+    port: int = Field(default=443, ge=1, le=65535)
+    base_url: Annotated[str, AfterValidator(_base_url)] = Field(
+        default="/", description="The path Jupyter is served under (its ServerApp.base_url), e.g. /jupyter/.")
+
+
 class Jupyter(Strict):
     enabled: bool = False
     flavor: Literal["lab", "notebook"] = "lab"
@@ -180,6 +201,18 @@ class Jupyter(Strict):
     )
     service: bool = Field(default=False, description="Run as a systemd service on hosts (toolkit-jupyter.service), "
                           "as user.name, with the profile's env; on 127.0.0.1 unless ip says otherwise.")
+    proxy: JupyterProxy = Field(default_factory=JupyterProxy)
+
+
+class Monitoring(Strict):
+    node_exporter: bool = Field(default=False, description="Hosts: Prometheus node exporter from the OS packages, "
+                                "run as toolkit-node_exporter.service on listen:9100.")
+    gpu_exporter: bool = Field(default=False, description="GPU hosts: an NVML exporter (nvidia-ml-py + "
+                               "prometheus-client, its own venv) as toolkit-gpu_exporter.service on listen:9400; "
+                               "skipped on hosts without an NVIDIA GPU, as the driver steps are.")
+    listen: IpAddress = Field(default="0.0.0.0", description="Address the exporters listen on (an IPv4 or IPv6 "
+                              "address). Anyone who reaches it reads the metrics: firewall the ports "
+                              "(docs/monitoring.md).")
 
 
 class Git(Strict):
@@ -326,6 +359,7 @@ class Profile(Strict):
     packages: Packages = Field(default_factory=Packages)
     jupyter: Jupyter = Field(default_factory=Jupyter)
     git: Git = Field(default_factory=Git)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
     user: User = Field(default_factory=User)
     network: Network = Field(default_factory=Network)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from toolkit.model import osfamily
+from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import (
     ContainerToolkit,
@@ -213,8 +213,29 @@ def _service(step: Service, n: int, plan: Plan) -> list[dict]:
     copy = copy_tasks(step_name(step, unit), unit_path(step), unit_text(plan, step))
     copy[-1]["register"] = f"toolkit_unit_{n}"
     systemd = "ansible_facts['service_mgr'] == 'systemd'"
-    return [*tasks, *copy,
-            {"name": step_name(step, f"enable and start {unit}"),
+    if step.needs_gpu:
+        return _gpu_only(step, n, [*tasks, *copy, *_systemd_tasks(step, n, unit, changed, systemd)])
+    return [*tasks, *copy, *_systemd_tasks(step, n, unit, changed, systemd)]
+
+
+def _gpu_only(step: Service, n: int, tasks: list[dict]) -> list[dict]:
+    """A service only GPU hosts run: skipped, said so, where the PCI bus shows no NVIDIA GPU."""
+    found, gpu = f"toolkit_gpu_{n}", f"toolkit_gpu_{n}.rc == 0"
+    scan = {"name": step_name(step, "look for an NVIDIA GPU (PCI devices)"),
+            "ansible.builtin.command": {"argv": ["sh", "-c", host_probes.HAS_GPU + "has_nvidia_gpu"]},
+            "register": found, "changed_when": False, "failed_when": False, "check_mode": False}
+    skipped = {"name": step_name(step, "no NVIDIA GPU"),
+               "ansible.builtin.debug": {"msg": f"[skipped] no NVIDIA GPU ({unit_name(step)} not set up)"},
+               "when": f"{found}.rc != 0"}
+    guarded = []
+    for task in tasks:
+        before = task.get("when")
+        guarded.append({**task, "when": [gpu, *([before] if isinstance(before, str) else before or [])]})
+    return [scan, skipped, *guarded]
+
+
+def _systemd_tasks(step: Service, n: int, unit: str, changed: str, systemd: str) -> list[dict]:
+    return [{"name": step_name(step, f"enable and start {unit}"),
              # restarted when the unit or its secret changed, so the change takes effect now
              "ansible.builtin.systemd_service": {"name": unit, "enabled": True, "daemon_reload": True,
                                                  "state": Template(f"{{{{ 'restarted' if ({changed}) "

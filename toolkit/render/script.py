@@ -186,7 +186,8 @@ def _service(step: Service, plan: Plan) -> Block:
         f"  echo {sh(f'  skipped enabling {unit_name(step)}: PID 1 is not systemd (a container?); start it by hand')}",
         "fi",
     ])
-    return Block(probe=probe, apply=apply)
+    skip = f"gpu_service_skip {sh(unit_name(step))}" if step.needs_gpu else None
+    return Block(probe=probe, apply=apply, skip=skip)
 
 
 def _metadata(step: Metadata, plan: Plan) -> Block:
@@ -250,7 +251,7 @@ def render_step(step: Step, n: int, plan: Plan) -> str:
 def render(plan: Plan) -> Rendered:
     steps = "\n".join(render_step(s, i, plan) for i, s in enumerate(plan.steps, 1))
     family = family_of(plan)
-    if any(isinstance(s, script_gpu.STEP_TYPES) for s in plan.steps):
+    if any(script_gpu.guarded(s) for s in plan.steps):
         steps = script_gpu.library(len(plan.steps), family) + "\n" + steps
     if repositories(plan.steps):
         steps = script_repo.library(family) + "\n" + steps

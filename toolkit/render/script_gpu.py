@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
-from toolkit.model.steps import ContainerToolkit, NvidiaDriver
+from toolkit.model.steps import ContainerToolkit, NvidiaDriver, Service, Step
 from toolkit.render import script_repo
 from toolkit.render.common import sh, template
 
 STEP_TYPES = (NvidiaDriver, ContainerToolkit)
 NON_FREE_HINT = ("enable Debian's contrib non-free non-free-firmware components in the apt sources, "
                  "or use gpu.driver.strategy cuda-repo")
+
+
+def guarded(step: Step) -> bool:
+    """Whether the step needs this library: a GPU host step, or a service only GPU hosts run."""
+    return isinstance(step, STEP_TYPES) or (isinstance(step, Service) and step.needs_gpu)
 
 
 def library(count: int, family: osfamily.OsFamily = osfamily.DEBIAN) -> str:

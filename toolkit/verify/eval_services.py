@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from toolkit.verify.outcome import Outcome
-from toolkit.verify.probe import jupyter_service_key
+from toolkit.verify.probe import jupyter_proxy_key, jupyter_service_key, metrics_endpoint_key
 
 REFUSED = (401, 403)
 
@@ -78,3 +78,66 @@ def jupyter_service(p: dict, facts: dict) -> Outcome:
     if problems:
         found.insert(0, "; ".join(what for what, _ in problems))
     return Outcome(not problems, expected, "; ".join(found), "; ".join(dict.fromkeys(h for _, h in problems)))
+
+
+def metrics_endpoint(p: dict, facts: dict) -> Outcome:
+    """A Prometheus exporter (monitoring:): its unit active, /metrics answering 200 with the metric in it. The GPU
+    exporter's check is of the GPU tier: verify skips it, saying so, where no GPU is visible."""
+    f = facts.get(metrics_endpoint_key(p)) or {}
+    unit, where = p["unit"], f"{p['ip']}:{p['port']}"
+    expected = f"{unit} enabled and active; http://{where}/metrics answers 200 with {p['metric']}"
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "")
+    if f.get("pid1") != "systemd":
+        return Outcome(False, expected, f"PID 1 is {f.get('pid1') or 'unknown'}, not systemd (a container?): "
+                       "there is no unit to check here", "exporters run as systemd units on hosts", skipped=True)
+    found = (f"{f.get('enabled') or 'not enabled'}, {f.get('active') or 'not active'}; /metrics: "
+             f"{f.get('status') or f.get('error') or 'no answer'}, {f.get('samples', 0)} samples")
+    logs = f"read why: sudo journalctl -u {unit} -n 50; then apply the profile again"
+    if f.get("active") != "active" or f.get("enabled") != "enabled":
+        return Outcome(False, expected, found, logs)
+    if f.get("status") != 200:
+        return Outcome(False, expected, found, f"nothing answers on {where}: check monitoring.listen, then {logs}")
+    if not f.get("has_metric"):
+        return Outcome(False, expected, found + f", no {p['metric']}", logs)
+    return Outcome(True, expected, found, "")
+
+
+def jupyter_proxy(p: dict, facts: dict) -> Outcome:
+    """Nginx in front of Jupyter (jupyter.proxy.tls)."""
+    f = facts.get(jupyter_proxy_key(p)) or {}
+    port, cert = p["port"], p["cert"]
+    expected = (f"HTTPS on {port} presents {cert}; HTTP on {p['http_port']} redirects to https://; "
+                f"{p['base_url']}api refuses a request without the token; a kernel runs 1+1 over a websocket; "
+                f"Jupyter itself listens on loopback only")
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "")
+    if f.get("presented") is None:
+        return Outcome(False, expected, f"no TLS answer on {port}: {f.get('tls_error')}",
+                       "is the proxy running? an image: docker run -p 127.0.0.1:443:443 ...; a host: "
+                       "sudo journalctl -u toolkit-jupyter_proxy.service -n 50")
+    problems: list[tuple[str, str]] = []
+    if f.get("presented") != f.get("on_file"):
+        problems.append((f"the certificate on {port} is not {cert}" if f.get("on_file") else f"{cert} is unreadable",
+                         "restart the proxy after replacing the certificate"))
+    if f.get("http") not in (301, 302, 307, 308) or not str(f.get("location", "")).startswith("https://"):
+        problems.append((f"HTTP answers {f.get('http')} {f.get('location')}", "HTTP must redirect to HTTPS"))
+    if f.get("no_token") not in REFUSED:
+        problems.append((f"the API answers {f.get('no_token')} without the token", "Jupyter must require its token"))
+    exposed = [a for a in f.get("jupyter_listening") or [] if not ipaddress.ip_address(a).is_loopback]
+    if exposed:
+        problems.append((f"Jupyter listens on {', '.join(exposed)}", "Jupyter must listen on 127.0.0.1 only"))
+    found = [f"certificate {'matches' if f.get('presented') == f.get('on_file') else 'differs'}",
+             f"HTTP {f.get('http')}", f"API without the token: {f.get('no_token')}",
+             f"Jupyter on {', '.join(f.get('jupyter_listening') or []) or 'nothing'}"]
+    if f.get("token_from"):
+        found.append(f"kernel (token from {f['token_from']}): {f.get('kernel_result') or f.get('kernel_error')}")
+        if f.get("kernel_result") != "2":
+            problems.append((f"1+1 over the websocket gave {f.get('kernel_result') or f.get('kernel_error')}",
+                             "the proxy must pass websocket upgrades (Upgrade/Connection headers)"))
+    else:
+        found.append("kernel not tried: no token here (run the container with -e JUPYTER_TOKEN, or verify a host as root)")
+    if problems:
+        return Outcome(False, expected, "; ".join(what for what, _ in problems) + " (" + ", ".join(found) + ")",
+                       "; ".join(dict.fromkeys(fix for _, fix in problems)))
+    return Outcome(True, expected, ", ".join(found), "")

@@ -67,11 +67,22 @@ def _writable(req: Request, p: Params) -> None:
 
 
 def _jupyter(req: Request, p: Params) -> None:
-    _add(req, "jupyter", {"python": p["python"], "flavor": p["flavor"], "port": p["port"]})
+    _add(req, "jupyter", {"python": p["python"], "flavor": p["flavor"], "port": p["port"],
+                          **({"base_url": p["base_url"]} if "base_url" in p else {})})
 
 
 def _jupyter_service(req: Request, p: Params) -> None:
-    _add(req, "jupyter_service", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "env_file": p["env_file"]})
+    _add(req, "jupyter_service", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "env_file": p["env_file"],
+                                  **({"base_url": p["base_url"]} if "base_url" in p else {})})
+
+
+def _jupyter_proxy(req: Request, p: Params) -> None:
+    _add(req, "jupyter_proxy", {k: p[k] for k in ("port", "http_port", "base_url", "cert", "jupyter_port",
+                                                     "env_file")})
+
+
+def _metrics_endpoint(req: Request, p: Params) -> None:
+    _add(req, "metrics_endpoint", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "metric": p["metric"]})
 
 
 def _git(req: Request, p: Params) -> None:
@@ -187,6 +198,10 @@ ROWS: tuple[Kind, ...] = (
     Kind("jupyter", ("jupyter",), _jupyter, lambda c: [probe.jupyter_key(c.p)], fw.jupyter),
     Kind("jupyter_service", ("jupyter_service",), _jupyter_service, lambda c: [probe.jupyter_service_key(c.p)],
          eval_services.jupyter_service),
+    Kind("jupyter_proxy", ("jupyter_proxy",), _jupyter_proxy, lambda c: [probe.jupyter_proxy_key(c.p)],
+         eval_services.jupyter_proxy),
+    Kind("metrics_endpoint", ("metrics_endpoint",), _metrics_endpoint, lambda c: [probe.metrics_endpoint_key(c.p)],
+         eval_services.metrics_endpoint),
     Kind("git", ("git",), _git, _fixed("git"), sysm.git),
     Kind("git_config", ("git",), _git_config, _fixed("git"), sysm.git_config),
     Kind("user", ("users",), _each("users", lambda p: p["name"]), _fixed("users"), sysm.user),

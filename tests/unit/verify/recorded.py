@@ -8,6 +8,9 @@ from toolkit.model.checks import check
 
 PY = "/opt/venv/bin/python"
 SERVICE_KEY = 'jupyter_service:["toolkit-jupyter.service", "127.0.0.1", 8888, "/etc/toolkit/jupyter.env"]'
+METRICS_KEY = 'metrics_endpoint:["toolkit-node_exporter.service", "0.0.0.0", 9100, "node_cpu_seconds_total"]'
+PROXY_KEY = 'jupyter_proxy:[443, "/", "/var/lib/toolkit/tls/jupyter.pem"]'
+PROXY_FPR = "5b0c3f9e2d6a41c8e7f09b1d3a4c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
 
 ALICE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbtylUNyN8U68bIraEe3fSzGSX1KG+UD1M/xiljkKqQ"
 
@@ -28,6 +31,11 @@ CHECKS = {
     "jupyter": check("jupyter", "jupyter", "jupyter", python=PY, flavor="lab", port=8888),
     "jupyter_service": check("jupyter_service", "jupyter", "the host's Jupyter unit", unit="toolkit-jupyter.service",
                              user="dev", ip="127.0.0.1", port=8888, env_file="/etc/toolkit/jupyter.env"),
+    "metrics_endpoint": check("metrics_endpoint", "monitoring", "node exporter", ident="metrics_endpoint:node",
+                              unit="toolkit-node_exporter.service", ip="0.0.0.0", port=9100,
+                              metric="node_cpu_seconds_total", gpu=False),
+    "jupyter_proxy": check("jupyter_proxy", "jupyter", "Nginx in front of Jupyter", port=443, http_port=80,
+                           base_url="/", cert="/var/lib/toolkit/tls/jupyter.pem", jupyter_port=8888, env_file=""),
     "git": check("git", "git", "git and git-lfs", lfs=True),
     "git_config": check("git_config", "git", "git config user.name", ident="git_config:user.name",
                         key="user.name", value="toolkit"),
@@ -111,6 +119,13 @@ GOOD = {
     SERVICE_KEY: {"active": "active", "enabled": "enabled", "journal_read": True, "listening": ["127.0.0.1"],
                   "no_token": 403, "pid1": "systemd", "token_how": "as root", "token_in_journal": False,
                   "token_state": "read", "user": "dev", "with_token": 200},
+    # a probe run as root in a systemd container with monitoring.node_exporter applied
+    METRICS_KEY: {"active": "active", "enabled": "enabled", "has_metric": True, "pid1": "systemd", "samples": 1036,
+                  "status": 200},
+    # a probe run in a container of an image with jupyter.proxy.tls, started with -e JUPYTER_TOKEN
+    PROXY_KEY: {"presented": PROXY_FPR, "on_file": PROXY_FPR, "tls_error": "", "http": 301,
+                "location": "https://127.0.0.1/", "no_token": 403, "jupyter_listening": ["127.0.0.1"],
+                "token_from": "the environment", "with_token": 200, "kernel_result": "2", "kernel_error": ""},
     "gpu": {"dev": True, "smi": "/usr/bin/nvidia-smi", "nouveau": False, "smi_error": None, "visible": True,
             "proc_version": "NVRM version: NVIDIA UNIX x86_64 Kernel Module  570.124.06\n", "gpus": [_H200]},
 }

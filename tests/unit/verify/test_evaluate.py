@@ -8,7 +8,19 @@ from toolkit.model.checks import CHECK_KINDS, check
 from toolkit.verify.evaluate import FAILED, PASSED, SKIPPED, evaluate
 from toolkit.verify.kinds import KINDS
 
-from .recorded import CHECKS, CPU_ONLY_GPU, GOOD, PY, ROOT_CACHE, SERVICE_KEY, WRITABLE_KEY, edit, facts
+from .recorded import (
+    CHECKS,
+    CPU_ONLY_GPU,
+    GOOD,
+    METRICS_KEY,
+    PROXY_KEY,
+    PY,
+    ROOT_CACHE,
+    SERVICE_KEY,
+    WRITABLE_KEY,
+    edit,
+    facts,
+)
 
 TORCH, TF, INTERP = "torch:" + PY, "tf:" + PY, "interp:" + PY
 
@@ -86,6 +98,18 @@ FAILS = [
     ("jupyter_service", facts(**{SERVICE_KEY: dict(GOOD[SERVICE_KEY], token_state="missing",
                                                    token_how="cat: /etc/toolkit/jupyter.env: No such file")}),
      "no token: cat: /etc/toolkit/jupyter.env: No such file", "it makes /etc/toolkit/jupyter.env"),
+    ("jupyter_proxy", edit((PROXY_KEY, "presented"), "00" * 32), "the certificate on 443 is not",
+     "restart the proxy"),
+    ("jupyter_proxy", edit((PROXY_KEY, "presented"), None), "no TLS answer on 443", "toolkit-jupyter_proxy.service"),
+    ("jupyter_proxy", edit((PROXY_KEY, "no_token"), 200), "the API answers 200 without the token", "require its token"),
+    ("jupyter_proxy", edit((PROXY_KEY, "http"), 200), "HTTP answers 200", "redirect to HTTPS"),
+    ("jupyter_proxy", edit((PROXY_KEY, "jupyter_listening"), ["0.0.0.0"]), "Jupyter listens on 0.0.0.0",
+     "127.0.0.1 only"),
+    ("jupyter_proxy", edit((PROXY_KEY, "kernel_result"), None), "1+1 over the websocket gave", "websocket upgrades"),
+    ("metrics_endpoint", edit((METRICS_KEY, "active"), "failed"), "enabled, failed",
+     "journalctl -u toolkit-node_exporter.service"),
+    ("metrics_endpoint", edit((METRICS_KEY, "status"), None), "/metrics: no answer", "check monitoring.listen"),
+    ("metrics_endpoint", edit((METRICS_KEY, "has_metric"), False), "no node_cpu_seconds_total", "journalctl -u"),
     ("git", edit(("git", "lfs"), None), "git lfs not available", "apt-get install -y git-lfs"),
     ("git", facts(git={"path": None, "config": {}}), "git not found", "apt-get install -y git git-lfs"),
     ("git_config", edit(("git", "config", "user.name"), None), "user.name unset", "git config --system user.name toolkit"),
@@ -325,3 +349,14 @@ def test_rhel_os_package_version():
     assert evaluate(locked, facts(rpm=good)).status == PASSED
     older = evaluate(locked, facts(rpm={"curl": {"package": "curl", "version": "7.76.1-26.el9"}}))
     assert older.status == FAILED and "locked 7.76.1-29.el9_4" in older.found
+
+def test_gpu_exporter_is_skipped_without_a_gpu_and_judged_with_one():
+    gpu_check = check("metrics_endpoint", "monitoring", "GPU exporter", ident="metrics_endpoint:gpu", tier="gpu",
+                      unit="toolkit-gpu_exporter.service", ip="0.0.0.0", port=9400, metric="toolkit_gpu_up", gpu=True)
+    key = 'metrics_endpoint:["toolkit-gpu_exporter.service", "0.0.0.0", 9400, "toolkit_gpu_up"]'
+    answering = {"active": "active", "enabled": "enabled", "has_metric": True, "pid1": "systemd", "samples": 14,
+                 "status": 200}
+    no_gpu = evaluate(gpu_check, facts(gpu=CPU_ONLY_GPU, **{key: answering}))
+    assert no_gpu.status == SKIPPED and "no GPU visible" in no_gpu.found
+    assert evaluate(gpu_check, facts(**{key: answering})).status == PASSED
+    assert evaluate(gpu_check, facts(**{key: dict(answering, active="failed")})).status == FAILED

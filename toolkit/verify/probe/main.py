@@ -15,7 +15,14 @@ from .accounts import dir_stats, mount_facts, ssh_keys, ssh_keys_here
 from .folders import writable, write_test
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
-from .services import jupyter_service, jupyter_service_key
+from .services import (
+    jupyter_proxy,
+    jupyter_proxy_key,
+    jupyter_service,
+    jupyter_service_key,
+    metrics_endpoint,
+    metrics_endpoint_key,
+)
 from .system import command, dpkg, files, git, gpu, os_release, paths, rpm, shm, users
 
 
@@ -34,7 +41,8 @@ def gather_tf(python, treq):
 GATHERERS = {
     "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "rpm": rpm, "paths": paths, "users": users,
     "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
-    "jupyter_service": jupyter_service,
+    "jupyter_service": jupyter_service, "metrics_endpoint": metrics_endpoint,
+    "jupyter_proxy": jupyter_proxy,
     "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
     "ssh_keys": ssh_keys, "dir_stats": dir_stats, "mount_facts": mount_facts,
 }
@@ -81,6 +89,10 @@ def jobs_for(req):
         jobs[jupyter_key(jreq)] = ("jupyter", (jreq,))
     for sreq in req.get("jupyter_service", []):
         jobs[jupyter_service_key(sreq)] = ("jupyter_service", (sreq,))
+    for preq in req.get("jupyter_proxy", []):
+        jobs[jupyter_proxy_key(preq)] = ("jupyter_proxy", (preq,))
+    for mreq in req.get("metrics_endpoint", []):
+        jobs[metrics_endpoint_key(mreq)] = ("metrics_endpoint", (mreq,))
     return jobs
 
 

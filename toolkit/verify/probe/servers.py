@@ -54,7 +54,7 @@ def jupyter(req):
     port, token = req["port"], uuid.uuid4().hex
     out = {"port": port, "existing": None}
     if port_open(port):
-        base = "http://127.0.0.1:%d" % port
+        base = "http://127.0.0.1:%d%s" % (port, req.get("base_url", "/").rstrip("/"))   # the service's base_url
         out["existing"] = {"api": http_status(base + "/api"), "contents_no_token": http_status(base + "/api/contents")}
     exe = os.path.join(os.path.dirname(req["python"]), "jupyter")
     if not os.path.exists(exe):

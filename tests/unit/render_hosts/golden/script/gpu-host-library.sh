@@ -68,6 +68,15 @@ guarded_step() {
   fi
 }
 
+# gpu_service_skip UNIT: a service only GPU hosts run (monitoring.gpu_exporter), on a host without one.
+gpu_service_skip() {
+  if ! has_nvidia_gpu; then
+    echo "[skipped] no NVIDIA GPU ($1 not set up)"
+    return 0
+  fi
+  return 1
+}
+
 # nvidia_skip MODE: no NVIDIA GPU on the PCI bus and MODE auto.
 nvidia_skip() {
   if [ "$1" = auto ] && ! has_nvidia_gpu; then
