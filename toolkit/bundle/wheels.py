@@ -18,6 +18,8 @@ import os
 import re
 import shutil
 import ssl
+import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -97,6 +99,28 @@ def sha256_of(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
+ATTEMPTS = 4            # a dropped connection, a timeout or a 5xx/429 answer is tried again (1 s, 2 s, 4 s apart)
+
+
+def transient(exc: OSError) -> bool:
+    """Worth another try: not an answer the index meant (404, 403...), a failure on the way."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500 or exc.code in (408, 429)
+    return True
+
+
+def retrying(action: Callable[[], Any], sleep: Callable[[float], Any] = time.sleep) -> Any:
+    """action(), tried again after a transient OSError (ATTEMPTS in all); the last error is raised."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return action()
+        except OSError as exc:
+            if attempt == ATTEMPTS - 1 or not transient(exc):
+                raise
+            sleep(2 ** attempt)
+    raise AssertionError("unreachable")
+
+
 class Fetcher:
     def __init__(self, dest: Path, open_url: Callable[..., Any]):
         self.dest, self.open_url = dest, open_url
@@ -107,9 +131,11 @@ class Fetcher:
         if key not in self.pages:
             url = index.rstrip("/") + "/" + urllib.parse.quote(name) + "/"
             req = urllib.request.Request(url, headers={"Accept": JSON_ACCEPT})
+            def read() -> dict[str, str]:
+                with self.open_url(req, timeout=60) as resp:
+                    return file_urls(resp.read(), resp.headers.get("Content-Type", ""), resp.geturl())
             try:
-                with self.open_url(req, timeout=60) as resp:      
-                    self.pages[key] = file_urls(resp.read(), resp.headers.get("Content-Type", ""), resp.geturl())
+                self.pages[key] = retrying(read)
             except OSError as exc:
                 raise LockError(f"could not read the index page of {name} at {redact.url(url)}: {exc}",
                                 "check network.proxy and network.ca_certificates, or the index's reachability") from exc
@@ -144,9 +170,11 @@ class Fetcher:
         if url is None:
             raise LockError(f"{filename} is not on {redact.url(p.index)} any more",
                             "refresh the lock (toolkit lock PROFILE)")
-        try:
-            with self.open_url(url, timeout=120) as resp, open(part, "wb") as fh:    
+        def fetch() -> None:
+            with self.open_url(url, timeout=120) as resp, open(part, "wb") as fh:
                 shutil.copyfileobj(resp, fh, CHUNK)
+        try:
+            retrying(fetch)
         except OSError as exc:
             raise LockError(f"could not download {filename} from {redact.url(url)}: {exc}",
                             "check network.proxy and network.ca_certificates; bundling again resumes") from exc

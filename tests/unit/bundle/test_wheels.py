@@ -81,3 +81,35 @@ def test_pep691_json_and_pep503_html_pages():
         "x-1.whl": "https://idx/files/x-1.whl#sha256=ab"}
     html = b'<a href="/f/x%2B1.whl#sha256=cd">x+1.whl</a>'
     assert wheels.file_urls(html, "text/html", "https://idx/simple/x/") == {"x+1.whl": "https://idx/f/x%2B1.whl#sha256=cd"}
+
+
+def test_transient_failures_are_tried_again_and_answers_are_not():
+    import urllib.error
+
+    from toolkit.bundle import wheels
+
+    waits: list[float] = []
+    calls = {"n": 0}
+
+    def flaky():
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionResetError("reset by peer")
+        return "ok"
+
+    assert wheels.retrying(flaky, sleep=waits.append) == "ok" and waits == [1, 2]
+
+    def gone():
+        raise urllib.error.HTTPError("https://x/y.whl", 404, "Not Found", {}, None)
+
+    waits.clear()
+    with pytest.raises(urllib.error.HTTPError):
+        wheels.retrying(gone, sleep=waits.append)
+    assert waits == []                                  # the index's own answer: not retried
+
+    def busy():
+        raise urllib.error.HTTPError("https://x/y.whl", 503, "Busy", {}, None)
+
+    with pytest.raises(urllib.error.HTTPError):
+        wheels.retrying(busy, sleep=waits.append)
+    assert waits == [1, 2, 4]                           # 4 attempts, then the last error
