@@ -48,4 +48,12 @@ if ! scripts/ensure-devcontainer-cli.sh && in_ci; then
 fi
 
 export PATH="$PWD/$VENV/bin:$PWD/.cache/prometheus/bin:$PATH"
+if [ "$#" -eq 0 ]; then
+  # The whole suite: the integration tests one at a time (they share one Docker engine, its images and
+  # caches; their 20 slowest are listed), then the unit tier on both CPUs (pytest-xdist). Both always run.
+  rc=0
+  "$VENV/bin/python" -m pytest tests/integration --durations=20 || rc=$?
+  "$VENV/bin/python" -m pytest tests/unit -n 2 || rc=$?
+  exit "$rc"
+fi
 exec "$VENV/bin/python" -m pytest "$@"
