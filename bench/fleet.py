@@ -176,7 +176,19 @@ imports included; "marginal" is (CPU at N - CPU at 1) / (N - 1).
 {table(r)}
 
 {checks}
+
+{cpu_note(r)}
 """
+
+
+def cpu_note(r: dict) -> str:
+    """What the hosts' own CPU work forces on this machine at the largest size."""
+    runs, cpus, top = r["runs"], os.cpu_count() or 1, max(r["sizes"])
+    big = runs[f"re-{top}"]
+    return (f"The hosts are containers on this machine's {cpus} CPUs: during re-{top} their own work (sshd, sudo, "
+            f"the probes) took {big['host_cpu']:.1f} s of CPU, so no controller can re-apply {top} of them here in "
+            f"under {big['host_cpu'] / cpus:.1f} s (3x re-1 is {3 * runs['re-1']['seconds']:.1f} s); toolkit itself "
+            f"used {big['cpu']:.1f} s of CPU for all {top}.")
 
 
 def main() -> None:

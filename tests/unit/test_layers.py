@@ -30,7 +30,7 @@ ALLOWED = {
     "gpu": BASE | {"model", "compat", "targets"},   # compat: the driver each CUDA needs
     "lock": BASE | {"model", "outputs"},      # resolving and pinning a plan's packages; never the plan builder
     "bundle": BASE | {"model", "lock", "render", "outputs"},    # air-gap bundles: collect, index, sum, install.sh
-    "executors": BASE | {"model", "render", "outputs", "targets", "bundle"},   # bundle: its layout and sums   # never verify: commands/ runs it after apply
+    "executors": BASE | {"model", "render", "outputs", "targets", "bundle"},   # bundle: its layout and sums; never verify
     "commands": BASE | {"plan", "components", "model", "compat", "profile", "render", "verify", "gpu", "executors",
                  "outputs", "targets", "lock", "bundle"},
     "cli": BASE | {"commands"},
