@@ -29,7 +29,7 @@ from toolkit.errors import EXIT_OK
 from . import harness, images
 from .harness import DEPLOY_PASSWORD, REPO_ROOT, TEST_LABEL
 from .test_accounts_apply import login
-from .test_jupyter_service import systemd_image, systemd_target  # noqa: F401 - fixtures
+from .test_jupyter_service import systemd_target  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
 
