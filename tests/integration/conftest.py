@@ -118,3 +118,25 @@ def systemd_image(docker_engine, base_image, host_ca_bundle) -> str:
     from . import systemd_host
 
     return systemd_host.ensure_image(docker_engine, base_image, host_ca_bundle)
+
+
+@pytest.fixture
+def systemd_target(docker_engine, systemd_image, ssh_keypair, tmp_path, _test_session_id
+                   ) -> Iterator[Callable[..., SshTarget]]:
+    """start(**options) -> a systemd host (tests/integration/systemd_host.py; options: address, publish),
+    removed after the test; a skip (a failure under CI=true) where the engine cannot run one."""
+    from . import systemd_host
+
+    started: list[SshTarget] = []
+
+    def start(**options) -> SshTarget:
+        try:
+            target = systemd_host.start(docker_engine, systemd_image, ssh_keypair[1], ssh_keypair[0], tmp_path,
+                                        _test_session_id, **options)
+        except RuntimeError as exc:
+            harness.skip_or_fail(f"no systemd container on this engine: {exc}")
+        started.append(target)
+        return target
+    yield start
+    for target in started:
+        harness.remove_container(target.container)

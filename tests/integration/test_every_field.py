@@ -29,7 +29,6 @@ from toolkit.errors import EXIT_OK
 from . import harness, images
 from .harness import DEPLOY_PASSWORD, REPO_ROOT, TEST_LABEL
 from .test_accounts_apply import login
-from .test_jupyter_service import systemd_target  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
 
@@ -72,7 +71,7 @@ def root(target: harness.SshTarget, script: str) -> str:
     return text
 
 
-def test_every_field_through_an_ini_inventory_twice_then_verify(systemd_target, tmp_path, host_ca_bundle,  # noqa: F811
+def test_every_field_through_an_ini_inventory_twice_then_verify(systemd_target, tmp_path, host_ca_bundle,
                                                                  ssh_keypair):
     alice_key, alice_public = harness.generate_keypair(tmp_path / "alice-key", "alice")
     parent = example_copy(tmp_path / "team-box", alice_public)

@@ -27,7 +27,7 @@ import pytest
 from toolkit.errors import ToolkitError
 from toolkit.verify.probe import services
 
-from . import harness, images
+from . import harness, images, systemd_host
 
 pytestmark = [pytest.mark.docker]
 
@@ -128,52 +128,42 @@ jupyter: {enabled: true, service: true, proxy: {tls: true, base_url: /jl/}}
 
 
 @pytest.mark.ssh
-def test_host_serves_jupyter_through_its_proxy_unit(docker_engine, systemd_image, ssh_keypair, tmp_path,
-                                                    _test_session_id):
+def test_host_serves_jupyter_through_its_proxy_unit(systemd_target, tmp_path):
     """On a systemd host over SSH (deploy, sudo with a password): Nginx's own unit next to Jupyter's, the
     package's nginx.service disabled; verify as root proves the certificate, the redirect, the token and a
     kernel over the websocket; a second apply changes nothing."""
-    from . import systemd_host
+    target = systemd_target()
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(HOST_PROFILE)
+    (tmp_path / "ssh_config").touch()
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), TOOLKIT_SUDO_PASSWORD=harness.DEPLOY_PASSWORD)
 
-    try:
-        target = systemd_host.start(docker_engine, systemd_image, ssh_keypair[1], ssh_keypair[0], tmp_path,
-                                    _test_session_id)
-    except RuntimeError as exc:
-        harness.skip_or_fail(f"no systemd container on this engine: {exc}")
-    try:
-        profile = tmp_path / "profile.yaml"
-        profile.write_text(HOST_PROFILE)
-        (tmp_path / "ssh_config").touch()
-        env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), TOOLKIT_SUDO_PASSWORD=harness.DEPLOY_PASSWORD)
+    def toolkit(*args: str, user: str = "deploy") -> subprocess.CompletedProcess:
+        ssh = ["--target", f"ssh://{user}@{target.host}:{target.port}", "--known-hosts",
+               str(target.known_hosts_path), "--ssh-config", str(tmp_path / "ssh_config"), "--identity",
+               str(target.key_path)]
+        return subprocess.run([sys.executable, "-m", "toolkit", *args, *ssh], capture_output=True, text=True,
+                              env=env, timeout=900, check=False)
 
-        def toolkit(*args: str, user: str = "deploy") -> subprocess.CompletedProcess:
-            ssh = ["--target", f"ssh://{user}@{target.host}:{target.port}", "--known-hosts",
-                   str(target.known_hosts_path), "--ssh-config", str(tmp_path / "ssh_config"), "--identity",
-                   str(target.key_path)]
-            return subprocess.run([sys.executable, "-m", "toolkit", *args, *ssh], capture_output=True, text=True,
-                                  env=env, timeout=900, check=False)
+    started = time.monotonic()
+    first = toolkit("apply", str(profile), "--no-verify")
+    assert first.returncode == 0, first.stdout + first.stderr
+    print(f"apply: {time.monotonic() - started:.1f}s\n{first.stdout}")
+    units = systemd_host.run_as_root(target.container, "systemctl is-active toolkit-jupyter_proxy.service "
+                                     "toolkit-jupyter.service; systemctl is-enabled nginx.service")[1].split()
+    assert units == ["active", "active", "disabled"], units
 
-        started = time.monotonic()
-        first = toolkit("apply", str(profile), "--no-verify")
-        assert first.returncode == 0, first.stdout + first.stderr
-        print(f"apply: {time.monotonic() - started:.1f}s\n{first.stdout}")
-        units = systemd_host.run_as_root(target.container, "systemctl is-active toolkit-jupyter_proxy.service "
-                                         "toolkit-jupyter.service; systemctl is-enabled nginx.service")[1].split()
-        assert units == ["active", "active", "disabled"], units
+    started = time.monotonic()
+    res = toolkit("verify", str(profile), "--json", user="root")
+    print(f"verify: {time.monotonic() - started:.1f}s")
+    assert res.returncode == 0, res.stdout + res.stderr
+    (check,) = [c for c in json.loads(res.stdout)["checks"] if c["kind"] == "jupyter_proxy"]
+    assert check["status"] == "passed", check
+    assert "kernel (token from /etc/toolkit/jupyter.env (as root)): 2" in check["found"], check
 
-        started = time.monotonic()
-        res = toolkit("verify", str(profile), "--json", user="root")
-        print(f"verify: {time.monotonic() - started:.1f}s")
-        assert res.returncode == 0, res.stdout + res.stderr
-        (check,) = [c for c in json.loads(res.stdout)["checks"] if c["kind"] == "jupyter_proxy"]
-        assert check["status"] == "passed", check
-        assert "kernel (token from /etc/toolkit/jupyter.env (as root)): 2" in check["found"], check
-
-        second = toolkit("apply", str(profile), "--no-verify")
-        assert second.returncode == 0 and "unchanged" in second.stdout, second.stdout + second.stderr
-        assert not re.search(r"\bchanged\s+[1-9]", second.stdout), second.stdout
-    finally:
-        harness.remove_container(target.container)
+    second = toolkit("apply", str(profile), "--no-verify")
+    assert second.returncode == 0 and "unchanged" in second.stdout, second.stdout + second.stderr
+    assert not re.search(r"\bchanged\s+[1-9]", second.stdout), second.stdout
 
 
 ARTIFACTS = REPO / "test-artifacts"

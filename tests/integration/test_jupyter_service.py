@@ -54,23 +54,6 @@ API = ("import sys, time, urllib.request, urllib.error\n"
        "    except urllib.error.URLError: time.sleep(0.5)\n")
 
 
-@pytest.fixture
-def systemd_target(docker_engine, systemd_image, ssh_keypair, tmp_path, _test_session_id):
-    started = []
-
-    def start() -> harness.SshTarget:
-        try:
-            target = systemd_host.start(docker_engine, systemd_image, ssh_keypair[1], ssh_keypair[0], tmp_path,
-                                        _test_session_id)
-        except RuntimeError as exc:
-            harness.skip_or_fail(f"no systemd container on this engine: {exc}")
-        started.append(target)
-        return target
-    yield start
-    for target in started:
-        harness.remove_container(target.container)
-
-
 class Toolkit:
     """`python -m toolkit ...` with this test's ssh files and the sudo password in the environment."""
 

@@ -27,7 +27,7 @@ import pytest
 
 from tests.unit.monitoring.prometheus_tools import binary
 
-from . import harness, systemd_host
+from . import systemd_host
 from .harness import DEPLOY_PASSWORD
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh]
@@ -44,21 +44,10 @@ DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @pytest.fixture
-def fleet(docker_engine, systemd_image, ssh_keypair, tmp_path, _test_session_id):
+def fleet(systemd_target):
     """Two systemd hosts, each on its own loopback address, :22 and :9100 published there."""
-    hosts = []
     base = f"127.{random.randint(10, 250)}.{random.randint(0, 250)}"
-    try:
-        for i in (11, 12):
-            try:
-                hosts.append(systemd_host.start(docker_engine, systemd_image, ssh_keypair[1], ssh_keypair[0], tmp_path,
-                                                _test_session_id, address=f"{base}.{i}", publish=(9100,)))
-            except RuntimeError as exc:
-                harness.skip_or_fail(f"no systemd container on this engine: {exc}")
-        yield hosts
-    finally:
-        for target in hosts:
-            harness.remove_container(target.container)
+    return [systemd_target(address=f"{base}.{i}", publish=(9100,)) for i in (11, 12)]
 
 
 def toolkit(*args: str) -> subprocess.CompletedProcess:

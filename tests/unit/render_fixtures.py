@@ -28,11 +28,14 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1"}
 
 
-def tool(name: str, install: str) -> str:
-    """Path of a linter; a failure under CI=true, a skip elsewhere, when it is missing."""
-    path = shutil.which(name)
+def tool(name: str, install: str, also: Path | None = None) -> str:
+    """Path of a linter (on PATH, or in the folder `also`); a failure under CI=true, a skip elsewhere, when it
+    is missing. `install`: a PyPI package, or the script that provides it."""
+    path = shutil.which(name) or (str(also / name) if also is not None and (also / name).is_file() else None)
     if path is None:
-        reason = f"{name} not found on PATH (pip install {install})"
+        where = f"PATH or in {also}" if also is not None else "PATH"
+        how = f"run {install}" if install.startswith("scripts/") else f"pip install {install}"
+        reason = f"{name} not found on {where} ({how})"
         if in_ci():
             pytest.fail(reason, pytrace=False)
         pytest.skip(reason)
