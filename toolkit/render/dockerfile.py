@@ -290,8 +290,8 @@ def _venv(step: Venv, b: _Build) -> list[str]:
     return b.run(cmds)
 
 
-def _pip_cache(b: _Build, owner: str) -> tuple[str, list[str]] | None:
-    """The BuildKit cache mount for pip run as owner, and the pip options that use it.
+def _pip_cache(b: _Build, owner: str, uv: bool = False) -> tuple[str, list[str]] | None:
+    """The BuildKit cache mount for pip (or uv: root's only) run as owner, and the options that use it.
 
     The user's cache lives outside its home: BuildKit creates a mount target's missing parents
     owned by root, and a root-owned ~/.cache left in the image stops the user's own tools
@@ -299,7 +299,9 @@ def _pip_cache(b: _Build, owner: str) -> tuple[str, list[str]] | None:
     other uids never share a cache folder they cannot write."""
     t = b.plan.target
     if owner == "root":
-        return "--mount=type=cache,target=/root/.cache/pip", []
+        return (UV_CACHE_MOUNT if uv else "--mount=type=cache,target=/root/.cache/pip"), []
+    if uv:
+        return None
     if owner == t.user and t.uid is not None and t.gid is not None:
         uid, gid = int(t.uid), int(t.gid)
         return (f"--mount=type=cache,id=toolkit-pip-{uid},target={USER_PIP_CACHE},uid={uid},gid={gid}",
@@ -330,8 +332,7 @@ def _pip(step: PipInstall, b: _Build) -> list[str]:
     tool_mounts, ensure = _with_tool(_tool_of(step.uv, b) if step.uv else None, b)
     mounts = list(tool_mounts)
     args = pip_command(step)
-    cache = ((UV_CACHE_MOUNT, []) if owner == "root" else None) if step.uv else \
-        _pip_cache(b, owner)
+    cache = _pip_cache(b, owner, uv=bool(step.uv))
     if cache and b.buildkit:
         mounts.append(cache[0])
         args += cache[1]
