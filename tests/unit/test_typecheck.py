@@ -41,11 +41,13 @@ def baseline_modules() -> list[str]:
     return re.findall(r'"([\w.]+)"', listed.group(1))
 
 
+@pytest.mark.lint
 def test_mypy_project_config_is_clean():
     proc = mypy()
     assert proc.returncode == 0, f"mypy (project config) reports errors:\n{proc.stdout}{proc.stderr}"
 
 
+@pytest.mark.lint
 def test_mypy_run_reports_an_error(tmp_path):
     """The run above can fail: the same config and invocation catch a plain type error."""
     bad = tmp_path / "bad.py"
@@ -54,6 +56,7 @@ def test_mypy_run_reports_an_error(tmp_path):
     assert proc.returncode == 1 and "Incompatible types in assignment" in proc.stdout, proc.stdout + proc.stderr
 
 
+@pytest.mark.lint
 def test_mypy_baseline_only_shrinks(tmp_path):
     """Each baselined module exists and still has errors; once it has none, drop it from the list."""
     modules = baseline_modules()
@@ -72,6 +75,7 @@ def test_mypy_baseline_only_shrinks(tmp_path):
                        + proc.stdout + proc.stderr)
 
 
+@pytest.mark.lint
 def test_ruff_project_config_is_clean():
     """ruff ([tool.ruff] in pyproject.toml: pyflakes, isort, bugbear, pyupgrade) finds nothing."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")

@@ -229,6 +229,7 @@ def test_accept_new_host_keys(tmp_path):
     assert f"UserKnownHostsFile={os.path.expanduser('~/.ssh/known_hosts')}" in args["ansible_ssh_common_args"]
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("ansible-inventory") is None, reason="ansible-core is not installed")
 def test_ansible_reads_the_inventory_as_written(tmp_path):
     engine.write_inventory(tmp_path / "inv.yml", hosts(), known_hosts="/kh/run")

@@ -69,6 +69,7 @@ def test_every_string_is_written_unsafe(tmp_path):
     assert text.count("!unsafe") == 4, text     # host, user, key file, ssh args (the port is a number)
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("ansible-inventory") is None, reason="ansible-core is not installed")
 def test_ansible_keeps_unsafe_text_untemplated(tmp_path):
     """The second layer alone: a Jinja path that skipped the checks stays literal text in Ansible."""

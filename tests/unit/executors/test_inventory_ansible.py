@@ -318,6 +318,7 @@ def ansible(tool: str, *args: str) -> str:
     return proc.stdout
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("text, name", [(INI, "hosts.ini"), (YAML, "hosts.yml")], ids=["ini", "yaml"])
 def test_real_ansible_reads_the_same_connection_values(tmp_path, text, name):
     path = write(tmp_path, text, name)
@@ -327,6 +328,7 @@ def test_real_ansible_reads_the_same_connection_values(tmp_path, text, name):
     assert sorted(theirs) == sorted(EXPECTED)
 
 
+@pytest.mark.process
 def test_real_ansible_limits_the_same_way(tmp_path):
     from toolkit.commands.options import limit_names
 

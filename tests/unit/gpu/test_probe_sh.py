@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from toolkit.gpu import diagnose, probe, probe_sh
 
 
@@ -13,6 +15,7 @@ def here(argv: list[str]) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
+@pytest.mark.process
 def test_the_shell_probe_gathers_the_same_facts_as_the_python_probe():
     by_sh, by_python = probe_sh.gather(here), probe.gather()
     assert set(by_sh) == set(by_python)

@@ -196,6 +196,7 @@ def test_control_characters_in_names_and_users(env, capsys, char):
         apply(capsys, env, "--host", f"ssh://dep{char}loy@127.0.0.1")
 
 
+@pytest.mark.process
 def test_through_a_real_process_no_traceback(tmp_path):
     (tmp_path / "profile.yaml").write_text(PROFILE)
     (tmp_path / "cfg").write_text("Host\n")

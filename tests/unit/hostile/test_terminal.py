@@ -81,6 +81,7 @@ def test_profile_values_keys_and_names_in_plan_and_errors(tmp_path, bad, capsys)
         assert_inert((captured.out + captured.err).encode())
 
 
+@pytest.mark.process
 def test_every_hostile_value_through_a_real_process(tmp_path):
     for path in write_hostile_profiles(tmp_path, "".join(HOSTILE)):
         res = toolkit("plan", str(path))
@@ -88,6 +89,7 @@ def test_every_hostile_value_through_a_real_process(tmp_path):
         assert_inert(res.stdout + res.stderr)
 
 
+@pytest.mark.process
 def test_command_line_words_in_click_errors():
     res = toolkit("pl\x1b[2Jan")
     assert res.returncode == 2
@@ -99,6 +101,7 @@ def test_command_line_words_in_click_errors():
     assert res.returncode == 2 and "no\\u202esuch" in assert_inert(res.stderr)
 
 
+@pytest.mark.process
 def test_inventory_host_names_in_apply_output(tmp_path):
     profile = tmp_path / "p.yaml"
     profile.write_text('name: p\nos:\n  distro: debian\n  version: "12"\n')
@@ -124,6 +127,7 @@ def test_bundled_profile_descriptions_in_profiles(tmp_path, monkeypatch, capsys)
     assert "x\\x1b[2J\\u202e\\x0dy" in assert_inert(capsys.readouterr().out.encode())
 
 
+@pytest.mark.process
 def test_a_bug_traceback_is_printed_inert(tmp_path):
     (tmp_path / "p.yaml").write_text("name: x\n'k\\e[2J[': 1\n".replace("\\e", "\x1b"))
     res = toolkit("validate", str(tmp_path / "p.yaml"))
@@ -131,6 +135,7 @@ def test_a_bug_traceback_is_printed_inert(tmp_path):
     assert_inert(res.stdout + res.stderr)
 
 
+@pytest.mark.process
 def test_narrow_output_encoding_degrades_instead_of_crashing(tmp_path):
     (tmp_path / "p.yaml").write_text('name: wide\ndescription: "Datenanalyse → schnell 日本"\n'
                                      'os:\n  distro: debian\n  version: "12"\n', encoding="utf-8")
@@ -154,10 +159,12 @@ def plan_in_pty(env_changes: dict) -> str:
 
 @pytest.mark.parametrize("env", [{"TERM": "dumb"}, {"TERM": "xterm", "NO_COLOR": "1"}, {"TERM": "xterm-256color", "NO_COLOR": ""}],
                          ids=["TERM=dumb", "NO_COLOR", "NO_COLOR-empty"])
+@pytest.mark.process
 def test_no_colour_on_a_dumb_terminal_or_with_no_color(env):
     assert "\x1b" not in plan_in_pty(env)
 
 
+@pytest.mark.process
 def test_colour_on_a_terminal_but_never_in_a_pipe():
     assert "\x1b[1m" in plan_in_pty({"TERM": "xterm"})
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
@@ -166,6 +173,7 @@ def test_colour_on_a_terminal_but_never_in_a_pipe():
     assert b"\x1b" not in res.stdout
 
 
+@pytest.mark.process
 def test_input_escapes_stay_escaped_on_a_colour_terminal():
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(TERM="xterm", PYTHONPATH=str(REPO))

@@ -164,6 +164,7 @@ def test_symlinked_subfolder_is_refused_even_forced(tmp_path):
     assert not any(outside.iterdir()) and not (out / "Dockerfile").exists()
 
 
+@pytest.mark.process
 def test_output_that_is_a_fifo_or_under_a_file_is_exit_2_not_a_hang(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "plain").write_text("x")

@@ -13,6 +13,8 @@ import pytest
 
 from toolkit.outputs.owned import STAGING_PREFIX
 
+pytestmark = pytest.mark.process     # real toolkit processes: outside the fast tier
+
 REPO = Path(__file__).resolve().parents[3]
 PROFILE = str(REPO / "profiles" / "datascience-cpu.yaml")
 BIGGER = str(REPO / "profiles" / "pytorch-cuda.yaml")

@@ -108,6 +108,7 @@ def test_ansible_lint_production(tmp_path):
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
 
 
+@pytest.mark.lint
 def test_ansible_syntax_check_hostile(tmp_path):
     playbook = tool("ansible-playbook", "ansible-core")
     folder = tmp_path / "hostile"

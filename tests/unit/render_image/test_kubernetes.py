@@ -44,6 +44,7 @@ def test_versions_cover_what_clusters_run():
     assert len(VERSIONS) >= 5 and any(v.startswith("1.30.") for v in VERSIONS)
 
 
+@pytest.mark.lint
 @pytest.mark.parametrize("name,plan", bundled_plans(), ids=lambda v: v if isinstance(v, str) else "")
 def test_bundled_manifests_pass_kubernetes_validate_strict(name, plan):
     rendered = kubernetes.render(plan, runtime_class="nvidia")

@@ -45,6 +45,7 @@ def test_each_probe_imports_the_helpers_on_one_marked_line_and_repeats_none_of_t
     assert not own & shared
 
 
+@pytest.mark.process
 def test_the_gpu_probe_runs_alone_on_a_target(tmp_path):
     proc = standalone(["-c", shipped("gpu")], tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from toolkit.model.checks import check
 from toolkit.verify import facts
 
@@ -57,6 +59,7 @@ def run_probe(request: dict) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.process
 def test_probe_answers_every_section_the_evaluator_reads(tmp_path):
     """Run on this machine: the venv does not exist here, but every section must still be present."""
     checks = list(CHECKS.values())

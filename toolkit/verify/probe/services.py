@@ -16,6 +16,7 @@ from .servers import http_status
 
 JOURNAL_LINES = 20000
 START_WAIT = 60          # seconds a unit that is (re)starting gets to listen (Jupyter takes a few)
+PROXY_WAIT = 2           # seconds a proxy gets to listen again (a reload keeps its socket); none: no Jupyter to wait for
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 
 
@@ -331,7 +332,9 @@ def jupyter_proxy(req):
     port, base = req["port"], req["base_url"]
     out = {"presented": None, "on_file": file_fingerprint(req["cert"])}
     started = time.time()
-    while not listening(req["jupyter_port"]) and time.time() - started < START_WAIT:
+    while not listening(port) and time.time() - started < PROXY_WAIT:
+        time.sleep(0.5)        # Nginx just reloaded by apply
+    while listening(port) and not listening(req["jupyter_port"]) and time.time() - started < START_WAIT:
         time.sleep(0.5)        # Jupyter just (re)started by apply: the proxy has nothing to pass to yet
     out["presented"], out["tls_error"] = tls_fingerprint(port)
     out["http"], out["location"] = plain_http(req["http_port"])
