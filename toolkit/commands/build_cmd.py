@@ -122,11 +122,11 @@ class PlainDisplay:
             return
         label = f"[{step.label}]" if step else "[build]"
         total = human_time(time.monotonic() - self.t0)
-        if ev.kind == "start":
+        if ev.kind == "start" and step:
             out(f"{label} {brief(step.instruction)}")
         elif ev.kind == "cached":
             out(f"{label} cached")
-        elif ev.kind == "done":
+        elif ev.kind == "done" and step:
             out(f"{label} done in {step.elapsed:.1f}s (elapsed {total})")
         elif ev.kind == "error":
             out(f"{label} FAILED (elapsed {total})")
@@ -157,7 +157,7 @@ class RichDisplay:
         head = printable(f"[{step.label}] {brief(step.instruction, 90)}" if step else "build")
         if ev.kind == "start":
             self.progress.update(self.task, description=Text(head).markup)
-        elif ev.kind in ("cached", "done") and not step.is_from:
+        elif ev.kind in ("cached", "done") and step and not step.is_from:
             note = "cached" if ev.kind == "cached" else f"{step.elapsed:.1f}s"
             self.console.print(Text.assemble(("✓ ", "green"), head, (f"  {note}", "dim")), no_wrap=True,
                                overflow="ellipsis")

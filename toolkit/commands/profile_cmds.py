@@ -37,7 +37,8 @@ def profiles(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def validate(paths: tuple[str, ...], compat_data: str | None, as_json: bool) -> None:
     """Check profile files: schema, inheritance and the compatibility matrix."""
-    problems, results = [], []
+    problems: list = []
+    results: list[dict] = []
     for path in paths:
         try:
             plan = build_plan(load_profile(path), compat_data)

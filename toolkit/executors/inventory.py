@@ -161,7 +161,7 @@ class Resolver:
         if not is_host(hostname):
             raise UsageError(f"{at}: invalid HostName {shown(hostname)}", "a host name or an IP address")
         try:
-            port = int(values.get("port") or cfg.get("port", 22))
+            port = int(str(values.get("port") or cfg.get("port") or 22))
         except ValueError:
             port = 0
         if not 0 < port < 65536:

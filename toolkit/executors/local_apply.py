@@ -9,6 +9,7 @@ private temp folder however it ends. The sudo password only ever goes to sudo's 
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import shlex
 import subprocess
@@ -16,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from toolkit.executors import os_check
 from toolkit.executors.inventory import LOCAL, Host
@@ -180,7 +182,8 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
             except BrokenPipeError:
                 pass
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            while data := proc.stdout.read1(65536):
+            stdout = cast(io.BufferedReader, proc.stdout)     # unbuffered pipe: read1 returns what is there
+            while data := stdout.read1(65536):
                 tracker.feed(decoder.decode(data))
             tracker.feed(decoder.decode(b"", final=True))
             rc = proc.wait()

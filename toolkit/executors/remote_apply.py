@@ -43,7 +43,7 @@ from toolkit.executors.results import (
     ProgressFn,
     failure,
 )
-from toolkit.executors.ssh import ConnectError, Connection, SshSettings
+from toolkit.executors.ssh import ConnectError, Connection, SshSettings, transport
 from toolkit.outputs.wheels import wheel_files
 
 BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
@@ -175,7 +175,7 @@ def _put_tree(sftp: paramiko.SFTPClient, local: Path, remote: str, skipped: list
 
 def _stream(conn: Connection, command: str, password: str | None, tracker: OutputTracker) -> int:
     """Run `command`, feeding its output to the tracker as it comes; -1 when the connection died."""
-    channel = conn.client.get_transport().open_session(timeout=30)
+    channel = transport(conn.client).open_session(timeout=30)
     channel.set_combine_stderr(True)
     channel.exec_command(command)
     if password:
@@ -205,7 +205,7 @@ def _reboot_and_rerun(job: Job, host: Host, settings: SshSettings, tracker: Outp
     try:
         with Connection(host, settings) as conn:
             command = shlex.join(as_root(["systemctl", "reboot"], is_root=host.is_root, password=job.password))
-            channel = conn.client.get_transport().open_session(timeout=30)
+            channel = transport(conn.client).open_session(timeout=30)
             channel.exec_command(command)
             if job.password and not host.is_root:
                 channel.sendall(password_input(job.password))

@@ -198,6 +198,14 @@ def _client(host: Host, settings: SshSettings, sock=None) -> paramiko.SSHClient:
     return client
 
 
+
+def transport(client: paramiko.SSHClient) -> paramiko.Transport:
+    """The client's transport; SSHException (as paramiko raises for a dead one) when it has none."""
+    found = client.get_transport()
+    if found is None:
+        raise paramiko.SSHException("SSH session not active")
+    return found
+
 class Connection:
     """An open connection to a host (through its jump hosts); close() closes every hop."""
 
@@ -215,7 +223,7 @@ class Connection:
         if host.jump is not None:
             jump = self._open(host.jump, settings)
             try:
-                sock = jump.get_transport().open_channel(
+                sock = transport(jump).open_channel(
                     "direct-tcpip", (host.hostname, host.port), ("127.0.0.1", 0), timeout=settings.timeout)
             except (paramiko.SSHException, OSError) as exc:
                 raise ConnectError(f"jump host {host.jump} could not reach {host.hostname}:{host.port}: {exc}") from None
@@ -230,7 +238,7 @@ class Connection:
 
     def run(self, command: str, timeout: float = 60.0) -> tuple[int, str]:
         """A short command as the login user: (exit status, stdout + stderr)."""
-        channel = self.client.get_transport().open_session(timeout=timeout)
+        channel = transport(self.client).open_session(timeout=timeout)
         channel.settimeout(timeout)
         channel.set_combine_stderr(True)
         channel.exec_command(command)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
+from typing import Any
 
 from toolkit.model import host_probes, osfamily
 from toolkit.model.plan import Plan
@@ -68,8 +69,11 @@ from toolkit.render.host_files import (
 
 def _probe(step: Step, n: int) -> dict:
     """The step's probe as a read-only task that also runs in --check (never fails, never changes)."""
+    argv = step.probe()
+    if argv is None:
+        raise ValueError(f"{type(step).__name__} has no probe to run")     # a bug, not input
     return {"name": step_name(step, "check whether it is done"),
-            "ansible.builtin.command": {"argv": list(step.probe())},
+            "ansible.builtin.command": {"argv": list(argv)},
             "register": f"toolkit_probe_{n}", "changed_when": False, "failed_when": False, "check_mode": False}
 
 
@@ -260,7 +264,7 @@ def _run(step: RunCommand, n: int, plan: Plan) -> list[dict]:
 
 
 def _run_step(step: RunStep, n: int, plan: Plan) -> list[dict]:
-    run = {"name": step_name(step), "ansible.builtin.command": {"argv": list(step.launch())}}
+    run: dict[str, Any] = {"name": step_name(step), "ansible.builtin.command": {"argv": list(step.launch())}}
     if step.creates:
         run["ansible.builtin.command"]["creates"] = step.creates
         return [run]

@@ -12,6 +12,7 @@ Plan values reach Jinja only through task `vars` (never inside an expression).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from toolkit.model.plan import Plan
@@ -125,5 +126,5 @@ def mount_tasks(step: Mount, n: int, plan: Plan) -> list[dict]:
     ]
 
 
-TASKS = {Groups: groups_tasks, Account: account_tasks, AuthorizedKeys: keys_tasks, Directory: directory_tasks,
+TASKS: dict[type[Step], Callable[..., list[dict]]] = {Groups: groups_tasks, Account: account_tasks, AuthorizedKeys: keys_tasks, Directory: directory_tasks,
          Mount: mount_tasks}

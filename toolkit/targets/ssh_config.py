@@ -50,6 +50,7 @@ class HostEntry:
 def config_line(keyword: str, value: object, indent: bool = False) -> str:
     """`Keyword value` for an ssh config; UsageError when `value` is not what the keyword takes."""
     text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+    word: str | None
     if keyword in PATHS:
         word = '"' + check_path(f"ssh config {keyword}", value) + '"'
     elif keyword in CHOICES:
@@ -77,10 +78,10 @@ def render(entries: Iterable[HostEntry] = (), options: Iterable[tuple[str, str]]
     entries = list(entries)
     for entry in entries:
         lines += entry.lines()
-    includes = [config_line("Include", str(p)) for p in includes]
-    if includes and entries:
+    include_lines = [config_line("Include", str(p)) for p in includes]
+    if include_lines and entries:
         lines.append("Host *")     # an Include after a Host block would apply to that host only
-    return "\n".join(lines + includes) + "\n"
+    return "\n".join(lines + include_lines) + "\n"
 
 
 def write(path: Path, text: str) -> Path:
