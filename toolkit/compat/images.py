@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import versions as V
-from .base_flavour import FLAVOUR_FIELD, BaseChoice, kept_flavour, plain_choice, system_cuda_need
+from .base_flavour import FLAVOUR_FIELD, BaseChoice, container_env, kept_flavour, plain_choice, system_cuda_need
 from .context import Ctx
 from .cuda_libs import flavour_of
 from .cuda_select import override_cuda
@@ -19,6 +19,10 @@ def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_
         flavour = flavour_of(image)
         if flavour:
             ctx.decide(FLAVOUR_FIELD, flavour, "read from the os.base_image override's tag", "request")
+        elif req.gpu and cuda and system_cuda_need(ctx) is None:   # a mirror of the plain OS image, most often
+            ctx.decide(FLAVOUR_FIELD, "os.base_image + NVIDIA container variables", "not an nvidia/cuda tag and pip "
+                       "brings every CUDA library: the image gets the variables nvidia/cuda would have set", "request")
+            return BaseChoice(image, None, container_env(ctx, cuda))
         return BaseChoice(image, flavour)
     if not req.gpu:
         release = data.os.get(req.distro, {}).get(req.os_version)

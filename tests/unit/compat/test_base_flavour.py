@@ -94,6 +94,15 @@ def test_an_explicit_runtime_base_is_allowed_with_a_warning():
     assert "cublas" in warning and "torch==2.7.1" in warning and "drop os.base_image" in warning
 
 
+def test_an_override_that_is_not_an_nvidia_tag_gets_the_variables_when_pip_brings_cuda():
+    res = resolve(gpu(torch="2.7.1", base_image="registry.local/mirror/ubuntu:22.04"))
+    assert res.base_image == "registry.local/mirror/ubuntu:22.04"
+    assert dict(res.image_env)["NVIDIA_DRIVER_CAPABILITIES"] == "compute,utility"
+    assert resolve(gpu(torch="2.7.1", base_image="nvidia/cuda:12.6.3-base-ubuntu22.04")).image_env == ()  # its own
+    assert resolve(gpu(tensorflow="2.16.1", tensorflow_and_cuda=False,
+                       base_image="registry.local/cuda:12.3")).image_env == ()   # needs the image's CUDA
+
+
 def test_a_profile_pip_package_on_a_needed_runtime_image_is_explained_not_refused():
     res = resolve(gpu(tensorflow="2.16.1", tensorflow_and_cuda=False,
                       pip=(("packages.pip.0", "nvidia-cublas-cu12==12.3.4.1"),)))
