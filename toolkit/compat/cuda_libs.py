@@ -51,7 +51,7 @@ TF_AND_CUDA = ("nvidia-cublas", "nvidia-cuda-cupti", "nvidia-cuda-nvcc", "nvidia
 JAX_WITH_CUDA = ("nvidia-cublas", "nvidia-cuda-cupti", "nvidia-cuda-nvcc", "nvidia-cuda-runtime", "nvidia-cudnn",
                  "nvidia-cufft", "nvidia-cusolver", "nvidia-cusparse", "nvidia-nccl", "nvidia-nvjitlink")
 
-_TAG = re.compile(r"^(?:[\w.-]+(?::\d+)?/)?nvidia/cuda:\d+\.\d+(?:\.\d+)?-(?:(cudnn\d*)-)?(base|runtime|devel)-")
+_TAG = re.compile(r"^(?:[\w.-]+(?::\d+)?/)*nvidia/cuda:\d+\.\d+(?:\.\d+)?-(?:(cudnn\d*)-)?(base|runtime|devel)-")
 _SUFFIX = re.compile(r"-cu\d+$")
 
 

@@ -51,6 +51,7 @@ def test_flavour_of_reads_nvidia_tags_only():
     assert flavour_of("nvidia/cuda:12.6.3-runtime-ubuntu22.04") == "runtime"
     assert flavour_of("nvidia/cuda:12.2.2-cudnn8-devel-ubuntu22.04") == "cudnn-devel"
     assert flavour_of("registry:5000/nvidia/cuda:12.6.3-base-rockylinux9") == "base"
+    assert flavour_of("reg.local/mirror/nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04") == "cudnn-runtime"
     assert flavour_of("ubuntu:22.04") is None and flavour_of("registry.local/cuda-debian:12") is None
     assert FLAVOURS["base"] < FLAVOURS["runtime"] < FLAVOURS["devel"] < FLAVOURS["cudnn-devel"]
 
