@@ -26,6 +26,9 @@ class Target:
     gid: int | None
     home: str | None
     gpu: bool
+    # Variables the image sets right after FROM: on a plain OS image for a GPU stack, what nvidia/cuda images set
+    # for the NVIDIA container runtime (NVIDIA_VISIBLE_DEVICES, NVIDIA_DRIVER_CAPABILITIES, NVIDIA_REQUIRE_CUDA).
+    image_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

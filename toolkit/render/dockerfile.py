@@ -495,6 +495,16 @@ def _final(b: _Build) -> list[str]:
     return lines
 
 
+def _image_env(plan: Plan) -> str:
+    """ENV right after FROM: the NVIDIA container runtime's variables on a plain OS base (the plan says which)."""
+    pairs = [(_checked(patterns.ENV_NAME, k, "variable name"), json_str(str(v))) for k, v in plan.target.image_env]
+    if not pairs:
+        return ""
+    why = "\n".join([comment("GPU stack on the plain OS image: pip brings the CUDA libraries (toolkit plan --explain);"),
+                     comment("these tell the NVIDIA container runtime what to mount and which drivers to refuse")])
+    return why + "\nENV " + CONT.join(f"{k}={v}" for k, v in pairs)
+
+
 def _changes_sources(step: Step, family: osfamily.OsFamily) -> bool:
     """Whether the step may change the package sources (a repository; a file written, or a command naming a
     path, in the package manager's configuration): the next install must refresh the lists."""
@@ -528,6 +538,7 @@ def render(plan: Plan, buildkit: bool = True, created: str | None = None, shared
     text = template("Dockerfile.j2").render(
         header=comment(header(plan, comment="").strip()),
         base_image=_checked(patterns.IMAGE_REF, plan.target.base_image, "base image"),
+        image_env=_image_env(plan),
         blocks=blocks,
     )
     return Rendered(files={"Dockerfile": text, **b.files}, trees=dict(b.trees))

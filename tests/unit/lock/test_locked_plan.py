@@ -79,6 +79,18 @@ def test_stale_lock_names_what_changed(tmp_path):
     assert "+httpx" in changed and "+curl" in changed
 
 
+def test_a_lock_made_on_the_old_runtime_base_is_stale_and_a_locked_gpu_plan_keeps_the_nvidia_env():
+    """GPU profiles moved from nvidia/cuda:*-runtime to the plain OS image (issue 21): a lock that recorded the
+    runtime tag names the change; a lock made now pins the plain image by digest and keeps the NVIDIA variables."""
+    plan = build_plan(load_profile("pytorch-cuda"))
+    old = dataclasses.replace(plan, target=dataclasses.replace(
+        plan.target, base_image="nvidia/cuda:12.6.3-runtime-ubuntu22.04", image_env=()))
+    changed = "\n".join(stale.changes(fake_lock(old), plan))
+    assert "base_image: +ubuntu:22.04, -nvidia/cuda:12.6.3-runtime-ubuntu22.04" in changed
+    locked = locked_plan(plan, fake_lock(plan))
+    assert locked.target.base_image == f"ubuntu@{DIGEST}" and locked.target.image_env == plan.target.image_env
+
+
 def test_digest_only_change_is_still_stale(plan):
     lock = dataclasses.replace(fake_lock(plan), profile_digest="sha256:other")
     assert "digest" in stale.changes(lock, plan)[0]
