@@ -118,7 +118,10 @@ def _os_packages(step: OsPackages, n: int, plan: Plan) -> list[dict]:
 
 
 def _write_file(step: WriteFile, n: int, plan: Plan) -> list[dict]:
-    return copy_tasks(step_name(step), step.path, step.content, step.mode, step.owner)
+    tasks = copy_tasks(step_name(step), step.path, step.content, step.mode, step.owner)
+    if step.secret:   # a private key: out of Ansible's output, its log and --diff
+        tasks[-1].update({"no_log": True, "diff": False})
+    return tasks
 
 
 def _trust_ca(step: TrustCA, n: int, plan: Plan) -> list[dict]:

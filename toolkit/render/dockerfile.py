@@ -220,6 +220,8 @@ def _package_repository(step: PackageRepository, b: _Build) -> list[str]:
 
 
 def _write_file(step: WriteFile, b: _Build) -> list[str]:
+    if step.hosts_only:
+        return [f"# host-only, not in the image (mount it at run time): {_checked(patterns.ABS_PATH, step.path, 'path')}"]
     return b.copy(step.path, step.content, step.mode, step.owner)
 
 
