@@ -51,7 +51,7 @@ from toolkit.render.ansible_tasks import (
     prerequisites,
     step_name,
 )
-from toolkit.render.common import Rendered, dispatcher, pip_command, pip_options, pip_targets, sh
+from toolkit.render.common import Rendered, carries_secret, dispatcher, pip_command, pip_options, pip_targets, sh
 from toolkit.render.host_files import (
     PROFILE_D,
     SECRET_ENSURE,
@@ -349,4 +349,4 @@ def render(plan: Plan) -> Rendered:
     files = long_contents_to_files(play["tasks"])
     files["ansible/playbook.yml"] = safe_header(plan) + dump([play])
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}
-    return Rendered(files=files, trees=trees)
+    return Rendered(files=files, trees=trees, private=frozenset(files if carries_secret(plan) else ()))

@@ -162,3 +162,27 @@ def test_the_ca_helper_pair_is_accepted_too(tmp_path):
     path, _, _ = _write(tmp_path, cert=cert, key=key)
     plan = build_plan(load_profile(str(path)))
     assert json.loads(plan.to_json())["name"] == "jp"
+
+
+def render(profile, out) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["render", str(profile), "-o", str(out)])
+    assert exc.value.code == 0
+
+
+def test_renders_that_carry_the_key_are_written_for_their_owner_only(tmp_path, capsys):
+    """setup.sh and the playbook hold the key (that is how it reaches a host): render writes them 0700/0600 and
+    says so; a render without a key keeps the usual modes."""
+    path, _, _ = _write(tmp_path)
+    render(path, tmp_path / "out")
+    out = tmp_path / "out"
+    assert (out / "setup.sh").stat().st_mode & 0o777 == 0o700
+    assert (out / "ansible" / "playbook.yml").stat().st_mode & 0o777 == 0o600
+    assert (out / "Dockerfile").stat().st_mode & 0o777 == 0o644       # holds no key
+    assert "hold a private key from the profile" in capsys.readouterr().err
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(PROFILE.replace("    cert: certs/j.pem\n    key: certs/j.key\n", ""))
+    render(plain, tmp_path / "plain")
+    assert (tmp_path / "plain" / "setup.sh").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "plain" / "ansible" / "playbook.yml").stat().st_mode & 0o777 == 0o644
+    assert "private key" not in capsys.readouterr().err
