@@ -359,7 +359,7 @@ def render(plan: Plan, wrap: Wrap | None = None) -> Rendered:
         if wrap and module in task:
             task[module] = {**task[module], **dict(wrap.package_args)}
     if wrap and (wrap.setup or wrap.cleanup):
-        play["tasks"] = [{"name": "toolkit: the plan's steps", "block": [*wrap.setup, *play["tasks"]],
+        play["tasks"] = [{"name": "The plan's steps", "block": [*wrap.setup, *play["tasks"]],
                           "always": list(wrap.cleanup)}]
     files["ansible/playbook.yml"] = safe_header(plan) + dump([play])
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}
