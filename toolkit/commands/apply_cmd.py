@@ -79,8 +79,12 @@ def staged_bundle(bundle: str | None, hosts: list[Host], *, forks: int, password
     if not bundle:
         return None
     from toolkit.executors.ansible_bundle import stage_all
+    from toolkit.executors.ansible_engine import checked_host
     from toolkit.executors.ssh import KnownHosts, SshSettings
 
+    for host in hosts:          # what the inventory refuses (exit 2) is refused before anything is sent
+        if not host.local:
+            checked_host(host)
     settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
     return stage_all(hosts, bundle, settings, forks, echo, total)
 
