@@ -195,7 +195,9 @@ def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) ->
         # build refreshes them, later ones reuse them (refreshing only if that cache holds none under 30
         # minutes old: a layer rebuilt alone), unless a step changed the package sources since.
         update = family.image_update_if_stale if b.lists_fresh and family.image_update_if_stale else family.image_update
-        b.lists_fresh = True
+        # build --bundle: apt's lists of the bundle are in a tmpfs of each RUN (run_mounts), empty every time,
+        # while the freshness test reads the shared lists cache (another build may have just filled it)
+        b.lists_fresh = not b.run_mounts
         mounts = family.image_cache_mounts
         if b.shared_caches:
             mounts = tuple(m.replace(",sharing=locked", "") for m in mounts)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from toolkit.cli import main
-from toolkit.lock import lockfile, stale
+from toolkit.lock import lockfile, requests, stale
 from toolkit.lock.apply import LOCK_LABEL, locked_plan
 from toolkit.lock.checks import locked_checks
 from toolkit.model.steps import Metadata, OsPackages, PipInstall, WriteFile
@@ -58,9 +58,19 @@ def test_exact_version_checks_for_every_locked_package(plan):
     lock = fake_lock(plan)
     checks = locked_checks(plan, lock)
     kinds = [c.kind for c in checks]
-    assert kinds.count("os_package_version") == len(lock.os_packages)
+    engine = [p for p in lock.os_packages if p.step == requests.ENGINE_STEP]
+    assert {p.name for p in engine} == {"python3-apt", "python3-packaging"}
+    # the Ansible engine's prerequisites are locked (bundles carry them) but no plan step installs them
+    assert kinds.count("os_package_version") == len(lock.os_packages) - len(engine)
     assert kinds.count("pip_version") == len(lock.pip)
     assert len({c.id for c in checks}) == len(checks)
+
+
+def test_the_engine_prerequisites_are_not_pinned_into_any_step(plan):
+    locked = locked_plan(plan, fake_lock(plan))
+    assert not [p for s in locked.steps if isinstance(s, OsPackages) for p in s.packages
+                if p.startswith(("python3-apt", "python3-packaging"))]
+    assert ("os packages / " + requests.ENGINE_STEP, "python3-apt python3-packaging") in requests.summary(plan)
 
 
 def test_fresh_lock_has_no_changes(plan):
