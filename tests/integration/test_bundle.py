@@ -28,6 +28,7 @@ import pytest
 
 from toolkit.bundle import layout
 from toolkit.lock import lockfile
+from toolkit.lock.requests import ENGINE_STEP
 
 from . import images
 from .harness import DEPLOY_PASSWORD, TEST_LABEL, paramiko_connect, skip_or_fail
@@ -110,7 +111,8 @@ def test_installs_with_no_network_then_verifies_and_reruns_unchanged(docker_engi
         results = json.loads(checked.stdout)["checks"]
         assert all(r["status"] in ("passed", "skipped") for r in results)
         locked = [r for r in results if r["kind"] in ("pip_version", "os_package_version")]
-        assert len(locked) == len(lock.pip) + len(lock.os_packages)
+        engine = [p for p in lock.os_packages if p.step == ENGINE_STEP]     # the Ansible engine's: not installed here
+        assert len(locked) == len(lock.pip) + len(lock.os_packages) - len(engine)
         assert all(r["status"] == "passed" for r in locked)
         jupyter = [r for r in results if "jupyter" in (r.get("id", "") + r.get("component", "")).lower()]
         assert jupyter and any(r["status"] == "passed" for r in jupyter), [r.get("id") for r in results][:40]
@@ -218,3 +220,160 @@ def test_build_from_the_bundle_with_the_network_off(docker_engine, bundled):
         from .test_build import remove_image
 
         remove_image(docker_engine, tag)
+
+
+def apply_argv(profile: Path, out: Path, target, known: Path, logs: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "toolkit", "apply", str(profile), "--bundle", str(out),
+            "--host", f"ssh://{target.user}@{target.host}:{target.port}", "--known-hosts", str(known),
+            "--identity", str(target.key_path), "--log-dir", str(logs), *extra]
+
+
+def test_ansible_engine_applies_the_bundles_playbook_to_a_host_without_egress(docker_engine, bundled, sshd_container,
+                                                                             tmp_path):
+    """The bundle's own playbook (ansible/playbook.yml) through `apply --bundle --engine ansible`: the Ansible
+    modules' prerequisites (python3-apt, python3-packaging) come from the bundle at their locked versions; a
+    damaged copy on the host is refused before anything changes; a rerun sends nothing and changes nothing."""
+    from toolkit.commands.bundling import checked_bundle
+    from toolkit.executors import ansible_engine
+    from toolkit.executors.ansible_bundle import Staged
+    from toolkit.executors.inventory import Host
+
+    try:
+        ansible_engine.find_ansible_playbook()
+    except ansible_engine.ToolkitError:
+        skip_or_fail("ansible-playbook not installed (pip install ansible-core)")
+    profile, out, lock, _ = bundled
+    engine_pkgs = {p.name: p.version for p in lock.os_packages if p.step == ENGINE_STEP}
+    assert {"python3-apt", "python3-packaging"} <= set(engine_pkgs)
+    assert (out / layout.PLAYBOOK).is_file() and layout.PLAYBOOK in (out / layout.SUMS).read_text()
+    target = sshd_container("bundle-ansible")
+    target.container.reload()
+    block_egress(target.container)
+    assert run(target.container, "python3 -c 'import apt'")[0] != 0          # the host lacks the apt module's binding
+    known = tmp_path / "known_hosts"
+    known.write_text(target.known_hosts_path.read_text())
+    logs = tmp_path / "logs"
+    env = dict(os.environ, NO_COLOR="1", TOOLKIT_SUDO_PASSWORD=DEPLOY_PASSWORD)
+    argv = apply_argv(profile, out, target, known, logs, "--engine", "ansible")
+    first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200, cwd=REPO_ROOT)
+    log = (logs / "ansible-playbook.log").read_text()
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-3000:]
+    assert "files sent, 0 resumed, 0 already there" in log and "TASK [Bundle: check every file against SHA256SUMS]" in log
+    assert "passed" in first.stdout                                  # apply verified the host
+    versions = run(target.container, "dpkg-query -W -f '${Package}=${Version}\\n' " + " ".join(sorted(engine_pkgs)))[1]
+    assert sorted(versions.split()) == sorted(f"{n}={v}" for n, v in engine_pkgs.items())
+    assert run(target.container, f"test -e {layout.ROOT} || test -L {layout.ROOT}")[0] != 0   # the link is gone
+    checked = toolkit("verify", str(profile), "--locked", "--target", f"ssh://{target.user}@{target.host}:{target.port}",
+                      "--known-hosts", str(known), "--identity", str(target.key_path), "--json", timeout=600)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    results = json.loads(checked.stdout)["checks"]
+    assert len([r for r in results if r["kind"] in ("pip_version", "os_package_version") and r["status"] == "passed"]) \
+        == len(lock.pip) + len(lock.os_packages) - len(engine_pkgs)
+
+    # a copy on the host with one changed byte: the playbook refuses it before anything changes
+    home = f"/home/{target.user}/.toolkit-bundles"
+    wheel = sorted((out / layout.WHEELS).glob("*.whl"))[0].name
+    rc, _ = run(target.container, f"cp -r {home}/* /tmp/damaged && printf x | dd of=/tmp/damaged/{layout.WHEELS}/{wheel} "
+                                  "bs=1 seek=100 conv=notrunc status=none")
+    assert rc == 0
+    before = run(target.container, INVENTORY)[1]
+    plan, _, folder = checked_bundle(str(profile), None, None, str(out), playbook=True)
+    host = Host(name="damaged", hostname=target.host, port=target.port, user=target.user,
+                identity=str(target.key_path), known_hosts=str(known))
+    lines: list[str] = []
+    [refused] = ansible_engine.run_ansible(plan, [host], become_password=DEPLOY_PASSWORD, display=lines.append,
+                                           bundle=Staged(folder, remote={"damaged": "/tmp/damaged"}))
+    assert refused.status == "failed" and refused.failed_step == "Bundle: refuse files that do not match SHA256SUMS"
+    assert f"{layout.WHEELS}/{wheel}: FAILED" in "\n".join(lines) and "nothing was changed" in "\n".join(lines)
+    assert run(target.container, INVENTORY)[1] == before
+
+    shutil.rmtree(logs)
+    second = subprocess.run([*argv, "--no-verify"], capture_output=True, text=True, env=env, timeout=900, cwd=REPO_ROOT)
+    log = (logs / "ansible-playbook.log").read_text()
+    assert second.returncode == 0, second.stdout[-3000:] + log[-3000:]
+    assert "0 files sent, 0 resumed" in log and "0.0 MB sent" in log
+    assert [ln for ln in log.splitlines() if " : ok=" in ln and "changed=0 " in ln], log[-2000:]
+
+
+def test_a_saved_image_loads_back_and_one_changed_byte_in_it_is_refused(docker_engine, bundled, tmp_path):
+    """`bundle --with-image TAG` on a copy of the module's bundle (brought up to date in place: the wheels are
+    kept): the archive is listed in SHA256SUMS and the manifest, `docker load` of it gives the same image back
+    (same id, same tag); with one byte changed, apply --bundle and install.sh refuse it, naming the file."""
+    import io
+
+    from toolkit.bundle.make import image_file
+
+    profile, out, _, _ = bundled
+    tag = f"toolkit-test/bundle-image-{uuid.uuid4().hex[:8]}:1"
+    dockerfile = f"FROM {images_base()}\nLABEL toolkit-test.bundle-image={tag}\n".encode()
+    image, _ = docker_engine.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, labels={TEST_LABEL: "1"}, rm=True)
+    copy = tmp_path / "with-image"
+    try:
+        shutil.copytree(out, copy)
+        made = toolkit("bundle", str(profile), "-o", str(copy), "--with-image", tag, timeout=900)
+        assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
+        rel = f"{layout.IMAGES}/{image_file(tag)}"
+        assert f"docker save {tag}" in made.stdout and "images " in made.stdout     # its share of the size, reported
+        listed = {line.split("  ", 1)[1] for line in (copy / layout.SUMS).read_text().splitlines()}
+        manifest = json.loads((copy / layout.MANIFEST).read_text())
+        assert rel in listed and rel in {f["path"] for f in manifest["files"]} and manifest["parts"]["images"] > 0
+        docker_engine.images.remove(tag)
+        assert docker_engine.images.list(name=tag.split(":")[0]) == []
+        with open(copy / rel, "rb") as fh:
+            loaded = docker_engine.images.load(fh)
+        assert [i.id for i in loaded] == [image.id] and tag in docker_engine.images.get(tag).tags
+
+        data = bytearray((copy / rel).read_bytes())
+        data[len(data) // 3] ^= 0x01
+        (copy / rel).write_bytes(bytes(data))
+        refused = toolkit("apply", str(profile), "--bundle", str(copy), "--host", "ssh://deploy@127.0.0.1:9")
+        assert refused.returncode == 2 and rel in refused.stderr and "SHA256SUMS" in refused.stderr, refused.stderr
+        container = offline(docker_engine, copy)
+        try:
+            untouched = run(container, INVENTORY)[1]
+            rc, output = run(container, f"bash {MOUNT}/install.sh")
+            assert rc != 0 and f"{rel}: FAILED" in output and "nothing was changed" in output
+            assert run(container, INVENTORY)[1] == untouched
+        finally:
+            container.remove(force=True)
+    finally:
+        from .test_build import remove_image
+
+        remove_image(docker_engine, tag)
+
+
+def test_apply_local_runs_inside_a_machine_without_network(docker_engine, bundled, sshd_image):
+    """`apply PROFILE --bundle DIR --local` with toolkit itself inside a `--network none` Debian 12 container: toolkit
+    needs a Python 3.11 there to run at all (the bare local/debian:12 has none; install.sh needs only bash), so
+    the container is of the sshd image (Debian 12 from the same base, python3 3.11 and sudo added), with this
+    checkout and its virtual environment's packages mounted read-only. A rerun changes nothing; verify --locked
+    from outside passes."""
+    import sysconfig
+
+    profile, out, lock, _ = bundled
+    site = sysconfig.get_paths()["purelib"]
+    volumes = [f"{REPO_ROOT}:{REPO_ROOT}:ro", f"{site}:{site}:ro", f"{profile.parent}:{profile.parent}:ro",
+               f"{out}:{MOUNT}:ro"]
+    container = docker_engine.containers.run(sshd_image, ["sleep", "infinity"], detach=True, network_mode="none",
+                                             name=f"toolkit-test-bundle-local-{uuid.uuid4().hex[:8]}",
+                                             labels={TEST_LABEL: "1"}, volumes=volumes)
+    try:
+        minor = run(container, "python3 -c 'import sys; print(sys.version_info[:2])'")[1].strip()
+        if minor != str(tuple(sys.version_info[:2])):
+            skip_or_fail(f"the container's python3 is {minor}, this venv's packages are for {sys.version_info[:2]}")
+        toolkit_here = (f"cd /tmp && NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH={site}:{REPO_ROOT} "
+                        f"python3 -m toolkit apply {profile} --bundle {MOUNT} --local --log-dir /tmp/toolkit-logs")
+        assert run(container, "python3 -c 'import urllib.request as u; u.urlopen(\"http://deb.debian.org\", timeout=5)'"
+                   )[0] != 0                                                     # no network in there
+        rc, first = run(container, toolkit_here)
+        assert rc == 0, first[-4000:]
+        assert "changed" in first and "passed" in first                          # applied, then verified there
+        rc, second = run(container, toolkit_here + " --no-verify")
+        assert rc == 0 and "local: unchanged (0/" in second, second[-3000:]
+        checked = toolkit("verify", str(profile), "--locked", "--target", f"docker://{container.name}", "--json",
+                          timeout=600)
+        assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+        results = json.loads(checked.stdout)["checks"]
+        assert len([r for r in results if r["kind"] == "pip_version" and r["status"] == "passed"]) == len(lock.pip)
+    finally:
+        container.remove(force=True)

@@ -165,6 +165,51 @@ def test_host_serves_jupyter_through_its_proxy_unit(systemd_target, tmp_path):
     assert second.returncode == 0 and "unchanged" in second.stdout, second.stdout + second.stderr
     assert not re.search(r"\bchanged\s+[1-9]", second.stdout), second.stdout
 
+    # jupyter.proxy.cert/key: the user's pair replaces the self-signed one, the key root-only and in no output;
+    # the proxy restarts and presents it (verify compares the presented certificate with the file)
+    cert_pem, key_pem = _pair()
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "box.pem").write_text(cert_pem)
+    (tmp_path / "certs" / "box.key").write_text(key_pem)
+    profile.write_text(HOST_PROFILE.replace("base_url: /jl/", "base_url: /jl/, cert: certs/box.pem, "
+                                            "key: certs/box.key"))
+    logs = tmp_path / "logs"
+    third = toolkit("apply", str(profile), "--no-verify", "--log-dir", str(logs))
+    assert third.returncode == 0, third.stdout + third.stderr
+    stat = systemd_host.run_as_root(target.container, "stat -c %U:%a /var/lib/toolkit/tls/jupyter.key; "
+                                    "sha256sum </var/lib/toolkit/tls/jupyter.pem")[1].split()
+    assert stat[:2] == ["root:600", hashlib.sha256(cert_pem.encode()).hexdigest()], stat
+    secret = "".join(key_pem.splitlines()[1:-1])[:40]
+    assert secret not in third.stdout + third.stderr
+    assert all(secret not in p.read_text(errors="replace") for p in logs.rglob("*") if p.is_file())
+    res = toolkit("verify", str(profile), "--json", user="root")
+    assert res.returncode == 0, res.stdout + res.stderr
+    (check,) = [c for c in json.loads(res.stdout)["checks"] if c["kind"] == "jupyter_proxy"]
+    assert check["status"] == "passed" and "certificate matches" in check["found"], check
+    presented = systemd_host.run_as_root(target.container, "openssl s_client -connect 127.0.0.1:443 "
+                                         "</dev/null 2>/dev/null | openssl x509 -noout -subject")[1]
+    assert "CN = box.example" in presented or "CN=box.example" in presented, presented
+
+
+def _pair() -> tuple[str, str]:
+    """A throwaway certificate for box.example and its key (PEM)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "box.example")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
 
 ARTIFACTS = REPO / "test-artifacts"
 NOTEBOOK = {"type": "notebook", "content": {

@@ -12,6 +12,8 @@ DEBS = "debs"                          # the local apt repository (flat: Package
 WHEELS = "wheels"                      # the wheelhouse
 APT = "apt"                            # apt.conf and sources.list that name only the bundle's repository
 SETUP = "setup.sh"
+ANSIBLE = "ansible"                    # the playbook (ansible/playbook.yml), run with -e toolkit_bundle_dir=...
+PLAYBOOK = "ansible/playbook.yml"
 INSTALL = "install.sh"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"

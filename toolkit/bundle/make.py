@@ -1,5 +1,5 @@
-"""Gather a bundle: .debs (debs.py), wheels (wheels.py), the rendered setup script, install.sh, the
-bundle's apt configuration, optional `docker save` archives, then manifest.json and SHA256SUMS."""
+"""Gather a bundle: .debs (debs.py), wheels (wheels.py), the rendered setup script and playbook (playbook.py),
+install.sh, the bundle's apt configuration, optional `docker save` archives, then manifest.json and SHA256SUMS."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit.bundle import debs, folder, install, layout, manifest, wheels
+from toolkit.bundle import debs, folder, install, layout, manifest, playbook, wheels
 from toolkit.lock.apply import lock_id, source_date_epoch
 from toolkit.lock.model import Lock
 from toolkit.model.plan import Plan
@@ -62,6 +62,8 @@ def make(client, req: Request, say: Callable[[str], None]) -> Made:
     _write(req.root / layout.APT / install.SOURCE_NAME, install.source_line())
     _write(req.root / layout.SETUP, script.render(req.plan).files["setup.sh"])
     _write(req.root / layout.INSTALL, install.install_sh(req.plan.name), mode=0o755)
+    for rel, text in sorted(playbook.files(req.plan).items()):
+        _write(req.root / rel, text)
     for name, ref in req.images:
         say(f"docker save {ref} -> {layout.IMAGES}/{name}")
         _save(client, ref, req.root / layout.IMAGES / name)

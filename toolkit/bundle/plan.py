@@ -42,17 +42,38 @@ class BundleError(ValueError):
         self.message, self.hint = message, hint
 
 
+# What to change in the profile per step type (the repositories come with the driver and container toolkit steps)
+FIX = {
+    NvidiaDriver: "gpu.driver.install: never",
+    ContainerToolkit: "gpu.container_toolkit: false",
+    CopyTree: "no python.wheelhouse (the bundle carries the locked wheels itself)",
+}
+
+
 def unsupported(plan: Plan) -> list[str]:
     """'component: title (why)' for each step a bundle cannot carry."""
     return [f"{s.component}: {s.title} ({WHY[t]})" for s in plan.steps for t in WHY if isinstance(s, t)]
 
 
+def refusal_hint(plan: Plan) -> str:
+    """Exactly what to do about the steps `unsupported` names: the profile fields to set, and for the NVIDIA
+    driver and container toolkit, how the hosts get them instead."""
+    fields = sorted({FIX[t] for s in plan.steps for t in FIX if isinstance(s, t)})
+    nvidia = [what for t, what in ((NvidiaDriver, "the NVIDIA driver"), (ContainerToolkit, "the container toolkit"))
+              if any(isinstance(s, t) for s in plan.steps)]
+    text = (f"bundle a profile that extends {plan.name} and sets {' and '.join(fields)} (toolkit lock it, then "
+            "toolkit bundle it)" if fields else "bundle a profile without them, or apply it with network access")
+    if nvidia:
+        text += (f"; install {' and '.join(nvidia)} on the hosts beforehand from NVIDIA's packages for their release, "
+                 "carried across by the site's own process, and check them with toolkit doctor --target HOST "
+                 "(docs/bundle.md, GPU hosts)")
+    return text
+
+
 def bundle_plan(locked: Plan) -> Plan:
     refused = unsupported(locked)
     if refused:
-        raise BundleError("this profile has steps a bundle cannot carry: " + "; ".join(refused),
-                          "bundle a profile without them (e.g. gpu.driver / gpu.container_toolkit off, installed "
-                          "by the site's own process), or apply it with network access")
+        raise BundleError("this profile has steps a bundle cannot carry: " + "; ".join(refused), refusal_hint(locked))
     steps: list[Step] = [Environment("bundle", "install from the bundle only (its apt repository and wheelhouse)",
                                      variables=ENVIRONMENT, build_only=True)]
     for step in locked.steps:

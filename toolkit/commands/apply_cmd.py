@@ -73,6 +73,22 @@ def native(plan: Plan, hosts: list[Host], *, forks: int, dry_run: bool, reboot: 
     return results
 
 
+def staged_bundle(bundle: str | None, hosts: list[Host], *, forks: int, password: str | None,
+                  known_hosts: str | None, accept_new: bool, echo, total: int):
+    """--engine ansible --bundle: the bundle on every host first (ansible_bundle.stage_all), or None."""
+    if not bundle:
+        return None
+    from toolkit.executors.ansible_bundle import stage_all
+    from toolkit.executors.ansible_engine import checked_host
+    from toolkit.executors.ssh import KnownHosts, SshSettings
+
+    for host in hosts:          # what the inventory refuses (exit 2) is refused before anything is sent
+        if not host.local:
+            checked_host(host)
+    settings = SshSettings(KnownHosts(known_hosts), accept_new=accept_new, password=password)
+    return stage_all(hosts, bundle, settings, forks, echo, total)
+
+
 def verify_hosts(plan: Plan, hosts: list[Host], results: list[HostResult], *, ssh_config: str | None,
                  known_hosts: str | None) -> None:
     """The profile's verify suite against every host that applied; the outcome goes into its result."""
@@ -177,9 +193,10 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
     if bundle_dir:
         from toolkit.commands.bundling import checked_bundle
 
-        if engine == "ansible":
-            raise UsageError("--bundle works with the native engine only", "drop --engine ansible")
-        plan, _, bundle_dir = checked_bundle(profile, compat_data, lock_file, bundle_dir)
+        if engine == "ansible" and dry_run:
+            raise UsageError("--dry-run with --bundle works with the native engine only (a bundle's playbook makes "
+                             "its apt lists in the real run)", "drop --engine ansible to list what would change")
+        plan, _, bundle_dir = checked_bundle(profile, compat_data, lock_file, bundle_dir, playbook=engine == "ansible")
     else:
         loaded = load_profile(profile)
         plan, _ = locking.apply_lock(loaded, build_plan(loaded, compat_data), locked, lock_file)
@@ -206,9 +223,11 @@ def apply(profile: str, targets: tuple[str, ...], inventory_file: str | None, li
     if engine == "ansible":
         from toolkit.executors.ansible_engine import run_ansible
 
+        staged = staged_bundle(bundle_dir, hosts, forks=forks, password=password, known_hosts=known_hosts,
+                               accept_new=accept_new_host_keys, echo=echo, total=len(plan.steps))
         results = run_ansible(plan, hosts, forks, check=dry_run, log_dir=log_dir, become_password=password,
                               known_hosts=known_hosts, accept_new_host_keys=accept_new_host_keys, display=echo,
-                              allow_os_mismatch=allow_os_mismatch, allow_format=allow_format)
+                              allow_os_mismatch=allow_os_mismatch, allow_format=allow_format, bundle=staged)
     else:
         results = native(plan, hosts, forks=forks, dry_run=dry_run, reboot=reboot, password=password,
                          log_dir=log_dir, known_hosts=known_hosts, accept_new=accept_new_host_keys, echo=echo,

@@ -15,7 +15,7 @@ def bundle_plan_for(profile: str, compat_data: str | None, lock_file: str | None
     """(loaded profile, bundle plan, lock, lock path); exit 2 on a missing or stale lock or a step bundles cannot carry."""
     import dataclasses
 
-    from toolkit.bundle.plan import BundleError, bundle_plan, unsupported
+    from toolkit.bundle.plan import BundleError, bundle_plan, refusal_hint, unsupported
     from toolkit.lock.apply import locked_plan
     from toolkit.lock.checks import locked_checks
 
@@ -24,8 +24,7 @@ def bundle_plan_for(profile: str, compat_data: str | None, lock_file: str | None
     refused = unsupported(plan)
     if refused:      # before any lock is looked for: no lock would make them collectable
         raise UsageError(f"cannot bundle {plan.name}: it has steps a bundle cannot carry: {'; '.join(refused)}",
-                         "bundle a profile without them (gpu.driver / gpu.container_toolkit off: installed by the "
-                         "site's own process), or apply it with network access")
+                         refusal_hint(plan))
     lock, path = locking.load_for(loaded, plan, lock_file)
     locked = locked_plan(plan, lock)
     locked = dataclasses.replace(locked, checks=locked.checks + locked_checks(locked, lock))
@@ -35,9 +34,11 @@ def bundle_plan_for(profile: str, compat_data: str | None, lock_file: str | None
         raise UsageError(f"cannot bundle {plan.name}: {exc.message}", exc.hint) from None
 
 
-def checked_bundle(profile: str, compat_data: str | None, lock_file: str | None, folder: str):
+def checked_bundle(profile: str, compat_data: str | None, lock_file: str | None, folder: str, *,
+                   playbook: bool = False):
     """(bundle plan, lock, absolute folder) for apply/build --bundle: the folder is whole (every file matches its
-    SHA256SUMS) and was made from this profile and lock; exit 2 otherwise."""
+    SHA256SUMS) and was made from this profile and lock (and, with `playbook`, holds its Ansible playbook);
+    exit 2 otherwise."""
     import json
 
     from toolkit.bundle import layout
@@ -48,6 +49,9 @@ def checked_bundle(profile: str, compat_data: str | None, lock_file: str | None,
     if not (root / layout.SUMS).is_file() or not (root / layout.MANIFEST).is_file():
         raise UsageError(f"--bundle {folder}: no bundle there (no {layout.SUMS} or {layout.MANIFEST})",
                          "make one: toolkit bundle PROFILE -o DIR")
+    if playbook and not (root / layout.PLAYBOOK).is_file():
+        raise UsageError(f"--bundle {folder} has no Ansible playbook ({layout.PLAYBOOK}): an earlier toolkit made it",
+                         "make it again (toolkit bundle PROFILE -o DIR), or apply it with the native engine")
     bad = damaged(root)
     if bad:
         raise UsageError(f"--bundle {folder}: files do not match its SHA256SUMS: {', '.join(bad[:8])}",

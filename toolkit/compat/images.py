@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 from . import versions as V
+from .base_flavour import FLAVOUR_FIELD, BaseChoice, container_env, kept_flavour, plain_choice, system_cuda_need
 from .context import Ctx
+from .cuda_libs import flavour_of
 from .cuda_select import override_cuda
 
 IMAGE_FIELD = "os.base_image"
 
 
 def resolve_base_image(ctx: Ctx, cuda: str | None, cuda_full: str | None, cudnn_variant: bool,
-                       candidates: list[str]) -> str:
+                       candidates: list[str]) -> BaseChoice:
     req, data = ctx.req, ctx.data
     if req.base_image:
-        return _override(ctx, cuda)
+        image = _override(ctx, cuda)
+        flavour = flavour_of(image)
+        if flavour:
+            ctx.decide(FLAVOUR_FIELD, flavour, "read from the os.base_image override's tag", "request")
+        elif req.gpu and cuda and system_cuda_need(ctx) is None:   # a mirror of the plain OS image, most often
+            ctx.decide(FLAVOUR_FIELD, "os.base_image + NVIDIA container variables", "not an nvidia/cuda tag and pip "
+                       "brings every CUDA library: the image gets the variables nvidia/cuda would have set", "request")
+            return BaseChoice(image, None, container_env(ctx, cuda))
+        return BaseChoice(image, flavour)
     if not req.gpu:
         release = data.os.get(req.distro, {}).get(req.os_version)
         image = (release.image if release else None) or f"{req.distro}:{req.os_version}"
         ctx.decide(IMAGE_FIELD, image, "CPU stack: the plain OS image", f"os.{req.distro}.{req.os_version}")
-        return image
+        return BaseChoice(image)
     if cuda is None or cuda_full is None:
-        return ""
+        return BaseChoice("")
+    need = system_cuda_need(ctx)
+    if need is None and not cudnn_variant:
+        return plain_choice(ctx, cuda)
+    image = _nvidia_tag(ctx, cuda, cuda_full, cudnn_variant, candidates)
+    flavour = flavour_of(image)
+    if image and flavour:
+        kept_flavour(ctx, flavour, need or "cuDNN comes from the image's cudnn variant")
+    return BaseChoice(image, flavour)
+
+
+def _nvidia_tag(ctx: Ctx, cuda: str, cuda_full: str, cudnn_variant: bool, candidates: list[str]) -> str:
+    req, data = ctx.req, ctx.data
     os_tag = data.cuda.image.os_tag(req.distro)
     if os_tag is None:
         with_images = V.sort_versions(_os_for(ctx, cuda, cudnn_variant, "ubuntu"))

@@ -85,6 +85,8 @@ class Resolution:
     decisions: tuple[Decision, ...]
     keras_requirement: str | None = None
     python_bin: str = "python3"   # the interpreter that creates the venv (python3.11: an OS-packaged newer one)
+    base_flavour: str | None = None   # "os" (plain OS image), "runtime", "cudnn-devel", ...; None: unknown override
+    image_env: tuple[tuple[str, str], ...] = ()   # variables the image sets (NVIDIA's, on a plain OS image)
 
     def decision(self, field: str) -> Decision | None:
         """The decision recorded for ``field`` (None when that field was not resolved)."""

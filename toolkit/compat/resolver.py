@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import versions as V
+from .base_flavour import check_duplicates
 from .companions import companion_for
 from .context import Ctx
 from .cuda_select import pick_full, select_cuda
@@ -29,6 +30,7 @@ DECISION_FIELDS = {
     "keras_requirement": "frameworks.keras.requirement",
     "cuda_pip_packages": "gpu.cuda_pip_packages",
     "base_image": "os.base_image",
+    "base_flavour": "gpu.base_flavour",
     "min_driver": "gpu.min_driver",
 }
 
@@ -72,7 +74,9 @@ def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
     keras_req = resolve_keras(ctx)
     check_co_install(ctx, cuda)
     check_pip_lists(ctx)
-    base_image = resolve_base_image(ctx, cuda, cuda_full, cudnn_variant, candidates)
+    base = resolve_base_image(ctx, cuda, cuda_full, cudnn_variant, candidates)
+    pip_side = [*torch_reqs, *(r for r in (tf_req, jax_req) if r), *pip_packages, *(t for _, t in req.pip)]
+    check_duplicates(ctx, base, pip_side, torch_cuda=cuda is not None)
 
     if ctx.issues or python is None:
         raise CompatError(ctx.issues)
@@ -80,7 +84,7 @@ def resolve(req: StackRequest, data: CompatData | None = None) -> Resolution:
         python=python, cuda=cuda, cuda_full=cuda_full, cudnn=cudnn,
         torch_variant=torch_variant, torch_index_url=index_url, torch_requirements=torch_reqs,
         tensorflow_requirement=tf_req, jax_requirement=jax_req, cuda_pip_packages=tuple(pip_packages),
-        base_image=base_image, min_driver=min_driver,
+        base_image=base.image, base_flavour=base.flavour, image_env=base.env, min_driver=min_driver,
         warnings=tuple(ctx.warnings), decisions=tuple(ctx.decisions), keras_requirement=keras_req,
         python_bin=python_bin(req, python, system_python),
     )

@@ -3,7 +3,9 @@
 HTTPS on proxy.port with websocket upgrade headers, HTTP on 80 answered with a redirect to HTTPS, Jupyter
 (which still requires its token) listening on 127.0.0.1 only and served under proxy.base_url. The certificate
 is /var/lib/toolkit/tls/jupyter.pem + jupyter.key: made self-signed at first start when absent, kept when
-present (mount yours there in a container, or put them there on a host).
+present (mount yours there in a container, or put them there on a host). jupyter.proxy.cert/key install the
+user's pair there on hosts (the key root-only, its content never in the plan, a log or an Ansible diff);
+images leave them out (tls_files.py reads and checks them at plan time).
 
 Nginx runs as one process tree from its own configuration (CONF, not the package's nginx.conf): in an image
 the start script (START) starts it, then execs Jupyter (the image's CMD); on a host toolkit-jupyter_proxy.service
@@ -13,7 +15,9 @@ runs it as root (workers as nobody) and the package's own nginx.service is disab
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
+from toolkit.components import tls_files
 from toolkit.components.base import Context, package_unit_disabled, write_file
 from toolkit.model.checks import Check, check
 from toolkit.model.steps import Directory, Service, Step
@@ -112,14 +116,33 @@ def steps(ctx: Context, user: str) -> list[Step]:
         write_file("jupyter", "Nginx configuration (Jupyter proxy)", CONF, conf),
         write_file("jupyter", "Jupyter proxy start script", START, START_SCRIPT, mode="0755"),
     ]
-    if j.service:
-        digest = hashlib.sha256((conf + START_SCRIPT).encode()).hexdigest()[:16]
+    given = ""
+    if j.proxy.cert:
+        # Hosts only: Nginx's master runs as root there and reads the root-only key; an image's Nginx runs as
+        # the image's user, and a key in an image layer is readable by everyone who has the image.
+        chain, key = tls_files.cert_and_key(ctx)
+        cert_step = replace(write_file("jupyter", "TLS certificate (jupyter.proxy.cert)", CERT, chain),
+                            hosts_only=True)
+        key_step = replace(write_file("jupyter", "TLS private key (jupyter.proxy.key)", KEY, key, mode="0600"),
+                           hosts_only=True, secret=True)
+        out += [cert_step, key_step]
+        given = cert_step.sha256 + key_step.sha256
+    if j.service or j.hub:
+        # the configuration's and the given certificate's digest in the unit: a change restarts the proxy
+        digest = hashlib.sha256((conf + START_SCRIPT + given).encode()).hexdigest()[:16]
         out += [package_unit_disabled("jupyter", "nginx.service", "toolkit's proxy unit serves 80 and "
                                       f"{j.proxy.port}"),
-                # the configuration's digest in the unit: a changed configuration restarts the proxy
                 Service("jupyter", "Nginx TLS proxy for Jupyter", name="jupyter_proxy", command=(START,),
                         in_image=False, enable_on_host=True, environment=(("TOOLKIT_PROXY_CONFIG", digest),))]
     return out
+
+
+IMAGE_NOTE = ("jupyter.proxy.cert/key: installed on hosts only; an image leaves them out (a private key in an "
+              f"image layer is readable by everyone who has the image): mount them at {CERT} and {KEY} at run time")
+
+
+def warnings(ctx: Context) -> list[str]:
+    return [IMAGE_NOTE] if ctx.profile.jupyter.proxy.cert else []
 
 
 def checks(ctx: Context, env_file: str) -> list[Check]:

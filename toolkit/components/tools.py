@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
-from toolkit.components import jupyter_proxy
+from toolkit.components import jupyter_hub, jupyter_proxy
 from toolkit.components.base import Context, Contribution, write_file
 from toolkit.components.packages import pip_checks
 from toolkit.components.python import pip_source
@@ -76,8 +77,11 @@ def jupyter(ctx: Context) -> Contribution:
     # Containers must listen on every interface to be published; hosts default to loopback
     # (reach it through an SSH tunnel) unless the profile names an address. Behind the proxy: loopback only.
     image_command = command(j.ip or "0.0.0.0")
+    if j.hub:
+        jupyter_hub.problems(ctx)
     if proxy:
         out.steps += jupyter_proxy.steps(ctx, t.user or "root")
+        out.warnings += jupyter_proxy.warnings(ctx)
         image_command = (jupyter_proxy.START, *command("127.0.0.1"))
     out.steps.append(Service("jupyter", "Jupyter server", name="jupyter", command=image_command,
                              host_command=command(host_ip), user=t.user or "root",
@@ -89,13 +93,22 @@ def jupyter(ctx: Context) -> Contribution:
                                 f"on {host_ip}:{j.port}, refusing requests without its token", unit=JUPYTER_UNIT,
                                 user=t.user, ip=host_ip, port=j.port, env_file=JUPYTER_ENV_FILE,
                                 **({"base_url": base_url} if base_url != "/" else {})))
-    if proxy:
+    if j.hub:
+        out.steps += jupyter_hub.steps(ctx, pip_source(ctx))
+        out.warnings.append(jupyter_hub.IMAGE_NOTE)
+        out.checks += jupyter_hub.checks(ctx, jupyter_proxy.CERT)
+    elif proxy:
         out.checks += jupyter_proxy.checks(ctx, JUPYTER_ENV_FILE if j.service else "")
     out.checks += pip_checks("jupyter", t.venv, [pkg])
     out.checks.append(check("jupyter", "jupyter", "Jupyter starts, answers HTTP and refuses the API without a token",
                             python=f"{t.venv}/bin/python", flavor=j.flavor, port=j.port,
-                            **({"base_url": base_url} if base_url != "/" else {})))
+                            **_jupyter_extra(base_url, j.hub)))
     return out
+
+
+def _jupyter_extra(base_url: str, hub: bool) -> dict[str, Any]:
+    """The jupyter check's optional params: base_url, and hub (jupyter.port is then JupyterHub's proxy)."""
+    return {**({"base_url": base_url} if base_url != "/" else {}), **({"hub": True} if hub else {})}
 
 
 def git(ctx: Context) -> Contribution:

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -36,6 +36,8 @@ import click
 import yaml
 
 from toolkit.errors import ToolkitError, UsageError
+from toolkit.executors.ansible_bundle import VAR as BUNDLE_VAR
+from toolkit.executors.ansible_bundle import Staged, playbook_dir
 from toolkit.executors.ansible_recap import REBOOT_TASK, HostRecap, RecapParser
 from toolkit.executors.inventory import Host
 from toolkit.executors.os_check import REFUSED_STEP
@@ -141,13 +143,15 @@ def host_vars(host: Host, known_hosts: str | None = None, accept_new: bool = Fal
 
 
 def write_inventory(path: Path, hosts: Iterable[Host], known_hosts: str | None = None,
-                    accept_new: bool = False) -> dict[str, Host]:
-    """Write a YAML inventory; returns {inventory name: toolkit host}, in the hosts' order."""
+                    accept_new: bool = False, extra: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Host]:
+    """Write a YAML inventory; returns {inventory name: toolkit host}, in the hosts' order. `extra`: more
+    variables per host name (apply --bundle: where the bundle is there), tagged `!unsafe` as the others."""
     taken: set[str] = set()
     by_alias: dict[str, Host] = {}
     for host in hosts:
         by_alias[inventory_name(host.name, taken)] = host
-    entries = {alias: host_vars(h, known_hosts, accept_new) for alias, h in by_alias.items()}
+    entries = {alias: host_vars(h, known_hosts, accept_new) | {k: Unsafe(v) for k, v in (extra or {}).get(h.name, {}).items()}
+               for alias, h in by_alias.items()}
     path.touch(mode=0o600)
     path.write_text(yaml.dump({"all": {"hosts": entries}}, Dumper=_InventoryDumper, sort_keys=False))
     return by_alias
@@ -245,12 +249,31 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
                 become_password: str | None = None, known_hosts: str | None = None,
                 accept_new_host_keys: bool = False, display: Callable[[str], None] | None = None,
                 progress: ProgressFn | None = None, allow_os_mismatch: bool = False,
-                allow_format: bool = False) -> list[HostResult]:
+                allow_format: bool = False, bundle: Staged | None = None) -> list[HostResult]:
     """Apply `plan` to `hosts` with ansible-playbook; one HostResult per host, in the hosts' order.
 
     Every output line of ansible-playbook (its PLAY RECAP included) goes to `display` (default:
     stdout) and to `ansible-playbook.log` in log_dir; `progress` gets one event per task result.
+    With `bundle` (staged by ansible_bundle.stage_all): the bundle's own playbook runs, each host told
+    where its copy is; a host whose copy failed keeps that result and is left out of the run.
     """
+    hosts = list(hosts)
+    left = [h for h in hosts if bundle is None or h.name not in bundle.failed]
+    if bundle is not None and not left:
+        log, _ = open_log(log_dir, LOG_NAME.removesuffix(".log"))
+        if log is not None:
+            with log:
+                log.writelines(line + "\n" for line in bundle.lines)
+        return [bundle.failed[h.name] for h in hosts]
+    ran = iter(_run(plan, left, forks, check, log_dir, become_password, known_hosts, accept_new_host_keys,
+                    display, progress, allow_os_mismatch, allow_format, bundle))
+    return [bundle.failed[h.name] if bundle is not None and h.name in bundle.failed else next(ran) for h in hosts]
+
+
+def _run(plan: Plan, hosts: list[Host], forks: int, check: bool, log_dir, become_password: str | None,
+         known_hosts: str | None, accept_new_host_keys: bool, display: Callable[[str], None] | None,
+         progress: ProgressFn | None, allow_os_mismatch: bool, allow_format: bool,
+         run: Staged | None) -> list[HostResult]:
     hosts = [checked_host(h) if not h.local else h for h in hosts]     # exit 2 before anything starts
     known_hosts = str(Path(check_path("--known-hosts", known_hosts)).expanduser().absolute()) if known_hosts else None
     playbook = find_ansible_playbook()
@@ -259,10 +282,14 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
     start = time.monotonic()
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="toolkit-ansible-")))
-        ansible_render.render(plan).write(work)
+        if run is not None:
+            shutil.copytree(playbook_dir(run.folder), work / "ansible")
+        else:
+            ansible_render.render(plan).write(work)
         (work / "ansible" / "site.yml").write_text(site_playbook())
         (work / "ansible.cfg").write_text(ansible_cfg(forks, work / "cp"))
-        by_alias = write_inventory(work / "inventory.yml", hosts, known_hosts, accept_new_host_keys)
+        extra = {name: {BUNDLE_VAR: folder} for name, folder in run.remote.items()} if run is not None else None
+        by_alias = write_inventory(work / "inventory.yml", hosts, known_hosts, accept_new_host_keys, extra)
         argv = [playbook, "-i", str(work / "inventory.yml"), str(work / "ansible" / "site.yml")]
         argv += ["--check"] if check else []
         argv += ["--become-password-file", "-"] if become_password else []
@@ -271,6 +298,7 @@ def run_ansible(plan: Plan, hosts: Iterable[Host], forks: int = 10, check: bool 
         log, log_path = open_log(log_dir, LOG_NAME.removesuffix(".log"))
         if log is not None:
             stack.enter_context(log)
+            log.writelines(redact(line) + "\n" for line in (run.lines if run is not None else []))
         index = task_steps(plan)
         parser = RecapParser(list(by_alias), on_result=_progress_hook(progress, by_alias, index, len(plan.steps), check))
 

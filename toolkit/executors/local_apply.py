@@ -130,6 +130,19 @@ def staged_trees(job: Job, tmp: Path, tracker: OutputTracker) -> list[tuple[str,
     return trees
 
 
+SECURE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+TOOLKIT_OWN = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV", "CONDA_PREFIX")
+
+
+def root_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """setup.sh's environment on this machine: toolkit's own interpreter settings left out (a PYTHONPATH would
+    make pip skip packages it sees there; an activated venv's python3 would come first on PATH), PATH as sudo's
+    secure_path gives it (when not root, sudo resets the environment itself)."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items()
+           if k not in TOOLKIT_OWN and not k.startswith("PIP_")}
+    return env | {"PATH": SECURE_PATH}
+
+
 def as_root(argv: list[str], *, is_root: bool, password: str | None) -> list[str]:
     """argv run as root; with a password, sudo reads it from stdin (-S), its prompt silenced."""
     if is_root:
@@ -174,7 +187,8 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
             argv = root_command(f"{tmp}/run.sh", is_root=os.geteuid() == 0, password=job.password,
                                 dry_run=job.dry_run, allow_format=job.allow_format)
             tracker.note(f"running setup.sh{' --dry-run' if job.dry_run else ''} on this machine")
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    env=root_env())
             assert proc.stdin is not None and proc.stdout is not None
             try:
                 proc.stdin.write(password_input(job.password))

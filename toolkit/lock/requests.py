@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from toolkit.lock.model import AptRequest, PipRequest, step_key
+from toolkit.model import osfamily
 from toolkit.model.plan import Plan
 from toolkit.model.steps import CopyTree, OsPackages, PipInstall
 
+# Not a plan step: what the Ansible engine's modules import on the target (python3-apt, python3-packaging).
+# Locked after every step (so only what the plan does not pull in already lands here), carried by bundles (the
+# bundle's playbook installs them from its own repository); no setup.sh installs them and verify --locked does
+# not check them (no plan step names this key).
+ENGINE_STEP = "ansible engine: what its modules import on the target"
+
+
+def engine_packages(plan: Plan) -> tuple[str, ...]:
+    family = osfamily.for_distro(plan.target.distro)
+    return (*family.ansible_module_packages, *family.pip_module_packages)
+
 
 def apt_requests(plan: Plan) -> tuple[AptRequest, ...]:
-    return tuple(AptRequest(step_key(s), tuple(s.packages)) for s in plan.steps if isinstance(s, OsPackages))
+    """The plan's OsPackages steps in order, then the Ansible engine's prerequisites (ENGINE_STEP)."""
+    steps = tuple(AptRequest(step_key(s), tuple(s.packages)) for s in plan.steps if isinstance(s, OsPackages))
+    return (*steps, AptRequest(ENGINE_STEP, engine_packages(plan)))
 
 
 def pip_requests(plan: Plan) -> tuple[PipRequest, ...]:

@@ -83,6 +83,13 @@ class MetricsEndpoint(CheckKind, kind="metrics_endpoint", params=("unit", "ip", 
     hosts_only = True
 
 
+class JupyterHub(CheckKind, kind="jupyterhub", params=("unit", "port", "base_url", "cert", "users")):
+    """JupyterHub's unit is active and its API answers over HTTPS through Nginx (presenting `cert`); the user list
+    is refused without a login."""
+
+    hosts_only = True
+
+
 class JupyterProxy(CheckKind, kind="jupyter_proxy",
                    params=("port", "http_port", "base_url", "cert", "jupyter_port", "env_file")):
     """Nginx answers HTTPS with the certificate in `cert`, redirects HTTP, refuses the API without the token and

@@ -78,6 +78,8 @@ class OsFamily:
     ansible_key_module: str                     # imports a pinned key into the package database ("": none needed)
     ansible_check_module: str                   # Python module the package module needs in --check
     ansible_check_fact: str                     # the registered result of looking for it
+    ansible_module_packages: tuple[str, ...]    # the package module's own binding (it installs it when missing);
+                                                # locked beside pip_module_packages so a bundle carries both
     # Dockerfile, BuildKit: a RUN part that refreshes the lists only when the cache mount has none fresh
     # (one refresh per build; a later layer rebuilt alone refreshes if they aged). "" = always image_update.
     image_update_if_stale: str = ""
@@ -197,6 +199,7 @@ DEBIAN = OsFamily(
     ansible_key_module="",                        # apt reads the signed-by file itself
     ansible_check_module="apt",
     ansible_check_fact="toolkit_has_python_apt",
+    ansible_module_packages=("python3-apt",),
 )
 
 def _rhel_mirror(distro: str, version: str, mirror: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
@@ -279,6 +282,7 @@ DNF = OsFamily(
     ansible_key_module="ansible.builtin.rpm_key",
     ansible_check_module="dnf",
     ansible_check_fact="toolkit_has_python_dnf",
+    ansible_module_packages=("python3-dnf",),
 )
 
 FAMILIES: tuple[OsFamily, ...] = (DEBIAN, DNF)

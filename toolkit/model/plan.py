@@ -26,6 +26,9 @@ class Target:
     gid: int | None
     home: str | None
     gpu: bool
+    # Variables the image sets right after FROM: on a plain OS image for a GPU stack, what nvidia/cuda images set
+    # for the NVIDIA container runtime (NVIDIA_VISIBLE_DEVICES, NVIDIA_DRIVER_CAPABILITIES, NVIDIA_REQUIRE_CUDA).
+    image_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,9 @@ def _step_dict(step: Step) -> dict:
     out: dict[str, Any] = {"kind": step.kind}
     for f in dataclasses.fields(step):
         value = getattr(step, f.name)
-        if f.name == "files":
+        if f.name == "content" and getattr(step, "secret", False):
+            value = f"(secret: {len(value)} characters, not shown)"
+        elif f.name == "files":
             value = [{"path": w.path, "sha256": w.sha256} for w in value]
         elif isinstance(value, Step):
             value = _step_dict(value)

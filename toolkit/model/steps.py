@@ -50,11 +50,16 @@ class OsPackages(Step):
 
 @dataclass(frozen=True)
 class WriteFile(Step):
+    """A file with this content. `hosts_only`: images leave it out (a key belongs in no image layer: mount it at
+    run time); `secret`: its content is never shown (plan JSON, Ansible's log and --diff)."""
+
     path: str = ""
     content: str = ""
     mode: str = "0644"
     owner: str = "root"
     sha256: str = ""
+    hosts_only: bool = False
+    secret: bool = False
 
     def probe(self):
         return ("sh", "-c", 'echo "$1  $2" | sha256sum -c --status', "probe", self.sha256, self.path)

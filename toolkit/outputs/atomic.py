@@ -37,6 +37,11 @@ def as_file(value: str | bytes | FileOut) -> FileOut:
     return FileOut(data, 0o755 if data.startswith(b"#!") else 0o644)
 
 
+def owner_only(out: FileOut) -> FileOut:
+    """The same content, readable (and for a script executable) by its owner only."""
+    return FileOut(out.data, out.mode & 0o700)
+
+
 @contextmanager
 def locked(root: Path) -> Iterator[None]:
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)

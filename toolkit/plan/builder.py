@@ -137,7 +137,7 @@ def build_plan(loaded: LoadedProfile, data_file: str | Path | None = None, facts
         distro=p.os.distro, os_version=p.os.version, base_image=res.base_image,
         python_version=res.python, python_bin=res.python_bin, venv=p.python.venv,
         user=u.name if u.create else None, uid=u.uid if u.create else None, gid=u.gid if u.create else None,
-        home=f"/home/{u.name}" if u.create else None, gpu=p.gpu.enabled,
+        home=f"/home/{u.name}" if u.create else None, gpu=p.gpu.enabled, image_env=res.image_env,
     )
     ctx = Context(loaded=loaded, resolution=res, target=target)
     versions = _versions(loaded, res)

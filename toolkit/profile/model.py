@@ -181,11 +181,27 @@ def _base_url(value: str) -> str:
 class JupyterProxy(Strict):
     tls: bool = Field(default=False, description="Nginx (OS package) in front of Jupyter: HTTPS on `port` with a "
                       "self-signed certificate made at first start in /var/lib/toolkit/tls (or the jupyter.pem and "
-                      "jupyter.key you put there), HTTP on 80 redirected to HTTPS, websockets passed; Jupyter itself "
-                      "listens on 127.0.0.1 only and still requires its token.")
+                      "jupyter.key you put there, or `cert` and `key`), HTTP on 80 redirected to HTTPS, websockets "
+                      "passed; Jupyter itself listens on 127.0.0.1 only and still requires its token.")
     port: int = Field(default=443, ge=1, le=65535)
     base_url: Annotated[str, AfterValidator(_base_url)] = Field(
         default="/", description="The path Jupyter is served under (its ServerApp.base_url), e.g. /jupyter/.")
+    cert: LocalPath | None = Field(default=None, description="Hosts: a PEM certificate file (relative to the "
+                                   "profile; the chain after the server's certificate) installed as "
+                                   "/var/lib/toolkit/tls/jupyter.pem instead of the self-signed one. Needs `key`. "
+                                   "Images leave both out: mount them at /var/lib/toolkit/tls at run time.")
+    key: LocalPath | None = Field(default=None, description="Hosts: the certificate's PEM private key file (relative "
+                                  "to the profile, unencrypted), installed root-only (0600) as "
+                                  "/var/lib/toolkit/tls/jupyter.key; never shown in plans, logs or Ansible diffs.")
+
+    @model_validator(mode="after")
+    def _cert_and_key(self):
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("jupyter.proxy.cert and jupyter.proxy.key go together: give both, or neither (a "
+                             "self-signed certificate is made at first start)")
+        if self.cert is not None and not self.tls:
+            raise ValueError("jupyter.proxy.cert and key need jupyter.proxy.tls: true")
+        return self
 
 
 class Jupyter(Strict):
@@ -202,6 +218,11 @@ class Jupyter(Strict):
     service: bool = Field(default=False, description="Run as a systemd service on hosts (toolkit-jupyter.service), "
                           "as user.name, with the profile's env; on 127.0.0.1 unless ip says otherwise.")
     proxy: JupyterProxy = Field(default_factory=JupyterProxy)
+    hub: bool = Field(default=False, description="Hosts: JupyterHub (PyPI) with configurable-http-proxy (npm) as "
+                      "toolkit-jupyterhub.service (root), one single-user server per account in `users:`, each run as "
+                      "that account; behind the proxy (needs proxy.tls), on loopback; PAM logins: set each "
+                      "account's password on the host (`passwd NAME`), an account without one cannot log in. Images "
+                      "run a single Jupyter (their CMD) instead; not with service: true.")
 
 
 class Monitoring(Strict):

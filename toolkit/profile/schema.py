@@ -24,6 +24,7 @@ FIELD_PATTERNS = {
     ("Python", "venv"): P.ABS_PATH, ("User", "name"): P.UNIX_NAME, ("User", "shell"): P.ABS_PATH,
     ("PyTorch", "version"): P.VERSION, ("TensorFlow", "version"): P.VERSION, ("Keras", "version"): P.VERSION,
     ("Jax", "version"): P.VERSION, ("Network", "apt_mirror"): P.URL, ("Network", "wheelhouse"): P.LOCAL_PATH,
+    ("JupyterProxy", "cert"): P.LOCAL_PATH, ("JupyterProxy", "key"): P.LOCAL_PATH,
     ("PipIndex", "index_url"): P.URL, ("Proxy", "http"): P.URL, ("Proxy", "https"): P.URL,
     ("ExtraCheck", "name"): P.PROFILE_NAME, ("ExtraCheck", "expect"): P.SAFE_TEXT,
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -51,7 +52,7 @@ from toolkit.render.ansible_tasks import (
     prerequisites,
     step_name,
 )
-from toolkit.render.common import Rendered, dispatcher, pip_command, pip_options, pip_targets, sh
+from toolkit.render.common import Rendered, carries_secret, dispatcher, pip_command, pip_options, pip_targets, sh
 from toolkit.render.host_files import (
     PROFILE_D,
     SECRET_ENSURE,
@@ -118,7 +119,10 @@ def _os_packages(step: OsPackages, n: int, plan: Plan) -> list[dict]:
 
 
 def _write_file(step: WriteFile, n: int, plan: Plan) -> list[dict]:
-    return copy_tasks(step_name(step), step.path, step.content, step.mode, step.owner)
+    tasks = copy_tasks(step_name(step), step.path, step.content, step.mode, step.owner)
+    if step.secret:   # a private key: out of Ansible's output, its log and --diff
+        tasks[-1].update({"no_log": True, "diff": False})
+    return tasks
 
 
 def _trust_ca(step: TrustCA, n: int, plan: Plan) -> list[dict]:
@@ -334,16 +338,36 @@ def render_tasks(step: Step, n: int, plan: Plan) -> list[dict]:
     return [{**t, "tags": [step.component]} for t in tasks_for(step, n, plan)]
 
 
-def render(plan: Plan) -> Rendered:
+@dataclass(frozen=True)
+class Wrap:
+    """Tasks around the plan's (a bundle's playbook: toolkit.bundle.playbook): `checks` run right after the OS
+    check, before anything changes; `setup` first in the tasks' block and `cleanup` in its `always`, so it runs
+    however the tasks end. `package_args` are set on every task of the OS family's package module."""
+
+    checks: tuple[dict, ...] = ()
+    setup: tuple[dict, ...] = ()
+    cleanup: tuple[dict, ...] = ()
+    package_args: tuple[tuple[str, object], ...] = ()
+
+
+def render(plan: Plan, wrap: Wrap | None = None) -> Rendered:
     play: dict = {"name": f"Set up toolkit profile {plan.name}", "hosts": "all", "become": True,
                   "gather_facts": True}
     env = play_environment(plan)
     if env:
         play["environment"] = env
     play["vars"] = {"toolkit_expect_distro": plan.target.distro, "toolkit_expect_version": plan.target.os_version}
-    play["pre_tasks"] = os_check_tasks() + prerequisite_probes(family_of(plan)) + venv_guard_tasks(plan)
+    checks = list(wrap.checks) if wrap else []
+    play["pre_tasks"] = os_check_tasks() + checks + prerequisite_probes(family_of(plan)) + venv_guard_tasks(plan)
     play["tasks"] = [t for n, s in enumerate(plan.steps, 1) for t in render_tasks(s, n, plan)]
     files = long_contents_to_files(play["tasks"])
+    module = family_of(plan).ansible_package_module
+    for task in play["tasks"]:
+        if wrap and module in task:
+            task[module] = {**task[module], **dict(wrap.package_args)}
+    if wrap and (wrap.setup or wrap.cleanup):
+        play["tasks"] = [{"name": "The plan's steps", "block": [*wrap.setup, *play["tasks"]],
+                          "always": list(wrap.cleanup)}]
     files["ansible/playbook.yml"] = safe_header(plan) + dump([play])
     trees = {f"ansible/{tree_dir(s)}": s.source for s in plan.steps if isinstance(s, CopyTree)}
-    return Rendered(files=files, trees=trees)
+    return Rendered(files=files, trees=trees, private=frozenset(files if carries_secret(plan) else ()))

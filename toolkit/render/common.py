@@ -13,7 +13,7 @@ import jinja2
 
 from toolkit import __version__
 from toolkit.model.plan import Plan
-from toolkit.model.steps import STEP_TYPES, PipInstall, Step
+from toolkit.model.steps import STEP_TYPES, PipInstall, Step, WriteFile
 
 T = TypeVar("T")
 
@@ -97,21 +97,32 @@ def pip_targets(step: PipInstall) -> list[str]:
     return list(step.requirements)
 
 
+def carries_secret(plan: Plan) -> bool:
+    """Whether a renderer that writes file contents inline (setup.sh, the playbook) would hold a secret."""
+    return any(isinstance(step, WriteFile) and step.secret for step in plan.steps)
+
+
 class Rendered:
     """A renderer's output: text files by relative path, plus local folders to copy beside them."""
 
-    def __init__(self, files: dict[str, str] | None = None, trees: dict[str, str] | None = None):
+    def __init__(self, files: dict[str, str] | None = None, trees: dict[str, str] | None = None,
+                 private: frozenset[str] = frozenset()):
         self.files: dict[str, str] = dict(files or {})
         self.trees: dict[str, str] = dict(trees or {})   # relative dest -> local source folder
+        self.private = frozenset(private)   # files that carry a secret (a TLS key): written owner-only
 
     def write(self, outdir, *, force: bool = False, prune: bool = False, option: str = "-o") -> list:
         """Write files (and copy trees: wheels only) under outdir, all or nothing; returns the paths
         written. Refuses (exit 2) to overwrite what toolkit did not write unless force; prune removes
         toolkit's files of an earlier output there that this one lacks (see toolkit.outputs)."""
-        from toolkit.outputs.atomic import write_output
+        from toolkit.outputs.atomic import as_file, owner_only, write_output
         from toolkit.ui import warn
 
-        return write_output(outdir, self.files, self.trees, force=force, prune=prune, option=option, report=warn)
+        files = {rel: owner_only(as_file(text)) if rel in self.private else text for rel, text in self.files.items()}
+        if self.private:
+            warn(f"{', '.join(sorted(self.private))} hold a private key from the profile: written readable by you "
+                 "only; keep them out of version control")
+        return write_output(outdir, files, self.trees, force=force, prune=prune, option=option, report=warn)
 
     def merged(self, other: Rendered) -> Rendered:
         """One output of two renders (render --format all); a path both write must agree."""
@@ -119,4 +130,4 @@ class Rendered:
         clash += [rel for rel in set(self.trees) & set(other.trees) if self.trees[rel] != other.trees[rel]]
         if clash:
             raise ValueError(f"two renderers write different content to {sorted(clash)}")
-        return Rendered({**self.files, **other.files}, {**self.trees, **other.trees})
+        return Rendered({**self.files, **other.files}, {**self.trees, **other.trees}, self.private | other.private)

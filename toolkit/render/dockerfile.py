@@ -195,7 +195,9 @@ def _install(family: osfamily.OsFamily, packages: tuple[str, ...], b: _Build) ->
         # build refreshes them, later ones reuse them (refreshing only if that cache holds none under 30
         # minutes old: a layer rebuilt alone), unless a step changed the package sources since.
         update = family.image_update_if_stale if b.lists_fresh and family.image_update_if_stale else family.image_update
-        b.lists_fresh = True
+        # build --bundle: apt's lists of the bundle are in a tmpfs of each RUN (run_mounts), empty every time,
+        # while the freshness test reads the shared lists cache (another build may have just filled it)
+        b.lists_fresh = not b.run_mounts
         mounts = family.image_cache_mounts
         if b.shared_caches:
             mounts = tuple(m.replace(",sharing=locked", "") for m in mounts)
@@ -220,6 +222,8 @@ def _package_repository(step: PackageRepository, b: _Build) -> list[str]:
 
 
 def _write_file(step: WriteFile, b: _Build) -> list[str]:
+    if step.hosts_only:
+        return [f"# host-only, not in the image (mount it at run time): {_checked(patterns.ABS_PATH, step.path, 'path')}"]
     return b.copy(step.path, step.content, step.mode, step.owner)
 
 
@@ -495,6 +499,16 @@ def _final(b: _Build) -> list[str]:
     return lines
 
 
+def _image_env(plan: Plan) -> str:
+    """ENV right after FROM: the NVIDIA container runtime's variables on a plain OS base (the plan says which)."""
+    pairs = [(_checked(patterns.ENV_NAME, k, "variable name"), json_str(str(v))) for k, v in plan.target.image_env]
+    if not pairs:
+        return ""
+    why = "\n".join([comment("GPU stack on the plain OS image: pip brings the CUDA libraries (toolkit plan --explain);"),
+                     comment("these tell the NVIDIA container runtime what to mount and which drivers to refuse")])
+    return why + "\nENV " + CONT.join(f"{k}={v}" for k, v in pairs)
+
+
 def _changes_sources(step: Step, family: osfamily.OsFamily) -> bool:
     """Whether the step may change the package sources (a repository; a file written, or a command naming a
     path, in the package manager's configuration): the next install must refresh the lists."""
@@ -528,6 +542,7 @@ def render(plan: Plan, buildkit: bool = True, created: str | None = None, shared
     text = template("Dockerfile.j2").render(
         header=comment(header(plan, comment="").strip()),
         base_image=_checked(patterns.IMAGE_REF, plan.target.base_image, "base image"),
+        image_env=_image_env(plan),
         blocks=blocks,
     )
     return Rendered(files={"Dockerfile": text, **b.files}, trees=dict(b.trees))

@@ -41,7 +41,17 @@ from toolkit.model.steps import (
     repositories,
 )
 from toolkit.render import script_accounts, script_gpu, script_repo
-from toolkit.render.common import Rendered, dispatcher, json_str, pip_command, pip_options, pip_targets, sh, template
+from toolkit.render.common import (
+    Rendered,
+    carries_secret,
+    dispatcher,
+    json_str,
+    pip_command,
+    pip_options,
+    pip_targets,
+    sh,
+    template,
+)
 from toolkit.render.host_files import (  # noqa: F401 - PROFILE_D, unit_text... are used through script too
     CONTROL_CHARS,
     PROFILE_D,
@@ -265,4 +275,4 @@ def render(plan: Plan) -> Rendered:
         os_lists_stale=family.script_lists_stale, os_config_dir=family.config_dir,
         os_environment=family.environment,
     )
-    return Rendered(files={"setup.sh": text})
+    return Rendered(files={"setup.sh": text}, private=frozenset({"setup.sh"} if carries_secret(plan) else ()))

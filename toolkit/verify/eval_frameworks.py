@@ -68,7 +68,9 @@ def jupyter(p, facts):
     ok = f.get("api") == 200 and f.get("contents_no_token") in (401, 403) and f.get("contents_token") == 200
     hint = "" if ok else "authentication must stay on: never start Jupyter with an empty token or password"
     existing = f.get("existing")
-    if existing:
+    if existing and p.get("hub"):
+        found += f"; port {p['port']} is JupyterHub's proxy (the jupyterhub check judges it)"
+    elif existing:
         found += (f"; the server already on port {p['port']}: /api={existing.get('api')}, "
                   f"/api/contents without token={existing.get('contents_no_token')}")
         if existing.get("contents_no_token") not in (401, 403):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from toolkit.verify.outcome import Outcome
-from toolkit.verify.probe import jupyter_proxy_key, jupyter_service_key, metrics_endpoint_key
+from toolkit.verify.probe import jupyter_proxy_key, jupyter_service_key, jupyterhub_key, metrics_endpoint_key
 
 REFUSED = (401, 403)
 
@@ -141,3 +141,39 @@ def jupyter_proxy(p: dict, facts: dict) -> Outcome:
         return Outcome(False, expected, "; ".join(what for what, _ in problems) + " (" + ", ".join(found) + ")",
                        "; ".join(dict.fromkeys(fix for _, fix in problems)))
     return Outcome(True, expected, ", ".join(found), "")
+
+
+def jupyterhub(p: dict, facts: dict) -> Outcome:
+    """JupyterHub behind Nginx (jupyter.hub)."""
+    f = facts.get(jupyterhub_key(p)) or {}
+    api = f"https://127.0.0.1:{p['port']}{p['base_url']}hub/api/"
+    expected = (f"{p['unit']} active; {api} answers with the hub's version over TLS presenting {p['cert']}; "
+                f"{api}users refuses a request without a login")
+    if "_error" in f:
+        return Outcome(False, expected, f["_error"], "")
+    if f.get("pid1") not in (None, "", "systemd"):
+        return Outcome(False, expected, f"PID 1 is {f.get('pid1')}, not systemd (a container?): no hub unit here",
+                       "the hub runs on hosts booted with systemd", skipped=True)
+    unit_hint = f"sudo journalctl -u {p['unit']} -n 50"
+    if f.get("presented") is None:
+        return Outcome(False, expected, f"no TLS answer on {p['port']}: {f.get('tls_error')} (hub unit: "
+                       f"{f.get('active') or 'unknown'})", "is toolkit-jupyter_proxy.service running? " + unit_hint)
+    problems: list[tuple[str, str]] = []
+    if f.get("active") != "active":
+        problems.append((f"{p['unit']} is {f.get('active') or 'unknown'}", f"sudo systemctl start {p['unit']}; "
+                         + unit_hint))
+    if f.get("presented") != f.get("on_file"):
+        problems.append((f"the certificate on {p['port']} is not {p['cert']}" if f.get("on_file")
+                         else f"{p['cert']} is unreadable", "restart the proxy after replacing the certificate"))
+    if f.get("api") != 200 or not f.get("version"):
+        problems.append((f"the hub's API answers {f.get('api')}", unit_hint))
+    if f.get("users_no_login") not in REFUSED:
+        problems.append((f"the user list answers {f.get('users_no_login')} without a login",
+                         "the hub must require a login (check jupyterhub_config.py's authenticator)"))
+    found = (f"unit {f.get('active')}, certificate {'matches' if f.get('presented') == f.get('on_file') else 'differs'}"
+             f", API {f.get('api')} (JupyterHub {f.get('version') or '?'}), user list without a login: "
+             f"{f.get('users_no_login')}")
+    if problems:
+        return Outcome(False, expected, "; ".join(w for w, _ in problems) + f" ({found})",
+                       "; ".join(dict.fromkeys(h for _, h in problems)))
+    return Outcome(True, expected, found, "")

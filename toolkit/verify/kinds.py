@@ -81,6 +81,10 @@ def _jupyter_proxy(req: Request, p: Params) -> None:
                                                      "env_file")})
 
 
+def _jupyterhub(req: Request, p: Params) -> None:
+    _add(req, "jupyterhub", {k: p[k] for k in ("unit", "port", "base_url", "cert")})
+
+
 def _metrics_endpoint(req: Request, p: Params) -> None:
     _add(req, "metrics_endpoint", {"unit": p["unit"], "ip": p["ip"], "port": p["port"], "metric": p["metric"]})
 
@@ -200,6 +204,7 @@ ROWS: tuple[Kind, ...] = (
          eval_services.jupyter_service),
     Kind("jupyter_proxy", ("jupyter_proxy",), _jupyter_proxy, lambda c: [probe.jupyter_proxy_key(c.p)],
          eval_services.jupyter_proxy),
+    Kind("jupyterhub", ("jupyterhub",), _jupyterhub, lambda c: [probe.jupyterhub_key(c.p)], eval_services.jupyterhub),
     Kind("metrics_endpoint", ("metrics_endpoint",), _metrics_endpoint, lambda c: [probe.metrics_endpoint_key(c.p)],
          eval_services.metrics_endpoint),
     Kind("git", ("git",), _git, _fixed("git"), sysm.git),

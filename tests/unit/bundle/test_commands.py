@@ -56,3 +56,14 @@ def test_build_bundle_needs_buildkit_and_its_own_network(tmp_path, capsys):
     for extra in (("--no-buildkit",), ("--network", "host"), ("--base-image", "debian:12")):
         code, output = run(capsys, "build", "datascience-cpu", "-t", "x/y:1", "--bundle", str(tmp_path), *extra)
         assert code == 2, output
+
+
+def test_ansible_engine_with_a_bundle_refuses_dry_run_and_a_bundle_without_its_playbook(tmp_path, capsys):
+    code, output = run(capsys, "apply", "datascience-cpu", "--host", "root@127.0.0.1:1", "--engine", "ansible",
+                       "--bundle", str(tmp_path), "--dry-run")
+    assert code == 2 and "native engine only" in output
+    (tmp_path / "SHA256SUMS").write_text("")
+    (tmp_path / "manifest.json").write_text("{}")
+    code, output = run(capsys, "apply", "datascience-cpu", "--host", "root@127.0.0.1:1", "--engine", "ansible",
+                       "--bundle", str(tmp_path))
+    assert code == 2 and "no Ansible playbook (ansible/playbook.yml)" in output and "Traceback" not in output

@@ -15,10 +15,19 @@ def run(argv, capsys):
     return exc.value.code, captured.out + captured.err
 
 
-def test_alma_gpu_variant_explains_its_rockylinux_image(capsys):
+def test_alma_gpu_variant_starts_from_almalinux_itself(capsys):
+    # pip brings torch's CUDA libraries: the plain OS image, AlmaLinux's own (no nvidia/cuda tag needed)
     code, text = run(["plan", "pytorch-cuda-alma9", "--explain"], capsys)
     assert code == 0, text
-    assert "target: almalinux 9, image nvidia/cuda:12.6.3-runtime-rockylinux9" in text
+    assert "target: almalinux 9, image almalinux:9" in text
+    assert "gpu.base_flavour = plain OS image + NVIDIA container variables" in text
+
+
+def test_alma_gpu_with_nvcc_explains_its_rockylinux_image(tmp_path, capsys):
+    (tmp_path / "p.yaml").write_text("name: a9\nextends: pytorch-cuda-alma9\ngpu: {nvcc: true}\n")
+    code, text = run(["plan", str(tmp_path / "p.yaml"), "--explain"], capsys)
+    assert code == 0, text
+    assert "target: almalinux 9, image nvidia/cuda:12.6.3-devel-rockylinux9" in text
     assert "nvidia/cuda publishes no almalinux tags: its rockylinux images are the same RHEL 9 rebuild" in text
     assert "DnfPackages: OS packages" in text and "the system Python of almalinux 9" in text
 

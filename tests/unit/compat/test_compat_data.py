@@ -88,7 +88,7 @@ def test_user_file_adds_a_torch_release_that_resolves(tmp_path):
     assert res.cuda == "13.2"
     assert res.torch_variant == "cu132"
     assert res.torch_requirements == ("torch==2.15.0",)
-    assert res.base_image == "nvidia/cuda:13.2.1-runtime-ubuntu24.04"
+    assert res.base_image == "ubuntu:24.04" and res.cuda_full == "13.2.1"   # pip brings torch's CUDA libraries
     assert load_data() is not data and "2.15" not in load_data().pytorch.releases
 
 

@@ -54,7 +54,7 @@ def test_tensorflow_216_auto_resolves_cuda_123_cudnn_89():
     assert (res.cuda, res.cuda_full, res.cudnn) == ("12.3", "12.3.2", "8.9")
     assert res.tensorflow_requirement == "tensorflow[and-cuda]==2.16.*"
     # pip supplies cuDNN: no cudnn image flavor (the 12.3.2 cudnn image ships cuDNN 9)
-    assert res.base_image == "nvidia/cuda:12.3.2-runtime-ubuntu22.04"
+    assert res.base_image == "ubuntu:22.04"   # [and-cuda] brings every CUDA library
     assert res.decision("gpu.cuda").source == "tensorflow.releases.2.16.cuda"
     assert_decisions_complete(res)
 
@@ -68,7 +68,7 @@ def test_tensorflow_full_version_is_pinned_exactly():
 def test_torch_27_auto_resolves_to_its_pypi_default_and_a_real_tag():
     res = resolve(gpu(torch="2.7"))
     assert (res.cuda, res.cuda_full) == ("12.6", "12.6.3")
-    assert res.base_image == "nvidia/cuda:12.6.3-runtime-ubuntu22.04"
+    assert res.base_image == "ubuntu:22.04" and res.base_flavour == "os"
     assert res.torch_variant == "cu126"
     assert res.torch_index_url == "https://download.pytorch.org/whl/cu126"
     assert res.torch_requirements == ("torch==2.7.*",)
@@ -178,8 +178,10 @@ def test_target_driver_steers_auto_cuda():
     assert any("gpu.cuda" in i.fields and "580" in i.message for i in issues)
 
 
-def test_gpu_on_debian_is_refused_with_a_hint():
-    (issue,) = refused(gpu(distro="debian", os_version="12", torch="2.7.1"))
+def test_gpu_on_debian_uses_debian_when_pip_brings_cuda_and_is_refused_for_nvcc():
+    res = resolve(gpu(distro="debian", os_version="12", torch="2.7.1"))
+    assert res.base_image == "debian:12" and dict(res.image_env)["NVIDIA_REQUIRE_CUDA"] == "cuda>=12.0"
+    (issue,) = refused(gpu(distro="debian", os_version="12", torch="2.7.1", nvcc=True))
     assert "os.distro" in issue.fields and "ubuntu" in issue.hint and "os.base_image" in issue.hint
 
 

@@ -102,3 +102,24 @@ def test_apply_verify_config_keeps_a_plain_host_as_is(tmp_path):
     assert alias == "toolkit-apply-2" and Path(path).read_text().splitlines() == [
         "Host toolkit-apply-2", "    HostName 10.0.0.5", "    Port 22", "    User deploy",
         '    UserKnownHostsFile "/kh/run"', '    IdentityFile "/k/id"', "    IdentitiesOnly yes"]
+
+
+def test_the_bundle_folder_of_each_host_is_written_unsafe(tmp_path):
+    """apply --bundle --engine ansible: the folder a host's copy is in (from the host's own home) is never templated."""
+    engine.write_inventory(tmp_path / "inv.yml", [OK], extra={OK.name: {"toolkit_bundle_dir": f"/home/x/{JINJA}"}})
+    text = (tmp_path / "inv.yml").read_text()
+    assert text.count("!unsafe") == 5 and "toolkit_bundle_dir: !unsafe '/home/x/{{ lookup(" in text, text
+
+
+def test_hosts_whose_bundle_transfer_failed_keep_their_result_and_nothing_runs(tmp_path, monkeypatch):
+    from toolkit.executors.ansible_bundle import Staged
+    from toolkit.executors.results import failure
+
+    def never(*a, **kw):
+        raise AssertionError("ansible-playbook was started for no host")
+    monkeypatch.setattr(engine, "find_ansible_playbook", never)
+    staged = Staged("/b", failed={OK.name: failure(OK.name, "unreachable", "connect", ["refused"])},
+                    lines=[f"{OK.name}: connection refused"])
+    [result] = engine.run_ansible(Plan.__new__(Plan), [OK], log_dir=str(tmp_path), bundle=staged)
+    assert result.status == "unreachable" and result.failed_step == "connect"
+    assert f"{OK.name}: connection refused" in (tmp_path / engine.LOG_NAME).read_text()

@@ -180,3 +180,13 @@ def test_local_apply_streams_classifies_and_places_folders(tmp_path):
     assert "[changed] step 1/2: a" in log and "skipped secret.whl (a symbolic link" in log
     r = apply_local(Job(script="echo '[failed] step 1/1: a'\nexit 1\n", total=1, dry_run=True))
     assert (r.status, r.failed_step) == (FAILED, "step 1/1: a")
+
+
+def test_setup_sh_on_this_machine_gets_none_of_toolkits_own_python_settings():
+    """A PYTHONPATH made pip skip packages it saw there (a venv left incomplete); an activated venv's python3 would
+    come first on PATH. As sudo's env_reset does for a non-root user, they are left out when toolkit runs as root."""
+    from toolkit.executors.local_apply import SECURE_PATH, root_env
+
+    env = root_env({"PYTHONPATH": "/x", "VIRTUAL_ENV": "/v", "PIP_INDEX_URL": "http://i", "PATH": "/v/bin:/usr/bin",
+                    "HOME": "/root", "http_proxy": "http://p:3128"})
+    assert env == {"HOME": "/root", "http_proxy": "http://p:3128", "PATH": SECURE_PATH}

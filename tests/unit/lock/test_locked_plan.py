@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from toolkit.cli import main
-from toolkit.lock import lockfile, stale
+from toolkit.lock import lockfile, requests, stale
 from toolkit.lock.apply import LOCK_LABEL, locked_plan
 from toolkit.lock.checks import locked_checks
 from toolkit.model.steps import Metadata, OsPackages, PipInstall, WriteFile
@@ -58,9 +58,19 @@ def test_exact_version_checks_for_every_locked_package(plan):
     lock = fake_lock(plan)
     checks = locked_checks(plan, lock)
     kinds = [c.kind for c in checks]
-    assert kinds.count("os_package_version") == len(lock.os_packages)
+    engine = [p for p in lock.os_packages if p.step == requests.ENGINE_STEP]
+    assert {p.name for p in engine} == {"python3-apt", "python3-packaging"}
+    # the Ansible engine's prerequisites are locked (bundles carry them) but no plan step installs them
+    assert kinds.count("os_package_version") == len(lock.os_packages) - len(engine)
     assert kinds.count("pip_version") == len(lock.pip)
     assert len({c.id for c in checks}) == len(checks)
+
+
+def test_the_engine_prerequisites_are_not_pinned_into_any_step(plan):
+    locked = locked_plan(plan, fake_lock(plan))
+    assert not [p for s in locked.steps if isinstance(s, OsPackages) for p in s.packages
+                if p.startswith(("python3-apt", "python3-packaging"))]
+    assert ("os packages / " + requests.ENGINE_STEP, "python3-apt python3-packaging") in requests.summary(plan)
 
 
 def test_fresh_lock_has_no_changes(plan):
@@ -77,6 +87,18 @@ def test_stale_lock_names_what_changed(tmp_path):
     after = build_plan(load_profile(profile))
     changed = "\n".join(stale.changes(lock, after))
     assert "+httpx" in changed and "+curl" in changed
+
+
+def test_a_lock_made_on_the_old_runtime_base_is_stale_and_a_locked_gpu_plan_keeps_the_nvidia_env():
+    """GPU profiles moved from nvidia/cuda:*-runtime to the plain OS image (issue 21): a lock that recorded the
+    runtime tag names the change; a lock made now pins the plain image by digest and keeps the NVIDIA variables."""
+    plan = build_plan(load_profile("pytorch-cuda"))
+    old = dataclasses.replace(plan, target=dataclasses.replace(
+        plan.target, base_image="nvidia/cuda:12.6.3-runtime-ubuntu22.04", image_env=()))
+    changed = "\n".join(stale.changes(fake_lock(old), plan))
+    assert "base_image: +ubuntu:22.04, -nvidia/cuda:12.6.3-runtime-ubuntu22.04" in changed
+    locked = locked_plan(plan, fake_lock(plan))
+    assert locked.target.base_image == f"ubuntu@{DIGEST}" and locked.target.image_env == plan.target.image_env
 
 
 def test_digest_only_change_is_still_stale(plan):

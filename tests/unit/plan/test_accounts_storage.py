@@ -99,7 +99,7 @@ def test_plan_notes_that_images_leave_users_and_mounts_out(team):
     assert team.warnings.count(HOST_ONLY_NOTE) == 1
     kinds = {c.kind for c in team.checks}
     assert {"account", "authorized_key", "directory", "mount"} <= kinds
-    assert HOSTS_ONLY_KINDS == {"account", "authorized_key", "mount", "metrics_endpoint"}
+    assert HOSTS_ONLY_KINDS == {"account", "authorized_key", "mount", "metrics_endpoint", "jupyterhub"}
     image = for_target(team, "docker://abc")
     assert not {c.kind for c in image.checks} & HOSTS_ONLY_KINDS
     assert any(c.kind == "directory" for c in image.checks)

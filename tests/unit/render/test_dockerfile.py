@@ -45,6 +45,7 @@ from toolkit.model.steps import (
     Venv,
 )
 from toolkit.render import dockerfile
+from toolkit.render.common import json_str
 from toolkit.render.dockerfile import q
 
 GOLDEN = Path(__file__).parent / "golden" / "dockerfile"
@@ -446,3 +447,18 @@ def test_stale_lists_test_runs_in_sh(tmp_path):
     assert run() == "DONE\n"
     os.utime(fresh, (fresh.stat().st_atime - 3600, fresh.stat().st_mtime - 3600))
     assert run() == "REFRESH\nDONE\n"
+
+
+def test_image_env_follows_from_and_is_quoted():
+    """A GPU stack on the plain OS image: the NVIDIA runtime's variables come right after FROM, before any RUN."""
+    env = (("NVIDIA_VISIBLE_DEVICES", "all"), ("NVIDIA_REQUIRE_CUDA", "cuda>=12.0"))
+    text = dockerfile.render(make_plan(target=make_target(base_image="ubuntu:22.04", image_env=env))).files["Dockerfile"]
+    head = text.split("\nRUN ", 1)[0]
+    assert head.index("FROM ubuntu:22.04") < head.index('ENV NVIDIA_VISIBLE_DEVICES="all" \\\n    NVIDIA_REQUIRE_CUDA="cuda>=12.0"')
+    assert "ENV NVIDIA" not in dockerfile.render(make_plan()).files["Dockerfile"]   # none on nvidia/cuda tags
+    hostile = make_target(base_image="ubuntu:22.04", image_env=(("BAD NAME", "x"),))
+    with pytest.raises(ValueError):
+        dockerfile.render(make_plan(target=hostile))
+    quoted = make_target(base_image="ubuntu:22.04", image_env=(("NVIDIA_REQUIRE_CUDA", HOSTILE),))
+    text = dockerfile.render(make_plan(target=quoted)).files["Dockerfile"]
+    assert "ENV NVIDIA_REQUIRE_CUDA=" + json_str(HOSTILE) + "\n" in text   # one JSON string: no newline escapes it

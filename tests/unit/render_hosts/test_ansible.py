@@ -89,7 +89,23 @@ def _playbooks(tmp_path) -> list[tuple[str, Path]]:
         rendered.write(folder)
         (folder / "ansible/files/wheelhouse").mkdir(parents=True, exist_ok=True)
         out.append((name, folder / "ansible/playbook.yml"))
+    out.append(_bundle_playbook(tmp_path / "datascience-cpu-bundle"))
     return out
+
+
+def _bundle_playbook(folder: Path) -> tuple[str, Path]:
+    """The playbook `toolkit bundle` writes into a bundle (toolkit.bundle.playbook), for a made-up lock."""
+    from toolkit.bundle import playbook
+    from toolkit.bundle.plan import bundle_plan
+    from toolkit.lock.apply import locked_plan
+
+    from ..lock.fake_lock import fake_lock
+
+    plan = dict(bundled_plans())["datascience-cpu"]
+    for rel, text in playbook.files(bundle_plan(locked_plan(plan, fake_lock(plan)))).items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    return "datascience-cpu-bundle", folder / "ansible/playbook.yml"
 
 
 @pytest.mark.lint

@@ -10,6 +10,7 @@ PY = "/opt/venv/bin/python"
 SERVICE_KEY = 'jupyter_service:["toolkit-jupyter.service", "127.0.0.1", 8888, "/etc/toolkit/jupyter.env"]'
 METRICS_KEY = 'metrics_endpoint:["toolkit-node_exporter.service", "0.0.0.0", 9100, "node_cpu_seconds_total"]'
 PROXY_KEY = 'jupyter_proxy:[443, "/", "/var/lib/toolkit/tls/jupyter.pem"]'
+HUB_KEY = 'jupyterhub:[443, "/jl/", "/var/lib/toolkit/tls/jupyter.pem"]'
 PROXY_FPR = "5b0c3f9e2d6a41c8e7f09b1d3a4c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f"
 
 ALICE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDbtylUNyN8U68bIraEe3fSzGSX1KG+UD1M/xiljkKqQ"
@@ -36,6 +37,8 @@ CHECKS = {
                               metric="node_cpu_seconds_total", gpu=False),
     "jupyter_proxy": check("jupyter_proxy", "jupyter", "Nginx in front of Jupyter", port=443, http_port=80,
                            base_url="/", cert="/var/lib/toolkit/tls/jupyter.pem", jupyter_port=8888, env_file=""),
+    "jupyterhub": check("jupyterhub", "jupyter", "JupyterHub behind Nginx", unit="toolkit-jupyterhub.service",
+                        port=443, base_url="/jl/", cert="/var/lib/toolkit/tls/jupyter.pem", users=("alice", "bob")),
     "git": check("git", "git", "git and git-lfs", lfs=True),
     "git_config": check("git_config", "git", "git config user.name", ident="git_config:user.name",
                         key="user.name", value="toolkit"),
@@ -126,6 +129,8 @@ GOOD = {
     PROXY_KEY: {"presented": PROXY_FPR, "on_file": PROXY_FPR, "tls_error": "", "http": 301,
                 "location": "https://127.0.0.1/", "no_token": 403, "jupyter_listening": ["127.0.0.1"],
                 "token_from": "the environment", "with_token": 200, "kernel_result": "2", "kernel_error": ""},
+    HUB_KEY: {"presented": PROXY_FPR, "on_file": PROXY_FPR, "version": "6.1.1", "pid1": "systemd",
+              "active": "active", "tls_error": "", "api": 200, "users_no_login": 403},
     "gpu": {"dev": True, "smi": "/usr/bin/nvidia-smi", "nouveau": False, "smi_error": None, "visible": True,
             "proc_version": "NVRM version: NVIDIA UNIX x86_64 Kernel Module  570.124.06\n", "gpus": [_H200]},
 }

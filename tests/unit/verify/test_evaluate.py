@@ -12,6 +12,7 @@ from .recorded import (
     CHECKS,
     CPU_ONLY_GPU,
     GOOD,
+    HUB_KEY,
     METRICS_KEY,
     PROXY_KEY,
     PY,
@@ -106,6 +107,12 @@ FAILS = [
     ("jupyter_proxy", edit((PROXY_KEY, "jupyter_listening"), ["0.0.0.0"]), "Jupyter listens on 0.0.0.0",
      "127.0.0.1 only"),
     ("jupyter_proxy", edit((PROXY_KEY, "kernel_result"), None), "1+1 over the websocket gave", "websocket upgrades"),
+    ("jupyterhub", edit((HUB_KEY, "users_no_login"), 200), "the user list answers 200 without a login",
+     "must require a login"),
+    ("jupyterhub", edit((HUB_KEY, "api"), 502), "the hub's API answers 502", "journalctl -u toolkit-jupyterhub"),
+    ("jupyterhub", edit((HUB_KEY, "presented"), "00" * 32), "the certificate on 443 is not", "restart the proxy"),
+    ("jupyterhub", edit((HUB_KEY, "active"), "failed"), "toolkit-jupyterhub.service is failed", "systemctl start"),
+    ("jupyterhub", edit((HUB_KEY, "presented"), None), "no TLS answer on 443", "toolkit-jupyter_proxy.service"),
     ("metrics_endpoint", edit((METRICS_KEY, "active"), "failed"), "enabled, failed",
      "journalctl -u toolkit-node_exporter.service"),
     ("metrics_endpoint", edit((METRICS_KEY, "status"), None), "/metrics: no answer", "check monitoring.listen"),
@@ -360,3 +367,16 @@ def test_gpu_exporter_is_skipped_without_a_gpu_and_judged_with_one():
     assert no_gpu.status == SKIPPED and "no GPU visible" in no_gpu.found
     assert evaluate(gpu_check, facts(**{key: answering})).status == PASSED
     assert evaluate(gpu_check, facts(**{key: dict(answering, active="failed")})).status == FAILED
+
+
+def test_the_hubs_proxy_on_the_jupyter_port_is_not_judged_as_a_jupyter_server():
+    from tests.unit.verify.recorded import CHECKS, GOOD
+    from toolkit.verify.eval_frameworks import jupyter
+    from toolkit.verify.probe import jupyter_key
+
+    p = dict(CHECKS["jupyter"].p)
+    facts = {k: dict(v) if isinstance(v, dict) else v for k, v in GOOD.items()}
+    facts[jupyter_key(p)] = {**facts[jupyter_key(p)], "existing": {"api": 200, "contents_no_token": 404}}
+    assert not jupyter(p, facts).ok
+    got = jupyter({**p, "hub": True}, facts)
+    assert got.ok and "JupyterHub's proxy" in got.found

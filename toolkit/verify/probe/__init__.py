@@ -16,6 +16,7 @@ Importing this package (tests, the controller) runs nothing.
 from .accounts import device_node, dir_stats, mount_facts, path_stat, ssh_keys, ssh_keys_here
 from .base import COMMAND_TIMEOUT, read, run
 from .folders import bits_test, owner_of, try_write, unwritable_under, writable, write_test
+from .hub import jupyterhub, jupyterhub_key
 from .main import GATHERERS, MODES, command_key, gather, jobs_for, writable_key
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, top_level, torch_facts, try_import
 from .servers import JUPYTER_PACKAGES, deferred_imports, jupyter, jupyter_key, settle_deferred
@@ -31,13 +32,13 @@ from .services import (
 from .system import command, dpkg, files, git, gpu, os_release, paths, rpm, shm, users
 
 # The parts in the order the shipped script concatenates them (a part only uses those before it at import).
-PARTS = ("base", "system", "folders", "accounts", "pythons", "servers", "services", "main")
+PARTS = ("base", "system", "folders", "accounts", "pythons", "servers", "services", "hub", "main")
 
 __all__ = [
     "device_node", "dir_stats", "mount_facts", "path_stat", "ssh_keys", "ssh_keys_here",
     "COMMAND_TIMEOUT", "GATHERERS", "JUPYTER_PACKAGES", "MODES", "PARTS", "bits_test", "command", "command_key",
     "deferred_imports", "dpkg", "files", "gather", "git", "gpu", "in_interpreter", "interp_facts", "jobs_for",
-    "jupyter", "jupyter_key", "jupyter_proxy", "jupyter_proxy_key", "jupyter_service", "jupyter_service_key",
+    "jupyter", "jupyter_key", "jupyterhub", "jupyterhub_key", "jupyter_proxy", "jupyter_proxy_key", "jupyter_service", "jupyter_service_key",
     "listening", "metrics_endpoint", "metrics_endpoint_key", "os_release", "owner_of",
     "paths", "pip_check", "read", "rpm", "run", "settle_deferred",
     "shm", "tf_facts", "top_level", "torch_facts", "try_import", "try_write", "unwritable_under", "users",

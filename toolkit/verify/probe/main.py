@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .accounts import dir_stats, mount_facts, ssh_keys, ssh_keys_here
 from .folders import writable, write_test
+from .hub import jupyterhub, jupyterhub_key
 from .pythons import in_interpreter, interp_facts, pip_check, tf_facts, torch_facts
 from .servers import deferred_imports, jupyter, jupyter_key, settle_deferred
 from .services import (
@@ -42,7 +43,7 @@ GATHERERS = {
     "os_release": os_release, "shm": shm, "gpu": gpu, "dpkg": dpkg, "rpm": rpm, "paths": paths, "users": users,
     "files": files, "git": git, "command": command, "writable": writable, "jupyter": jupyter,
     "jupyter_service": jupyter_service, "metrics_endpoint": metrics_endpoint,
-    "jupyter_proxy": jupyter_proxy,
+    "jupyter_proxy": jupyter_proxy, "jupyterhub": jupyterhub,
     "interp": gather_interp, "pip_check": pip_check, "torch": gather_torch, "tf": gather_tf,
     "ssh_keys": ssh_keys, "dir_stats": dir_stats, "mount_facts": mount_facts,
 }
@@ -91,6 +92,8 @@ def jobs_for(req):
         jobs[jupyter_service_key(sreq)] = ("jupyter_service", (sreq,))
     for preq in req.get("jupyter_proxy", []):
         jobs[jupyter_proxy_key(preq)] = ("jupyter_proxy", (preq,))
+    for hreq in req.get("jupyterhub", []):
+        jobs[jupyterhub_key(hreq)] = ("jupyterhub", (hreq,))
     for mreq in req.get("metrics_endpoint", []):
         jobs[metrics_endpoint_key(mreq)] = ("metrics_endpoint", (mreq,))
     return jobs

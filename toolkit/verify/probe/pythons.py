@@ -12,7 +12,7 @@ def in_interpreter(python, mode, request, timeout=COMMAND_TIMEOUT):
     """Run this probe's own source with another interpreter (a venv's) and parse its JSON."""
     if not os.path.exists(python):
         return {"_error": "%s does not exist" % python, "missing": True}
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(venv_env(), TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
     res = run([python, "-c", SOURCE, mode, json.dumps(request)], timeout=timeout, env=env)
     try:
         return json.loads(res["out"].strip().splitlines()[-1])
@@ -20,9 +20,15 @@ def in_interpreter(python, mode, request, timeout=COMMAND_TIMEOUT):
         return {"_error": "exit %s: %s" % (res["rc"], (res["err"] or res["out"]).strip()[-800:])}
 
 
+def venv_env():
+    """The probe's environment without what would add the caller's packages to a venv's own (PYTHONPATH, ...):
+    a venv is judged by what it holds itself."""
+    return dict((k, v) for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE"))
+
+
 def pip_check(python):
     res = run([python, "-m", "pip", "check", "--disable-pip-version-check"],
-              env=dict(os.environ, PIP_NO_INPUT="1"))
+              env=dict(venv_env(), PIP_NO_INPUT="1"))
     return {"rc": res["rc"], "out": (res["out"] + res["err"]).strip()[-2000:]}
 
 
