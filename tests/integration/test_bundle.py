@@ -228,6 +228,7 @@ def apply_argv(profile: Path, out: Path, target, known: Path, logs: Path, *extra
             "--identity", str(target.key_path), "--log-dir", str(logs), *extra]
 
 
+@pytest.mark.slow     # ~140 s; CI applies the same bundle over SSH with the native engine, and lints the bundle's playbook
 def test_ansible_engine_applies_the_bundles_playbook_to_a_host_without_egress(docker_engine, bundled, sshd_container,
                                                                              tmp_path):
     """The bundle's own playbook (ansible/playbook.yml) through `apply --bundle --engine ansible`: the Ansible
@@ -342,6 +343,7 @@ def test_a_saved_image_loads_back_and_one_changed_byte_in_it_is_refused(docker_e
         remove_image(docker_engine, tag)
 
 
+@pytest.mark.slow     # ~60 s; the same install.sh runs with --network none in test_installs_with_no_network_...
 def test_apply_local_runs_inside_a_machine_without_network(docker_engine, bundled, sshd_image):
     """`apply PROFILE --bundle DIR --local` with toolkit itself inside a `--network none` Debian 12 container: toolkit
     needs a Python 3.11 there to run at all (the bare local/debian:12 has none; install.sh needs only bash), so

@@ -56,6 +56,7 @@ def test_lock_pins_every_package_with_hashes(docker_engine, base_image, datascie
     assert path.read_text() == before
 
 
+@pytest.mark.slow     # two cold builds (~90 s); CI builds from a lock in test_a_month_later_... and verifies --locked
 def test_two_cold_locked_builds_install_the_same_packages(docker_engine, datascience_lock):
     profile, path, _ = datascience_lock
     tags = [f"toolkit-test/locked-{uuid.uuid4().hex[:8]}:{n}" for n in (1, 2)]

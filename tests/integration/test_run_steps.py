@@ -108,7 +108,8 @@ def check_counters(container) -> str:
 
 
 @pytest.mark.ssh
-@pytest.mark.parametrize("engine", ["native", "ansible"])
+@pytest.mark.parametrize("engine", ["native", pytest.param("ansible", marks=pytest.mark.slow)])   # ansible: ~80 s;
+# CI runs the Ansible engine in test_ansible_apply, test_accounts_apply, test_jupyter_service and the inventory test
 def test_apply_twice_runs_each_step_once_and_verifies(engine, sshd_container, tmp_path, host_ca_bundle):
     if engine == "ansible" and not shutil.which("ansible-playbook", path=os.path.dirname(sys.executable) + os.pathsep
                                                 + os.environ.get("PATH", "")):
