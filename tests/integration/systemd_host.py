@@ -13,13 +13,25 @@ every container is a distinct host; the test key goes to deploy (sudo with a pas
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from . import harness
-from .harness import DEPLOY_PASSWORD, DEPLOY_UID, DEPLOY_USER, LOOPBACK, SESSION_LABEL, TEST_LABEL, SshTarget
+from .harness import (
+    DEPLOY_PASSWORD,
+    DEPLOY_UID,
+    DEPLOY_USER,
+    LOOPBACK,
+    REPO_ROOT,
+    SESSION_LABEL,
+    TEST_LABEL,
+    SshTarget,
+)
 
 IMAGE_REPO = "toolkit-test/systemd-jupyter"
 JUPYTERLAB = "jupyterlab==4.6.6"
@@ -128,3 +140,18 @@ def start(client: Any, image: str, public_key: str, key_path: Path, workdir: Pat
     except BaseException:
         harness.remove_container(container)
         raise
+
+
+def toolkit_over_ssh(target: SshTarget, folder: Path):
+    """`toolkit ARGS --target ssh://USER@target` as a real process (sudo's password in its environment, the
+    target's key and known_hosts, an empty ssh config in folder): a function of (*args, user="deploy")."""
+    (folder / "ssh_config").touch()
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO_ROOT), TOOLKIT_SUDO_PASSWORD=DEPLOY_PASSWORD)
+
+    def toolkit(*args: str, user: str = DEPLOY_USER) -> subprocess.CompletedProcess:
+        ssh = ["--target", f"ssh://{user}@{target.host}:{target.port}", "--known-hosts",
+               str(target.known_hosts_path), "--ssh-config", str(folder / "ssh_config"), "--identity",
+               str(target.key_path)]
+        return subprocess.run([sys.executable, "-m", "toolkit", *args, *ssh], capture_output=True, text=True,
+                              env=env, timeout=900, check=False)
+    return toolkit

@@ -135,15 +135,7 @@ def test_host_serves_jupyter_through_its_proxy_unit(systemd_target, tmp_path):
     target = systemd_target()
     profile = tmp_path / "profile.yaml"
     profile.write_text(HOST_PROFILE)
-    (tmp_path / "ssh_config").touch()
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), TOOLKIT_SUDO_PASSWORD=harness.DEPLOY_PASSWORD)
-
-    def toolkit(*args: str, user: str = "deploy") -> subprocess.CompletedProcess:
-        ssh = ["--target", f"ssh://{user}@{target.host}:{target.port}", "--known-hosts",
-               str(target.known_hosts_path), "--ssh-config", str(tmp_path / "ssh_config"), "--identity",
-               str(target.key_path)]
-        return subprocess.run([sys.executable, "-m", "toolkit", *args, *ssh], capture_output=True, text=True,
-                              env=env, timeout=900, check=False)
+    toolkit = systemd_host.toolkit_over_ssh(target, tmp_path)
 
     started = time.monotonic()
     first = toolkit("apply", str(profile), "--no-verify")

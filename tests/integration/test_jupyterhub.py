@@ -11,21 +11,16 @@ account; one account's token does not open the other's server. verify (as root) 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from toolkit.verify import facts
 
-from . import harness, systemd_host
+from . import systemd_host
 
 pytestmark = [pytest.mark.docker, pytest.mark.ssh, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 PROFILE = """\
 name: hub-host
 os: {distro: debian, version: "12"}
@@ -142,15 +137,7 @@ def test_two_accounts_log_in_and_each_gets_their_own_server(systemd_target, host
         (tmp_path / "ca.pem").write_text(host_ca_bundle.read_text())
         text += "network: {ca_certificates: [ca.pem]}\n"
     profile.write_text(text)
-    (tmp_path / "ssh_config").touch()
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), TOOLKIT_SUDO_PASSWORD=harness.DEPLOY_PASSWORD)
-
-    def toolkit(*args: str, user: str = "deploy") -> subprocess.CompletedProcess:
-        ssh = ["--target", f"ssh://{user}@{target.host}:{target.port}", "--known-hosts",
-               str(target.known_hosts_path), "--ssh-config", str(tmp_path / "ssh_config"), "--identity",
-               str(target.key_path)]
-        return subprocess.run([sys.executable, "-m", "toolkit", *args, *ssh], capture_output=True, text=True,
-                              env=env, timeout=900, check=False)
+    toolkit = systemd_host.toolkit_over_ssh(target, tmp_path)
 
     started = time.monotonic()
     first = toolkit("apply", str(profile), "--no-verify")
