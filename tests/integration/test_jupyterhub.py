@@ -62,7 +62,8 @@ def login(pw):
     cookies = {}
     started = time.time()
     status, _, page = req("GET", BASE + "hub/login", cookies)
-    while status in (502, 503, 504) and time.time() - started < 90:    # the hub just started by apply
+    # the hub just started by apply: Nginx has nothing to pass to (502) or the hub's proxy has no route yet (404)
+    while status in (404, 502, 503, 504) and time.time() - started < 90:
         time.sleep(1)
         status, _, page = req("GET", BASE + "hub/login", cookies)
     m = re.search(r'name="_xsrf"[^>]*value="([^"]+)"', page) or re.search(r'value="([^"]+)"[^>]*name="_xsrf"', page)

@@ -19,8 +19,11 @@ def jupyterhub(req):
         time.sleep(0.5)
     out["presented"], out["tls_error"] = tls_fingerprint(port)
     status, text = https_request(port, base)
-    while status in (502, 503, 504) and time.time() - started < START_WAIT:
-        time.sleep(1)          # the hub (re)started by apply: Nginx has nothing to pass to yet
+    while (status in (502, 503, 504) or (status == 404 and out["active"] in ("active", "activating"))) \
+            and time.time() - started < START_WAIT:
+        # the hub (re)started by apply: Nginx has nothing to pass to yet (502), or the hub's proxy answers before
+        # the hub has added its own route (404 for a second or two)
+        time.sleep(1)
         status, text = https_request(port, base)
     out["api"] = status
     try:
