@@ -4,6 +4,7 @@ install.sh, the bundle's apt configuration, optional `docker save` archives, the
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from toolkit.lock.apply import lock_id, source_date_epoch
 from toolkit.lock.model import Lock
 from toolkit.model.plan import Plan
 from toolkit.render import script
+from toolkit.render.common import carries_secret
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,12 @@ def make(client, req: Request, say: Callable[[str], None]) -> Made:
     wheels.collect(lock.pip, req.root / layout.WHEELS, proxies=req.proxies, ca_pem=req.ca_pem, progress=wheel_progress)
     _write(req.root / layout.APT / "apt.conf", install.apt_conf())
     _write(req.root / layout.APT / install.SOURCE_NAME, install.source_line())
-    _write(req.root / layout.SETUP, script.render(req.plan).files["setup.sh"])
+    # setup.sh and the playbook carry a profile's TLS key when it has one (as render's output does): owner-only
+    private = 0o600 if carries_secret(req.plan) else 0o644
+    _write(req.root / layout.SETUP, script.render(req.plan).files["setup.sh"], mode=private)
     _write(req.root / layout.INSTALL, install.install_sh(req.plan.name), mode=0o755)
     for rel, text in sorted(playbook.files(req.plan).items()):
-        _write(req.root / rel, text)
+        _write(req.root / rel, text, mode=private)
     for name, ref in req.images:
         say(f"docker save {ref} -> {layout.IMAGES}/{name}")
         _save(client, ref, req.root / layout.IMAGES / name)
@@ -98,8 +102,11 @@ def _save(client, ref: str, path: Path) -> None:
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
-    part.write_text(text)
-    part.chmod(mode)
+    part.unlink(missing_ok=True)
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)   # its mode from the start
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(part, mode)        # whatever the umask took away
     part.replace(path)
 
 
