@@ -27,7 +27,7 @@ from toolkit.executors.image_tag import EXAMPLE, tag_problem
 from toolkit.plan.builder import build_plan
 from toolkit.profile import patterns
 from toolkit.profile.loader import LoadedProfile, load_profile
-from toolkit.render.dockerfile import NETRC_SECRET
+from toolkit.render.dockerfile_python import NETRC_SECRET
 from toolkit.render.run_command import next_steps
 from toolkit.ui import console, out, printable, use_colour, warn
 

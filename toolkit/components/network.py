@@ -14,11 +14,10 @@ from toolkit.components.base import Context, Contribution, write_file
 from toolkit.errors import Problem, ProfileError
 from toolkit.model.checks import check
 from toolkit.model.osfamily import OsFamily
-from toolkit.model.steps import Environment, RunCommand, TrustCA
+from toolkit.model.steps import CA_ENV, Environment, RunCommand, TrustCA
 
 CERT_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]{1,65536})-----END CERTIFICATE-----")
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----")
-CA_ENV = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
 
 
 def _mirror(ctx: Context, family: OsFamily, mirror: str) -> list:

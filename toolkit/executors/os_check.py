@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 
 OS_RELEASE = "/etc/os-release"
-READ_COMMAND = "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release"
+OS_RELEASE_FALLBACK = "/usr/lib/os-release"
 REFUSED_STEP = "OS check"
 OVERRIDE = "--allow-os-mismatch"
 

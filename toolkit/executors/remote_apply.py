@@ -33,7 +33,7 @@ from toolkit.executors.local_apply import (
     tracker_for,
     wrapper_text,
 )
-from toolkit.executors.os_check import READ_COMMAND
+from toolkit.executors.os_check import OS_RELEASE, OS_RELEASE_FALLBACK
 from toolkit.executors.results import (
     FAILED,
     UNREACHABLE,
@@ -77,12 +77,12 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
     with conn:
         tmp, ran = None, False
         try:
-            if job.expect_os is not None:
-                refused = os_gate(job, host.name, conn.run(READ_COMMAND, timeout=30)[1], tracker, elapsed())
-                if refused is not None:
-                    return refused
-            _say(tracker, host, "uploading")
             with conn.client.open_sftp() as sftp:
+                if job.expect_os is not None:
+                    refused = os_gate(job, host.name, _os_release(sftp), tracker, elapsed())
+                    if refused is not None:
+                        return refused
+                _say(tracker, host, "uploading")
                 script = _stage_bundle(sftp, conn, job, tracker) if job.bundle else job.script
                 tmp = _make_temp(sftp)
                 for skipped in _upload(sftp, tmp, job, script):
@@ -107,6 +107,18 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
 def _say(tracker: OutputTracker, host: Host, what: str) -> None:
     if tracker.progress:
         tracker.progress(Progress(host.name, what))
+
+
+def _os_release(sftp: paramiko.SFTPClient) -> str:
+    """The host's os-release, read over the SFTP session the upload uses (no command, no shell on the host);
+    empty when neither file is there."""
+    for path in (OS_RELEASE, OS_RELEASE_FALLBACK):
+        try:
+            with sftp.open(path) as fh:
+                return fh.read(65536).decode("utf-8", "replace")
+        except OSError:
+            continue
+    return ""
 
 
 def _make_temp(sftp: paramiko.SFTPClient) -> str:

@@ -48,6 +48,7 @@ class OsFamily:
     ca_bundle: str                              # the bundle every tool reads
     ca_packages: tuple[str, ...]                # what ca_update needs
     python_venv_packages: tuple[str, ...]       # system Python able to create a venv
+    pip_wheel_dir: str                          # the OS's copy of pip's wheel (what ensurepip installs from)
     pip_module_packages: tuple[str, ...]        # what Ansible's pip module imports in the system Python
     # --- package repositories signed by a pinned key
     repo_tools: tuple[str, ...]                 # what downloading and checking a key needs
@@ -160,6 +161,7 @@ DEBIAN = OsFamily(
     ca_bundle="/etc/ssl/certs/ca-certificates.crt",
     ca_packages=("ca-certificates",),
     python_venv_packages=("python3", "python3-venv"),
+    pip_wheel_dir="/usr/share/python-wheels",
     pip_module_packages=("python3-packaging",),
     repo_tools=("ca-certificates", "curl", "gpg"),
     sources_dir="/etc/apt/sources.list.d",
@@ -248,6 +250,7 @@ DNF = OsFamily(
     ca_bundle="/etc/pki/tls/certs/ca-bundle.crt",
     ca_packages=("ca-certificates",),
     python_venv_packages=("python3",),
+    pip_wheel_dir="/usr/share/python3-wheels",
     pip_module_packages=("python3-packaging",),   # what the pip module imports (the --check probe asks for it)
     repo_tools=("ca-certificates", "curl", "gnupg2"),
     sources_dir="/etc/yum.repos.d",

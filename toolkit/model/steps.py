@@ -87,6 +87,8 @@ class TrustCA(Step):
 # of `docker history` (credentials in a proxy URL included).
 PROXY_VARIABLES = frozenset(n for base in ("http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy")
                             for n in (base, base.upper()))
+# The variables that point pip, requests, curl, git and node at the CA bundle (network.ca_certificates).
+CA_ENV = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS")
 
 
 @dataclass(frozen=True)

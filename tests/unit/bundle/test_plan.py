@@ -84,9 +84,13 @@ def test_the_bundle_playbook_checks_links_and_unlinks_around_the_plan(plan):
     assert "{{ toolkit_bundle_dir }}" in text and "pypi.org" not in text
 
 
-def test_run_mounts_reach_every_run_and_are_checked(plan):
+def test_run_mounts_reach_every_run_and_are_checked(plan, tmp_path):
+    # sudo's install comes after the Git configuration: two installs (adjacent ones make one RUN)
+    (tmp_path / "p.yaml").write_text("name: p\nextends: datascience-cpu\nuser: {sudo: true}\n")
+    p = build_plan(load_profile(tmp_path / "p.yaml"))
+    split = bundle_plan(locked_plan(p, fake_lock(p)))
     mounts = (f"--mount=type=bind,source=bundle,target={layout.ROOT}", f"--mount=type=tmpfs,target={layout.APT_STATE}")
-    text = dockerfile.render(plan, run_mounts=mounts).files["Dockerfile"]
+    text = dockerfile.render(split, run_mounts=mounts).files["Dockerfile"]
     runs = [line for line in text.replace("\\\n", " ").splitlines() if line.startswith("RUN ")]
     assert runs and all(mounts[0] in line and mounts[1] in line for line in runs)
     # the bundle's lists are in each RUN's tmpfs: always read, never judged by the shared lists cache's age

@@ -3,6 +3,8 @@ image the bootstrap venv that holds uv lives in a cache mount, never in a layer.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import textwrap
 
 import yaml
@@ -12,6 +14,8 @@ from toolkit.model.steps import PipInstall, RunCommand, Venv
 from toolkit.plan.builder import build_plan
 from toolkit.profile.loader import load_profile
 from toolkit.render import ansible, dockerfile, script
+from toolkit.render.dockerfile_python import _tool_pip
+from toolkit.render.dockerfile_words import Build
 
 
 def uv_plan(tmp_path, installer: str = "uv"):
@@ -54,8 +58,9 @@ def test_buildkit_keeps_the_bootstrap_in_a_cache_mount(tmp_path):
     assert len(using) >= 4          # uv venv, base packages, jupyter, the profile's pip list
     mount = f"--mount=type=cache,id=toolkit-tools-debian-12,target={BOOTSTRAP},sharing=locked"
     assert all(mount in r and "--mount=type=cache,target=/root/.cache/uv" in r for r in using), using
-    # made when the cache is empty, with pip; then uv installs into the venv's interpreter
-    assert all(f"test -e {BOOTSTRAP}/.toolkit-ready || {{ python3 -m venv -- {BOOTSTRAP} && " in r for r in using)
+    # made when the cache is empty, with the OS's pip wheel; then uv installs into the venv's interpreter
+    assert all(f"test -e {BOOTSTRAP}/.toolkit-ready || {{ python3 -m venv --without-pip -- {BOOTSTRAP} && " in r
+               for r in using)
     assert sum(f"{UV} pip install --python /opt/venv/bin/python --compile-bytecode" in r for r in using) == 3
     assert "rich==13.9.4" in using[-1] and "pip install --no-cache-dir" not in using[-1].split("&&")[-1]
 
@@ -77,3 +82,27 @@ def test_setup_script_and_playbook_install_with_uv(tmp_path):
     assert len(uv_tasks) == 3 and all(t["when"].startswith("toolkit_probe_") for t in uv_tasks)
     assert not [t for t in play["tasks"] if t.get("ansible.builtin.pip", {}).get("virtualenv") == "/opt/venv"]
     assert any(isinstance(s, RunCommand) and s.argv[:2] == (UV, "venv") for s in plan.steps)
+
+
+def test_the_tool_install_runs_the_os_pip_wheel_or_falls_back_to_ensurepip(tmp_path):
+    """The bootstrap's install as sh runs it, with a stand-in python that logs its arguments: the last pip
+    wheel (in name order) in the OS's folder when there is one; otherwise ensurepip, then the venv's own pip."""
+    plan = uv_plan(tmp_path)
+    step = next(s for s in plan.steps if isinstance(s, PipInstall) and s.venv == BOOTSTRAP)
+    venv, wheels, log = tmp_path / "tool", tmp_path / "wheels", tmp_path / "log"
+    (venv / "bin").mkdir(parents=True)
+    wheels.mkdir()
+    (venv / "bin" / "python").write_text('#!/bin/sh\necho "$*" >>"$LOG"\n')
+    (venv / "bin" / "python").chmod(0o755)
+    fragment = _tool_pip(step, Build(plan=plan, buildkit=True, created=None)).replace(BOOTSTRAP, str(venv))
+    fragment = fragment.replace("/usr/share/python-wheels", str(wheels))
+
+    def run() -> list[str]:
+        log.write_text("")
+        subprocess.run(["sh", "-ec", fragment], check=True, env=dict(os.environ, LOG=str(log)))
+        return log.read_text().splitlines()
+
+    assert run() == ["-m ensurepip", "-m pip install --no-cache-dir uv"]
+    for name in ("pip-23.0.1-py3-none-any.whl", "pip-24.0-py3-none-any.whl"):
+        (wheels / name).write_bytes(b"")
+    assert run() == [f"{wheels}/pip-24.0-py3-none-any.whl/pip install --no-cache-dir uv"]

@@ -42,11 +42,12 @@ from toolkit.model.steps import (
     PackageRepository,
     PipInstall,
     RunStep,
+    TrustCA,
     Venv,
 )
 from toolkit.render import dockerfile
 from toolkit.render.common import json_str
-from toolkit.render.dockerfile import q
+from toolkit.render.dockerfile_words import q
 
 GOLDEN = Path(__file__).parent / "golden" / "dockerfile"
 KEYWORDS = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
@@ -183,8 +184,12 @@ def test_deterministic(buildkit):
 def test_layer_order_follows_plan(plan):
     text = dockerfile.render(plan).files["Dockerfile"]
     titles = [line[2:].split("] ", 1)[1] for line in text.split("\n") if line.startswith("# [")]
-    rendered_steps = [s.title for s in plan.steps if not (isinstance(s, GitConfig) and not s.settings)]
-    assert titles == rendered_steps
+    rendered = [s for s in plan.steps if not (isinstance(s, GitConfig) and not s.settings)]
+    assert sorted(titles) == sorted(s.title for s in rendered)
+    # in plan order, but for OS package steps joining an earlier install (in plan order among themselves)
+    packages = {s.title for s in rendered if isinstance(s, OsPackages)}
+    assert [t for t in titles if t not in packages] == [s.title for s in rendered if s.title not in packages]
+    assert [t for t in titles if t in packages] == [s.title for s in rendered if s.title in packages]
 
 
 def test_one_run_per_pip_step(plan):
@@ -426,12 +431,56 @@ def test_package_lists_are_refreshed_once_per_build_unless_the_sources_change():
                              signed_by="/usr/share/keyrings/toolkit-x.asc")
     mirror = write_file("network", "mirror", "/etc/apt/sources.list.d/toolkit-mirror.list", "deb http://m/ x main\n")
     elsewhere = write_file("misc", "conf", "/etc/aptitude.conf", "x\n")
-    assert _updates([a, b, c]) == ["always", "if-stale", "if-stale"]
+    assert _updates([a, elsewhere, b, elsewhere, c]) == ["always", "if-stale", "if-stale"]
     # a repository's own tools install, then the next install sees its lists: refreshed
     assert _updates([a, repo, b]) == ["always", "if-stale", "always"]
     assert _updates([a, mirror, b, elsewhere, c]) == ["always", "always", "if-stale"]
     # the legacy builder keeps no lists between layers: every install refreshes
-    assert _updates([a, b, c], buildkit=False) == ["always", "always", "always"]
+    assert _updates([a, elsewhere, b, elsewhere, c], buildkit=False) == ["always", "always", "always"]
+
+
+def test_os_packages_install_with_the_ca_tooling_before_the_ca_trust_only():
+    """An image's package manager never needs the profile's CA (the tooling's install, first, refreshed the
+    lists without it), so the later OS packages join that install across the trust and its variables; any
+    other step in between (a proxy, a mirror file) keeps them apart."""
+    tooling = OsPackages("network", "CA tooling", packages=("ca-certificates",))
+    pem = write_file("network", "CA", "/usr/local/share/ca-certificates/toolkit/00-ca.crt", PEM)
+    trust = TrustCA("network", "trust", files=(pem,), bundle="/etc/ssl/certs/ca-certificates.crt")
+    ca_env = Environment("network", "CA env", variables=(("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt"),
+                                                         ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")))
+    main = OsPackages("os", "OS packages", packages=("ca-certificates", "python3"))
+
+    def installs(steps) -> list[str]:
+        text = dockerfile.render(plan_with(steps)).files["Dockerfile"]
+        return [" ".join(shlex.split(rest.split("--no-install-recommends", 1)[1].replace("\\\n", " ")))
+                for keyword, rest in instructions(text) if keyword == "RUN" and "apt-get install" in rest]
+
+    assert installs([tooling, trust, ca_env, main]) == ["ca-certificates python3"]
+    text = dockerfile.render(plan_with([tooling, trust, ca_env, main])).files["Dockerfile"]
+    assert text.index("apt-get install") < text.index("update-ca-certificates") < text.index("ENV PIP_CERT")
+    proxy = Environment("network", "proxy", variables=(("https_proxy", "http://proxy:3128"),))
+    mirror = write_file("network", "mirror", "/etc/apt/sources.list.d/toolkit-mirror.list", "deb http://m/ x main\n")
+    for between in (proxy, mirror, dataclasses.replace(ca_env, build_only=True)):
+        assert len(installs([tooling, trust, between, main])) == 2, between
+
+
+@pytest.mark.parametrize("buildkit", [True, False])
+def test_adjacent_os_package_steps_make_one_install(buildkit):
+    a = OsPackages("os", "OS packages", packages=("curl", "git"))
+    b = OsPackages("git", "Git", packages=("git", "git-lfs"))
+    c = OsPackages("tools", "tools", packages=("jq",))
+    elsewhere = write_file("misc", "conf", "/etc/aptitude.conf", "x\n")
+    text = dockerfile.render(plan_with([a, b, elsewhere, c]), buildkit=buildkit).files["Dockerfile"]
+    installs = [rest for keyword, rest in instructions(text) if keyword == "RUN" and "apt-get install" in rest]
+    assert len(installs) == 2
+    words = shlex.split(installs[0].split("--no-install-recommends", 1)[1])
+    assert words[:words.index("&&") if "&&" in words else None] == ["curl", "git", "git-lfs"]
+    assert "jq" in installs[1] and "curl" not in installs[1]
+    # each plan step still names itself above the RUN it shares
+    assert "# [os] OS packages\n# [git] Git\n" in text
+    # the same steps apart from each other: one install each
+    parts = dockerfile.render(plan_with([a, elsewhere, b]), buildkit=buildkit).files["Dockerfile"]
+    assert sum(keyword == "RUN" and "apt-get install" in rest for keyword, rest in instructions(parts)) == 2
 
 
 def test_stale_lists_test_runs_in_sh(tmp_path):
