@@ -21,6 +21,7 @@ import platform
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Build cache"
 PIP = ["numpy>=1.26,<3", "pandas>=2.1,<3", "jupyterlab"]     # what datascience-cpu installs
 EXTRA = "six"          # the one-package change; a fresh `!=0.0.N` clause per run keeps old caches out
-REPEAT = 2
+REPEAT = 3
 HPCCM_NOTES = [
     "pip building block with `ospackages=[]` and `pip='/opt/venv/bin/pip'`, after `python3 -m venv /opt/venv`: "
     "Debian 12's system pip refuses to install (PEP 668, externally managed)",
@@ -169,6 +170,15 @@ def every_run(runs: dict[str, list[dict]]) -> str:
                      for name, rs in runs.items())
 
 
+def medians(runs: dict[str, list[dict]]) -> str:
+    """The cold builds' medians beside the table's fastest runs: one lucky run of either side moves a ratio of
+    fastest runs, a median less."""
+    cold = {name: statistics.median(r["cold"].seconds for r in rs) for name, rs in runs.items()}
+    ratios = ", ".join(f"{name} {cold[name] / cold['HPCCM']:.2f}x" for name in cold if name != "HPCCM")
+    shown = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cold.items())
+    return f"Median cold build of the {len(runs['HPCCM'])} runs: {shown}; against HPCCM's median: {ratios}."
+
+
 def report(columns: dict[str, dict], base: str, cli: str, runs: dict[str, list[dict]]) -> str:
     tk, hp = columns["toolkit"], columns["HPCCM"]
     engine = db.connect().version().get("Version", "?")
@@ -194,7 +204,9 @@ can answer) and builds on top of the cold build's cache. The profile keeps NumPy
 
 {table(columns)}
 
-Targets, for the Dockerfile toolkit renders today:
+{medians(runs)}
+
+Targets, for the Dockerfile toolkit renders today (the fastest runs, as in the table):
 {checks}
 
 Steps toolkit's rebuild ran again (the rest came from the cache):

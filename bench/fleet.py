@@ -95,6 +95,43 @@ def reapply(fleet: Fleet, profile: Path, hosts, work: Path, name: str, password:
     return result
 
 
+FLOOR_REPEAT = 30
+
+
+def host_floor(fleet: Fleet, target, password: str) -> dict[str, float]:
+    """Host CPU (ms, its cgroup) of what any SSH apply costs a host, toolkit or not: a connection that only
+    authenticates; one running `true`; one running `sudo -S true` with the password (PAM checks its hash).
+    FLOOR_REPEAT of each on one converged host, one after another."""
+    import paramiko
+
+    def connect() -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(fleet.known_hosts))
+        client.connect("127.0.0.1", port=target.port, username=target.user, key_filename=str(fleet.key),
+                       look_for_keys=False, allow_agent=False)
+        return client
+
+    def run(client: paramiko.SSHClient, command: str, stdin: bytes = b"") -> None:
+        channel = client.get_transport().open_session()
+        channel.exec_command(command)
+        channel.sendall(stdin)
+        channel.shutdown_write()
+        channel.recv_exit_status()
+
+    ops = {"connection": lambda c: None, "connection + a command": lambda c: run(c, "true"),
+           "connection + sudo with a password": lambda c: run(c, "sudo -S -p '' true", (password + "\n").encode())}
+    out = {}
+    for name, op in ops.items():
+        before = fleet.cpu_seconds([target])
+        for _ in range(FLOOR_REPEAT):
+            client = connect()
+            op(client)
+            client.close()
+        time.sleep(0.5)     # sshd's session process ends after the client has gone
+        out[name] = 1000 * (fleet.cpu_seconds([target]) - before) / FLOOR_REPEAT
+    return out
+
+
 def measure(args) -> dict:
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     work = Path(tempfile.mkdtemp(prefix="toolkit-bench-fleet-"))
@@ -108,6 +145,7 @@ def measure(args) -> dict:
         runs[f"converge-{len(hosts)}"] = reapply(fleet, profile, hosts, work, f"converge-{len(hosts)}", password)
         for n in sizes:
             runs[f"re-{n}"] = reapply(fleet, profile, hosts[:n], work, f"re-{n}", password)
+        floor = host_floor(fleet, hosts[0], password)
         relay, slow = delayed(fleet, hosts[:max(args.latency_hosts, 1)], args.latency_ms, work)
         try:
             rtt = (rtt_ms(hosts[0].port), rtt_ms(slow[0].port))
@@ -117,7 +155,7 @@ def measure(args) -> dict:
             relay.kill()
     finally:
         fleet.remove()
-    return {"runs": runs, "sizes": sizes, "work": work, "latency": args.latency_ms, "rtt": rtt}
+    return {"runs": runs, "sizes": sizes, "work": work, "latency": args.latency_ms, "rtt": rtt, "floor": floor}
 
 
 def marginal(runs: dict, n: int, key: str = "re") -> float:
@@ -185,10 +223,16 @@ def cpu_note(r: dict) -> str:
     """What the hosts' own CPU work forces on this machine at the largest size."""
     runs, cpus, top = r["runs"], os.cpu_count() or 1, max(r["sizes"])
     big = runs[f"re-{top}"]
-    return (f"The hosts are containers on this machine's {cpus} CPUs: during re-{top} their own work (sshd, sudo, "
+    floor = "; ".join(f"{name} {ms:.0f} ms" for name, ms in r["floor"].items())
+    per_host = 1000 * big["host_cpu"] / top
+    return (f"What any SSH apply costs a host, measured on one of them ({FLOOR_REPEAT} of each): {floor} of its "
+            f"CPU. A toolkit re-apply is one connection, an SFTP session and sudo running setup.sh's probes: "
+            f"{per_host:.0f} ms per host in re-{top}.\n\n"
+            f"The hosts are containers on this machine's {cpus} CPUs: during re-{top} their own work (sshd, sudo, "
             f"the probes) took {big['host_cpu']:.1f} s of CPU, so no controller can re-apply {top} of them here in "
-            f"under {big['host_cpu'] / cpus:.1f} s (3x re-1 is {3 * runs['re-1']['seconds']:.1f} s); toolkit itself "
-            f"used {big['cpu']:.1f} s of CPU for all {top}.")
+            f"under {big['host_cpu'] / cpus:.1f} s, nor with toolkit's own {big['cpu']:.1f} s of CPU (for all {top}) on "
+            f"the same CPUs in under {(big['host_cpu'] + big['cpu']) / cpus:.1f} s; 3x re-1 is "
+            f"{3 * runs['re-1']['seconds']:.1f} s.")
 
 
 def main() -> None:
