@@ -102,29 +102,13 @@ def host_floor(fleet: Fleet, target, password: str) -> dict[str, float]:
     """Host CPU (ms, its cgroup) of what any SSH apply costs a host, toolkit or not: a connection that only
     authenticates; one running `true`; one running `sudo -S true` with the password (PAM checks its hash).
     FLOOR_REPEAT of each on one converged host, one after another."""
-    import paramiko
-
-    def connect() -> paramiko.SSHClient:
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(fleet.known_hosts))
-        client.connect("127.0.0.1", port=target.port, username=target.user, key_filename=str(fleet.key),
-                       look_for_keys=False, allow_agent=False)
-        return client
-
-    def run(client: paramiko.SSHClient, command: str, stdin: bytes = b"") -> None:
-        channel = client.get_transport().open_session()
-        channel.exec_command(command)
-        channel.sendall(stdin)
-        channel.shutdown_write()
-        channel.recv_exit_status()
-
-    ops = {"connection": lambda c: None, "connection + a command": lambda c: run(c, "true"),
-           "connection + sudo with a password": lambda c: run(c, "sudo -S -p '' true", (password + "\n").encode())}
+    ops = {"connection": lambda c: None, "connection + a command": lambda c: harness.run_ssh(c, "true"),
+           "connection + sudo with a password": lambda c: harness.run_ssh(c, "sudo -S -p '' true", password + "\n")}
     out = {}
     for name, op in ops.items():
         before = fleet.cpu_seconds([target])
         for _ in range(FLOOR_REPEAT):
-            client = connect()
+            client = harness.paramiko_connect(target, known_hosts=fleet.known_hosts)
             op(client)
             client.close()
         time.sleep(0.5)     # sshd's session process ends after the client has gone

@@ -172,10 +172,7 @@ def apply_local(job: Job, host: Host = LOCAL, progress: ProgressFn | None = None
     tracker, log = tracker_for(job, host, progress)
     start = time.monotonic()
     try:
-        try:
-            os_release = Path(os_check.OS_RELEASE).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            os_release = ""
+        os_release = os_check.read_os_release(lambda path: open(path, "rb"))
         refused = os_gate(job, host.name, os_release, tracker, time.monotonic() - start)
         if refused is not None:
             return refused

@@ -5,7 +5,10 @@ release of the same family is a warning."""
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 OS_RELEASE = "/etc/os-release"
 OS_RELEASE_FALLBACK = "/usr/lib/os-release"
@@ -26,6 +29,18 @@ class OsRelease:
 class Verdict:
     kind: str            # "ok" | "release" (warn) | "family" (refuse) | "unknown" (warn)
     message: str
+
+
+def read_os_release(open_binary: Callable[[str], AbstractContextManager[Any]]) -> str:
+    """The target's os-release text, through open_binary (this machine's open, or the upload's SFTP session: no
+    command, no shell on a host): /etc first, then /usr/lib (os-release(5)); empty when neither is there."""
+    for path in (OS_RELEASE, OS_RELEASE_FALLBACK):
+        try:
+            with open_binary(path) as fh:
+                return fh.read(65536).decode("utf-8", "replace")
+        except OSError:
+            continue
+    return ""
 
 
 def parse_os_release(text: str) -> OsRelease:

@@ -33,7 +33,7 @@ from toolkit.executors.local_apply import (
     tracker_for,
     wrapper_text,
 )
-from toolkit.executors.os_check import OS_RELEASE, OS_RELEASE_FALLBACK
+from toolkit.executors.os_check import read_os_release
 from toolkit.executors.results import (
     FAILED,
     UNREACHABLE,
@@ -79,7 +79,7 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
         try:
             with conn.client.open_sftp() as sftp:
                 if job.expect_os is not None:
-                    refused = os_gate(job, host.name, _os_release(sftp), tracker, elapsed())
+                    refused = os_gate(job, host.name, read_os_release(sftp.open), tracker, elapsed())
                     if refused is not None:
                         return refused
                 _say(tracker, host, "uploading")
@@ -107,18 +107,6 @@ def _attempt(job: Job, host: Host, settings: SshSettings, tracker: OutputTracker
 def _say(tracker: OutputTracker, host: Host, what: str) -> None:
     if tracker.progress:
         tracker.progress(Progress(host.name, what))
-
-
-def _os_release(sftp: paramiko.SFTPClient) -> str:
-    """The host's os-release, read over the SFTP session the upload uses (no command, no shell on the host);
-    empty when neither file is there."""
-    for path in (OS_RELEASE, OS_RELEASE_FALLBACK):
-        try:
-            with sftp.open(path) as fh:
-                return fh.read(65536).decode("utf-8", "replace")
-        except OSError:
-            continue
-    return ""
 
 
 def _make_temp(sftp: paramiko.SFTPClient) -> str:

@@ -1,10 +1,10 @@
-"""The host's os-release read over the upload's SFTP session: /etc first, then /usr/lib, else empty."""
+"""A target's os-release (read over the upload's SFTP session, or locally): /etc first, then /usr/lib, else empty."""
 
 from __future__ import annotations
 
 import io
 
-from toolkit.executors.remote_apply import _os_release
+from toolkit.executors.os_check import read_os_release
 
 
 class _Sftp:
@@ -22,9 +22,9 @@ class _Sftp:
 
 def test_etc_first_then_usr_lib_then_empty():
     both = _Sftp({"/etc/os-release": b'ID=debian\nVERSION_ID="12"\n', "/usr/lib/os-release": b"ID=other\n"})
-    assert _os_release(both) == 'ID=debian\nVERSION_ID="12"\n' and both.opened == ["/etc/os-release"]
+    assert read_os_release(both.open) == 'ID=debian\nVERSION_ID="12"\n' and both.opened == ["/etc/os-release"]
     lib = _Sftp({"/usr/lib/os-release": b"ID=rocky\n"})
-    assert _os_release(lib) == "ID=rocky\n" and lib.opened == ["/etc/os-release", "/usr/lib/os-release"]
-    assert _os_release(_Sftp({})) == ""
+    assert read_os_release(lib.open) == "ID=rocky\n" and lib.opened == ["/etc/os-release", "/usr/lib/os-release"]
+    assert read_os_release(_Sftp({}).open) == ""
     # bytes that are not UTF-8 do not stop the check
-    assert _os_release(_Sftp({"/etc/os-release": b"ID=deb\xffian\n"})) == "ID=deb\ufffdian\n"
+    assert read_os_release(_Sftp({"/etc/os-release": b"ID=deb\xffian\n"}).open) == "ID=deb\ufffdian\n"
